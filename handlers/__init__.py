@@ -1,0 +1,18 @@
+"""Telegram handlers, one module per feature, registered in one ordered place."""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from handlers import account, errors, messages, onboarding
+
+# Order matters: PTB runs the first matching handler of the group, and `messages` holds the
+# catch-alls (free text, unknown commands, other messages, stale buttons), so it comes last.
+ROUTERS = (onboarding, account, messages)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Add every feature's handlers in order, then the error handler."""
+    for router in ROUTERS:
+        app.add_handlers(router.HANDLERS)
+    app.add_error_handler(errors.on_error)  # type: ignore[arg-type]

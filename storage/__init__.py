@@ -1,0 +1,49 @@
+"""The shared store: an SQLite database behind small repositories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storage.db import Database, StorageError
+from storage.inbox import InboxRepo
+from storage.invitations import InvitationRepo
+from storage.kv import KeyValueRepo
+from storage.members import MemberRepo
+from storage.migrations import upgrade
+from storage.network import NetworkRepo
+from storage.onboarding import OnboardingRepo
+
+__all__ = ["Database", "StorageError", "Store"]
+
+
+class Store:
+    """The repositories over one database; open with `await Store.open(path)`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.network = NetworkRepo(db)
+        self.members = MemberRepo(db)
+        self.invitations = InvitationRepo(db)
+        self.onboarding = OnboardingRepo(db)
+        self.inbox = InboxRepo(db)
+        self.kv = KeyValueRepo(db)
+
+    @classmethod
+    async def open(cls, path: Path, *, migrate: bool = True) -> Store:
+        """Open the database and apply pending migrations."""
+        db = Database(path)
+        await db.open()
+        try:
+            if migrate:
+                await upgrade(db)
+        except Exception as exc:
+            await db.close()
+            raise StorageError(f"cannot migrate database {path}: {exc}") from exc
+        return cls(db)
+
+    def transaction(self):  # type: ignore[no-untyped-def]
+        """Shortcut for `self.db.transaction()`."""
+        return self.db.transaction()
+
+    async def close(self) -> None:
+        await self.db.close()

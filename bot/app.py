@@ -1,0 +1,133 @@
+"""Build the Telegram application and run it: one builder chain, one serving coroutine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+
+import handlers
+from bot.config import Settings
+from bot.logs import add_secret
+from bot.services import Clock, Services, system_clock
+from bot.transport import render
+from bot.transport.context import PalabreContext
+from bot.transport.processor import InboxUpdateProcessor
+from bot.transport.recording_request import RecordingRequest
+
+log = logging.getLogger(__name__)
+PalabreApp = Application[Any, PalabreContext, Any, Any, Any, Any]
+INBOX_RETENTION = timedelta(days=30)
+
+
+def build_application(settings: Settings, clock: Clock = system_clock) -> PalabreApp:
+    """Build the bot: services are opened in post_init and closed in post_shutdown."""
+    token = settings.token()
+    add_secret(token)
+    services = Services(settings, clock)
+    app: PalabreApp = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_file_url)
+        .defaults(Defaults(
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            tzinfo=ZoneInfo(settings.timezone),
+        ))
+        .context_types(ContextTypes(context=PalabreContext))
+        .concurrent_updates(InboxUpdateProcessor(services, max_concurrent_updates=64))
+        .connection_pool_size(64)
+        .get_updates_request(RecordingRequest(
+            services.record_updates, connection_pool_size=2, read_timeout=15.0,
+        ))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    app.bot_data["services"] = services
+    handlers.register(app)
+    return app
+
+
+def services_of(app: PalabreApp) -> Services:
+    services: Services = app.bot_data["services"]
+    return services
+
+
+async def _post_init(app: PalabreApp) -> None:
+    services = services_of(app)
+    await services.open()
+    await services.store.kv.set("bot_username", app.bot.username)
+    await render.set_visitor_commands(app.bot, services.settings.default_language)
+    replayed = await replay_pending(app)
+    if replayed:
+        log.info("replaying %d update(s) recorded but not handled before the last stop", replayed)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(_prune_inbox, interval=timedelta(hours=24), first=60)
+
+
+async def _post_shutdown(app: PalabreApp) -> None:
+    await services_of(app).close()
+
+
+async def replay_pending(app: PalabreApp) -> int:
+    """Queue the updates recorded in the inbox but never handled (e.g. after a crash)."""
+    services = services_of(app)
+    count = 0
+    for entry in await services.store.inbox.pending():
+        update = None
+        try:
+            if entry.payload is not None:
+                update = Update.de_json(json.loads(entry.payload), app.bot)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.error("update %s in the inbox cannot be read: %s", entry.update_id, exc)
+        if update is None:
+            async with services.store.transaction():
+                await services.store.inbox.mark(entry.update_id, "failed", services.clock(),
+                                                "unreadable payload")
+            continue
+        await app.update_queue.put(update)
+        count += 1
+    return count
+
+
+async def _prune_inbox(context: PalabreContext) -> None:
+    """Forget handled updates after the retention period."""
+    services = context.services
+    removed = await services.store.inbox.prune(services.clock() - INBOX_RETENTION)
+    if removed:
+        log.info("pruned %d handled update(s) from the inbox", removed)
+
+
+async def serve(app: PalabreApp, stop: asyncio.Event, *, poll_timeout: int = 10) -> None:
+    """Run the bot with long polling until `stop` is set (as run_polling does, without a loop)."""
+    await app.initialize()
+    try:
+        if app.post_init:
+            await app.post_init(app)
+        assert app.updater is not None
+        await app.updater.start_polling(
+            poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
+        )
+        await app.start()
+        log.info("Palabre is running as @%s", app.bot.username)
+        await stop.wait()
+    finally:
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+            if app.post_stop:
+                await app.post_stop(app)
+        await app.shutdown()
+        if app.post_shutdown:
+            await app.post_shutdown(app)

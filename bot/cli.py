@@ -1,0 +1,349 @@
+"""The `palabre` command line: run, demo, network, invite, db, i18n."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from bot.config import ConfigError, Settings
+from bot.core import invitations
+from bot.core.invitations import InvitationError
+from bot.core.network_file import NetworkFileError
+from storage import Store, StorageError
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Palabre: reports, surveys, reminders and announcements over Telegram.",
+                  no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
+network_app = typer.Typer(help="Describe the network (collectivities, partners, projects).",
+                          no_args_is_help=True)
+invite_app = typer.Typer(help="Invite people to join.", no_args_is_help=True)
+db_app = typer.Typer(help="Maintain the database.", no_args_is_help=True)
+i18n_app = typer.Typer(help="Translation catalogs.", no_args_is_help=True)
+app.add_typer(network_app, name="network")
+app.add_typer(invite_app, name="invite")
+app.add_typer(db_app, name="db")
+app.add_typer(i18n_app, name="i18n")
+
+
+class RoleChoice(str, Enum):
+    partner = "partner"
+    coordinator = "coordinator"
+    observer = "observer"
+    admin = "admin"
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"palabre: error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"PALABRE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        fail(problems)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine, turning expected failures into one-line errors."""
+    try:
+        return asyncio.run(coro)
+    except (ConfigError, StorageError, NetworkFileError, InvitationError) as exc:
+        fail(str(exc))
+
+
+async def with_store(cfg: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+    store = await Store.open(cfg.database)
+    try:
+        return await work(store)
+    finally:
+        await store.close()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- run and demo -------------------------------------------------------------------------
+
+
+@app.command()
+def run() -> None:
+    """Run the bot with long polling (applies pending migrations first)."""
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot import logs
+    from bot.app import build_application, serve
+
+    cfg = settings()
+    logs.setup()
+    try:
+        application = build_application(cfg)
+    except ConfigError as exc:
+        fail(str(exc))
+
+    async def main() -> None:
+        # Open the database once first, so that an unusable path is a one-line error.
+        await with_store(cfg, lambda store: asyncio.sleep(0))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(application, stop)
+
+    try:
+        run_async(main())
+    except InvalidToken:
+        fail("Telegram refused the token: check PALABRE_TELEGRAM_TOKEN")
+    except NetworkError as exc:
+        fail(f"cannot reach Telegram at {cfg.telegram_base_url}: {exc.message}")
+
+
+@app.command()
+def demo(
+    database: Annotated[Path | None, typer.Option(
+        help="Keep the demo's database here (default: a fresh temporary one).")] = None,
+) -> None:
+    """Try Palabre offline: a local Telegram emulator, the real bot, and a chat in this terminal."""
+    from bot.demo import run_demo
+
+    run_async(run_demo(database=database))
+
+
+# --- network ------------------------------------------------------------------------------
+
+
+@network_app.command("load")
+def network_load(file: Annotated[Path, typer.Argument(help="The network.yaml file.")]) -> None:
+    """Load (or update) the network from a YAML file; loading twice changes nothing."""
+    from bot.core import network_file
+
+    cfg = settings()
+    spec = run_async(_read_network(file))
+
+    async def work(store: Store) -> network_file.LoadSummary:
+        return await network_file.load(store, spec, now(), cfg.timezone)
+
+    summary = run_async(with_store(cfg, work))
+    typer.echo(f"Loaded {summary.organisations} organisations, {summary.projects} projects, "
+               f"{summary.indicators} indicators, {summary.members} declared members "
+               f"into {cfg.database}.")
+
+
+async def _read_network(file: Path) -> Any:
+    from bot.core import network_file
+
+    return network_file.read(file)
+
+
+# --- invitations --------------------------------------------------------------------------
+
+
+async def _bot_username(cfg: Settings, store: Store, given: str | None) -> str:
+    if given:
+        return given.lstrip("@")
+    known = await store.kv.get("bot_username")
+    if known:
+        return known
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    try:
+        async with Bot(cfg.token(), base_url=cfg.telegram_base_url) as telegram_bot:
+            username = telegram_bot.username
+    except TelegramError as exc:
+        raise ConfigError(f"cannot ask Telegram for the bot's name ({exc}); "
+                          "pass --bot-username") from exc
+    await store.kv.set("bot_username", username)
+    return username
+
+
+@invite_app.command("create")
+def invite_create(
+    role: Annotated[RoleChoice, typer.Option(help="The role the invited person will have.")],
+    project: Annotated[list[str] | None, typer.Option(
+        help="Project id from network.yaml (repeat for several).")] = None,
+    org: Annotated[str | None, typer.Option(
+        help="Organisation id; needed when a project has several of the right kind.")] = None,
+    uses: Annotated[int, typer.Option(help="How many people may use the code.", min=1)] = 1,
+    expires: Annotated[str, typer.Option(help="Validity, e.g. 12h, 14d, 2w.")] = "14d",
+    qr: Annotated[Path | None, typer.Option(help="Also write a QR code of the link (PNG).")] = None,
+    bot_username: Annotated[str | None, typer.Option(
+        help="The bot's @username (default: asked from Telegram once, then remembered).")] = None,
+) -> None:
+    """Create an invitation; print its code and its link (shown only once)."""
+    cfg = settings()
+    try:
+        lifetime = invitations.parse_duration(expires)
+    except InvitationError as exc:
+        fail(str(exc))
+
+    async def work(store: Store) -> tuple[invitations.NewInvitation, str]:
+        created = await invitations.create(
+            store, role=role.value, project_slugs=project or [], org_slug=org, uses=uses,
+            expires_in=lifetime, now=now())
+        return created, await _bot_username(cfg, store, bot_username)
+
+    created, username = run_async(with_store(cfg, work))
+    link = invitations.deep_link(username, created.code)
+    org_text = f" of {created.organisation.slug}" if created.organisation else ""
+    typer.echo(f"Invitation for a {role.value}{org_text}, {uses} use(s), valid until "
+               f"{created.invitation.expires_at:%Y-%m-%d %H:%M} UTC")
+    typer.echo(f"Code: {created.code}")
+    typer.echo(f"Link: {link}")
+    if qr is not None:
+        import segno
+
+        try:
+            segno.make(link, error="m").save(str(qr), scale=10, border=4)
+        except OSError as exc:
+            fail(f"cannot write {qr}: {exc.strerror}")
+        typer.echo(f"QR code: {qr}")
+
+
+@invite_app.command("list")
+def invite_list() -> None:
+    """List invitations (codes are shown by their first four characters)."""
+    cfg = settings()
+
+    async def work(store: Store) -> list[tuple[Any, str]]:
+        rows = []
+        for inv in await store.invitations.all():
+            projects = await store.network.projects_by_ids(inv.project_ids)
+            rows.append((inv, ",".join(p.slug for p in projects) or "-"))
+        return rows
+
+    rows = run_async(with_store(cfg, work))
+    if not rows:
+        typer.echo("No invitations yet.")
+        return
+    moment = now()
+    typer.echo(f"{'CODE':<9} {'ROLE':<12} {'PROJECTS':<28} {'USES':<6} {'EXPIRES (UTC)':<17} STATE")
+    for inv, projects in rows:
+        state = ("revoked" if inv.revoked_at else "used up" if inv.uses >= inv.max_uses
+                 else "expired" if moment >= inv.expires_at else "open")
+        typer.echo(f"{inv.hint + '…':<9} {inv.role:<12} {projects[:28]:<28} "
+                   f"{f'{inv.uses}/{inv.max_uses}':<6} {inv.expires_at:%Y-%m-%d %H:%M} {state}")
+
+
+@invite_app.command("revoke")
+def invite_revoke(code: Annotated[str, typer.Argument(
+        help="The code, or its first four characters as `invite list` shows them.")]) -> None:
+    """Revoke an invitation so that nobody can join with it any more."""
+    cfg = settings()
+    count = run_async(with_store(cfg, lambda store: invitations.revoke(store, code, now())))
+    if count == 0:
+        fail("no open invitation matches this code")
+    typer.echo("Invitation revoked.")
+
+
+# --- database -----------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations."""
+    from storage import migrations
+
+    cfg = settings()
+
+    async def work() -> list[migrations.Migration]:
+        store = Store(await _open_db(cfg))
+        try:
+            return await migrations.upgrade(store.db)
+        finally:
+            await store.close()
+
+    applied = run_async(work())
+    for m in applied:
+        typer.echo(f"Applied {m.version:04d}_{m.name}")
+    typer.echo(f"Database {cfg.database} is up to date.")
+
+
+async def _open_db(cfg: Settings) -> Any:
+    from storage import Database
+
+    db = Database(cfg.database)
+    await db.open()
+    return db
+
+
+@db_app.command("backup")
+def db_backup(file: Annotated[Path, typer.Argument(help="Where to write the copy.")]) -> None:
+    """Copy the database consistently with SQLite's online backup API (safe while running)."""
+    cfg = settings()
+    if not cfg.database.is_file():
+        fail(f"no database at {cfg.database}")
+    if file.resolve() == cfg.database.resolve():
+        fail("the backup must go to another file")
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        source = sqlite3.connect(f"file:{cfg.database}?mode=ro", uri=True, timeout=30)
+        target = sqlite3.connect(file)
+        try:
+            with target:
+                source.backup(target, pages=1024)
+        finally:
+            target.close()
+            source.close()
+    except (sqlite3.Error, OSError) as exc:
+        fail(f"backup failed: {exc}")
+    typer.echo(f"Backed up {cfg.database} to {file}.")
+
+
+# --- translations -------------------------------------------------------------------------
+
+
+@i18n_app.command("extract")
+def i18n_extract() -> None:
+    """Add the messages found in the code to every catalog (translations are kept)."""
+    from bot import i18n_tools
+
+    for path in i18n_tools.update_catalogs():
+        typer.echo(f"Updated {path}")
+
+
+@i18n_app.command("compile")
+def i18n_compile() -> None:
+    """Compile the .po catalogs into .mo files next to them (for external gettext tools)."""
+    from bot import i18n_tools
+
+    for path in i18n_tools.compile_all():
+        typer.echo(f"Compiled {path}")
+
+
+@i18n_app.command("check")
+def i18n_check() -> None:
+    """Fail if a message lacks a translation or a translation's placeholders differ."""
+    from bot import i18n_tools
+
+    problems = i18n_tools.check_all()
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo("All catalogs are complete.")
+
+
+def main() -> None:
+    """Entry point of the `palabre` console script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,72 @@
+"""Typed settings read from the environment and `.env` (the only place that reads them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Language = Literal["fr", "en", "pt", "es"]
+LANGUAGES: tuple[Language, ...] = ("fr", "en", "pt", "es")
+
+
+class Settings(BaseSettings):
+    """Palabre's configuration; every field maps to a `PALABRE_*` variable."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PALABRE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    database: Path = Path("data/palabre.db")
+    media_dir: Path = Path("data/media")
+    default_language: Language = "fr"
+    timezone: str = "UTC"
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        # The variable is a plain comma-separated list, not JSON.
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(";", ",").split(",") if part.strip())
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("telegram_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def telegram_file_url(self) -> str:
+        """Return the file download base derived from the API base (`…/bot` → `…/file/bot`)."""
+        base = self.telegram_base_url
+        root = base[: -len("/bot")] if base.endswith("/bot") else base
+        return f"{root}/file/bot"
+
+    def token(self) -> str:
+        """Return the bot token or raise a one-line configuration error."""
+        if self.telegram_token is None or not self.telegram_token.get_secret_value().strip():
+            raise ConfigError(
+                "PALABRE_TELEGRAM_TOKEN is not set: get a token from @BotFather and put it in .env"
+            )
+        return self.telegram_token.get_secret_value().strip()
+
+
+class ConfigError(Exception):
+    """A configuration problem reported to the operator as one line."""

@@ -1,0 +1,130 @@
+"""What every member can do with their own account: help, language, stop, data, forget."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from bot.config import LANGUAGES
+from bot.core.commands import commands_for, menu_keyboard
+from bot.core.onboarding import expired_button, visitor_help
+from bot.core.people import role_name
+from bot.core.replies import Button, Document, Outcome, Reply, h
+from bot.i18n import LANGUAGE_NAMES, _, use_language
+from storage import Store
+from storage.models import Member
+
+CB_LANGUAGE = "ac:l:"  # + language
+CB_FORGET_YES = "ac:f:1"
+CB_FORGET_NO = "ac:f:0"
+
+
+def _menu(member: Member) -> tuple[tuple[str, ...], ...]:
+    return menu_keyboard(member.role)
+
+
+class AccountService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def help(self, member: Member | None) -> Outcome:
+        """List what this person may do, by role."""
+        if member is None:
+            lines = [visitor_help().text, ""]
+            lines += [f"/{c.name} — {_(c.description)}" for c in commands_for(None)]
+            return Outcome.of(Reply("\n".join(lines)))
+        lines = [_("You are {role} in Palabre. Here is what you can do:").format(
+            role=role_name(member.role)), ""]
+        lines += [f"/{c.name} — {_(c.description)}" for c in commands_for(member.role)]
+        return Outcome.of(Reply("\n".join(lines), menu=_menu(member)))
+
+    def language_prompt(self, member: Member) -> Outcome:
+        buttons = tuple(
+            (Button(("✓ " if lang == member.language else "") + LANGUAGE_NAMES[lang],
+                    CB_LANGUAGE + lang),)
+            for lang in LANGUAGES
+        )
+        return Outcome.of(Reply(_("Which language do you prefer?"), buttons=buttons))
+
+    async def set_language(self, member: Member, language: str, now: datetime) -> Outcome:
+        if language not in LANGUAGES:
+            return expired_button()
+        async with self.store.transaction():
+            await self.store.members.update(member.id, now, language=language)
+        with use_language(language):
+            done = Reply(_("Language: {language}").format(language=LANGUAGE_NAMES[language]),
+                         replace=True)
+            menu = Reply(_("From now on I will write to you in this language."),
+                         menu=menu_keyboard(member.role))
+        return Outcome(replies=(done, menu), refresh_commands=True)
+
+    async def stop(self, member: Member, now: datetime) -> Outcome:
+        if member.status != "stopped":
+            async with self.store.transaction():
+                await self.store.members.update(member.id, now, status="stopped")
+        return Outcome.of(Reply(
+            _("Done: you will receive no more reminders or announcements. Your data is kept. "
+              "Send /start to turn them back on."), menu=_menu(member)))
+
+    async def my_data(self, member: Member, now: datetime) -> Outcome:
+        """Send everything stored about the member as one JSON document."""
+        document = json.dumps(await self.export(member, now), ensure_ascii=False, indent=2)
+        return Outcome.of(Reply(
+            _("Here is everything Palabre keeps about you."),
+            document=Document("palabre-my-data.json", document.encode(), "application/json"),
+        ))
+
+    async def export(self, member: Member, now: datetime) -> dict[str, Any]:
+        org = (None if member.organisation_id is None
+               else await self.store.network.organisation_by_id(member.organisation_id))
+        projects = await self.store.members.projects(member.id)
+        return {
+            "exported_at": now.isoformat(),
+            "member": member.model_dump(mode="json", exclude={"invitation_id"}),
+            "organisation": None if org is None else org.model_dump(mode="json", exclude={"id"}),
+            "projects": [{"id": p.slug, "name": p.name, "country": p.country} for p in projects],
+        }
+
+    def forget_prompt(self) -> Outcome:
+        return Outcome.of(Reply(
+            _("This deletes your name, your Telegram account and your settings. What you "
+              "submitted stays with the project, without your name. Delete your personal data?"),
+            buttons=((Button(_("Yes, delete"), CB_FORGET_YES), Button(_("No"), CB_FORGET_NO)),),
+        ))
+
+    async def forget(self, member: Member, confirmed: bool, now: datetime) -> Outcome:
+        if not confirmed:
+            return Outcome.of(Reply(_("Nothing was deleted."), replace=True))
+        async with self.store.transaction():
+            telegram_id = member.telegram_user_id
+            await self.store.members.deidentify(member.id, now)
+            if telegram_id is not None:
+                await self.store.onboarding.forget(telegram_id)
+                await self.store.inbox.scrub_user(telegram_id)
+        return Outcome(replies=(
+            Reply(_("Your personal data has been deleted. Thank you for your work with the "
+                    "partnership. Goodbye!"), replace=True),
+            Reply(_("To come back one day, open a new invitation link."), remove_menu=True),
+        ), refresh_commands=True)
+
+    async def cancel(self, telegram_user_id: int, member: Member | None) -> Outcome:
+        """Leave whatever flow is under way."""
+        pending = await self.store.onboarding.get(telegram_user_id)
+        if pending is not None:
+            async with self.store.transaction():
+                await self.store.onboarding.delete(telegram_user_id)
+            return Outcome.of(Reply(_("Cancelled. Open your invitation link again when you are "
+                                      "ready.")))
+        menu = None if member is None else _menu(member)
+        return Outcome.of(Reply(_("There is nothing to cancel."), menu=menu))
+
+    def unknown_command(self, member: Member | None, command: str) -> Outcome:
+        menu = None if member is None else _menu(member)
+        return Outcome.of(Reply(
+            _("I don't know the command {command}. Send /help to see what I can do.").format(
+                command=h(command[:64])), menu=menu))
+
+    def not_understood(self, member: Member) -> Outcome:
+        return Outcome.of(Reply(_("I did not understand. Use the buttons below or send /help."),
+                                menu=_menu(member)))

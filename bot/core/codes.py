@@ -1,0 +1,41 @@
+"""Invitation codes: 70 random bits in Crockford's base32, easy to read out and type."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+# Crockford's alphabet leaves out I, L, O and U: nothing to confuse with 1, 0 or V.
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+LENGTH = 14  # 14 × 5 bits = 70 bits of randomness
+_TYPO = str.maketrans({"O": "0", "I": "1", "L": "1"})
+_SEPARATORS = re.compile(r"[\s\-_.]+")
+
+
+def new_code() -> str:
+    """Return a fresh code grouped for reading, e.g. '7KQM-2XRT-9HVB-4D'."""
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    return "-".join(raw[i : i + 4] for i in range(0, LENGTH, 4))
+
+
+def normalize(text: str) -> str | None:
+    """Return the canonical code in `text` (any case, separators, O/0 typos), or None."""
+    candidate = _SEPARATORS.sub("", text.strip()).upper().translate(_TYPO)
+    if len(candidate) != LENGTH or any(ch not in ALPHABET for ch in candidate):
+        return None
+    return candidate
+
+
+def looks_like_code(text: str) -> bool:
+    return normalize(text) is not None
+
+
+def code_hash(canonical: str) -> str:
+    """Hash a canonical code: the database never holds a usable code."""
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def hint(canonical: str) -> str:
+    """The first four characters, enough for an administrator to tell codes apart."""
+    return canonical[:4]

@@ -1,0 +1,68 @@
+"""The commands people can send, who may use them, and the main menu."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.config import LANGUAGES
+from bot.i18n import N_, _, use_language
+from storage.models import ROLES, Role
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    description: str  # a msgid, translated when shown
+    roles: frozenset[Role]
+    for_visitors: bool = False  # also offered to people who have not joined yet
+
+
+EVERYONE = frozenset(ROLES)
+
+# Shown in this order in /help and in Telegram's command menu.
+COMMANDS: tuple[Command, ...] = (
+    Command("start", N_("Join with an invitation code or show the menu"), EVERYONE, True),
+    Command("help", N_("What I can do for you"), EVERYONE, True),
+    Command("language", N_("Change your language"), EVERYONE),
+    Command("cancel", N_("Stop what you are doing"), EVERYONE),
+    Command("mydata", N_("Get a copy of your data"), EVERYONE),
+    Command("stop", N_("Stop reminders and announcements"), EVERYONE),
+    Command("forget", N_("Delete your personal data"), EVERYONE),
+)
+
+
+def commands_for(role: Role | None) -> list[Command]:
+    """Return the commands a member of `role` (None: a visitor) may use."""
+    if role is None:
+        return [c for c in COMMANDS if c.for_visitors]
+    return [c for c in COMMANDS if role in c.roles]
+
+
+def command_names() -> set[str]:
+    return {c.name for c in COMMANDS}
+
+
+# The main menu, a reply keyboard: (action, label msgid), in rows.
+MENU: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("help", N_("❓ Help")), ("language", N_("🌐 Language"))),
+    (("mydata", N_("🗂 My data")),),
+)
+
+
+def menu_keyboard(role: Role) -> tuple[tuple[str, ...], ...]:
+    """Return the main menu's labels in the current language."""
+    allowed = {c.name for c in commands_for(role)}
+    rows = (tuple(_(label) for action, label in row if action in allowed) for row in MENU)
+    return tuple(row for row in rows if row)
+
+
+def menu_action(text: str) -> str | None:
+    """Map a menu label in any of our languages back to its action."""
+    wanted = text.strip()
+    for row in MENU:
+        for action, label in row:
+            for language in LANGUAGES:
+                with use_language(language):
+                    if _(label) == wanted:
+                        return action
+    return None

@@ -1,0 +1,55 @@
+"""What the core answers, independent of the channel that renders it."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+
+def h(text: str | None) -> str:
+    """Escape user-supplied text for the HTML subset the replies are written in."""
+    return html.escape(text or "", quote=False)
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str  # at most 64 bytes: Telegram's callback_data limit
+
+
+@dataclass(frozen=True)
+class Document:
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to the person, in Telegram's HTML subset."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    menu: tuple[tuple[str, ...], ...] | None = None  # a reply keyboard to show
+    remove_menu: bool = False
+    document: Document | None = None
+    replace: bool = False  # edit the message whose button was pressed instead of sending
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The core's answer to one action: messages, a toast for a button, side effects to apply."""
+
+    replies: tuple[Reply, ...] = ()
+    toast: str | None = None
+    refresh_commands: bool = False  # the person's command list changed (role, language, left)
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, *replies: Reply, toast: str | None = None, refresh_commands: bool = False) -> Outcome:
+        return cls(replies=replies, toast=toast, refresh_commands=refresh_commands)
+
+
+def buttons_ok(reply: Reply) -> bool:
+    """Say whether every button's data fits Telegram's 64-byte limit."""
+    return all(len(b.data.encode()) <= 64 for row in reply.buttons for b in row)

@@ -1,0 +1,79 @@
+"""The long-lived services of a running bot, opened in post_init and closed in post_shutdown."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.config import Settings
+from bot.core.account import AccountService
+from bot.core.onboarding import OnboardingService
+from storage import Store, StorageError
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def update_sender(raw: Mapping[str, Any]) -> int | None:
+    """Return the id of the person an update comes from, whatever its kind."""
+    for key, value in raw.items():
+        if key != "update_id" and isinstance(value, Mapping):
+            sender = value.get("from") or value.get("user")
+            if isinstance(sender, Mapping) and isinstance(sender.get("id"), int):
+                return int(sender["id"])
+            chat = value.get("chat")
+            if isinstance(chat, Mapping) and isinstance(chat.get("id"), int):
+                return int(chat["id"])
+    return None
+
+
+class Services:
+    def __init__(self, settings: Settings, clock: Clock = system_clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._store: Store | None = None
+        self._onboarding: OnboardingService | None = None
+        self._account: AccountService | None = None
+
+    async def open(self) -> None:
+        self._store = await Store.open(self.settings.database)
+        self._onboarding = OnboardingService(self._store, self.settings)
+        self._account = AccountService(self._store)
+
+    async def close(self) -> None:
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise StorageError("services are not open")
+        return self._store
+
+    @property
+    def onboarding(self) -> OnboardingService:
+        if self._onboarding is None:
+            raise StorageError("services are not open")
+        return self._onboarding
+
+    @property
+    def account(self) -> AccountService:
+        if self._account is None:
+            raise StorageError("services are not open")
+        return self._account
+
+    async def record_updates(self, raw_updates: Sequence[Mapping[str, Any]]) -> None:
+        """Store fetched updates durably before Telegram can be told they were received."""
+        rows = [
+            (int(raw["update_id"]), update_sender(raw),
+             json.dumps(raw, ensure_ascii=False, separators=(",", ":")))
+            for raw in raw_updates
+            if isinstance(raw.get("update_id"), int)
+        ]
+        await self.store.inbox.record(rows, self.clock())

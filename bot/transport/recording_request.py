@@ -1,0 +1,45 @@
+"""The getUpdates request that records every fetched update before it can be confirmed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from telegram._utils.types import ODVInput
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
+
+Recorder = Callable[[Sequence[Mapping[str, Any]]], Awaitable[None]]
+
+
+class RecordingRequest(HTTPXRequest):
+    """HTTPXRequest for getUpdates that hands each batch to a recorder before returning it.
+
+    python-telegram-bot confirms a batch on its next getUpdates call, possibly before the
+    handlers ran. Recording here, before the batch reaches the application, means that no
+    update is confirmed to Telegram before it is in the inbox. If recording fails the call
+    fails, PTB retries, and Telegram keeps the updates.
+    """
+
+    def __init__(self, recorder: Recorder, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._recorder = recorder
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        code, payload = await super().do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+        if code == 200 and url.rsplit("/", 1)[-1].lower() == "getupdates":
+            body = json.loads(payload)
+            if body.get("ok") and body.get("result"):
+                await self._recorder(body["result"])
+        return code, payload

@@ -1,0 +1,143 @@
+"""Render the core's outcomes as Telegram messages, keyboards and command lists."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import ExtBot
+
+from bot.config import LANGUAGES
+from bot.core.commands import commands_for
+from bot.core.replies import Outcome, Reply
+from bot.i18n import _, use_language
+from storage.models import Member
+
+log = logging.getLogger(__name__)
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+MAX_TEXT = 4096
+
+
+def markup(reply: Reply) -> Markup | None:
+    if reply.buttons:
+        return InlineKeyboardMarkup(
+            [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+             for row in reply.buttons]
+        )
+    if reply.menu:
+        return ReplyKeyboardMarkup(
+            [list(row) for row in reply.menu], resize_keyboard=True, is_persistent=True
+        )
+    if reply.remove_menu:
+        return ReplyKeyboardRemove()
+    return None
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Cut a long text at line ends so each part fits Telegram's limit (tags never span lines)."""
+    def size(part: str) -> int:
+        return len(part.encode("utf-16-le")) // 2
+
+    if size(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while size(line) > limit:  # a single huge line: cut it hard
+            head, line = line[: limit // 2], line[limit // 2 :]
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(head)
+        candidate = f"{current}\n{line}" if current else line
+        if size(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        parts.append(current)
+    return parts
+
+
+async def deliver(update: Update, bot: ExtBot[None], outcome: Outcome) -> None:
+    """Send (or edit) the outcome's messages in the update's chat and answer its button press."""
+    query = update.callback_query
+    chat = update.effective_chat
+    if query is not None:
+        await query.answer(outcome.toast)
+    elif outcome.toast and chat is not None:
+        await bot.send_message(chat.id, outcome.toast)
+    if chat is None:
+        return
+    for reply in outcome.replies:
+        await send_reply(bot, chat.id, reply, update)
+
+
+async def send_reply(bot: ExtBot[None], chat_id: int, reply: Reply,
+                     update: Update | None = None) -> None:
+    query = None if update is None else update.callback_query
+    keyboard = markup(reply)
+    if reply.replace and query is not None and query.message is not None and not reply.document:
+        inline = keyboard if isinstance(keyboard, InlineKeyboardMarkup) else None
+        try:
+            await bot.edit_message_text(reply.text, chat_id=chat_id,
+                                        message_id=query.message.message_id, reply_markup=inline)
+            return
+        except BadRequest as exc:
+            if "not modified" in exc.message:
+                return
+            log.info("could not edit message %s (%s); sending instead",
+                     query.message.message_id, exc.message)
+    if reply.document is not None:
+        doc = reply.document
+        await bot.send_document(
+            chat_id, InputFile(io.BytesIO(doc.content), filename=doc.filename),
+            caption=reply.text, reply_markup=keyboard,
+        )
+        return
+    parts = split_text(reply.text)
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        await bot.send_message(chat_id, part, reply_markup=keyboard if last else None)
+
+
+def _bot_commands(role: Member | None) -> list[BotCommand]:
+    return [BotCommand(c.name, _(c.description)[:256])
+            for c in commands_for(None if role is None else role.role)]
+
+
+async def set_visitor_commands(bot: ExtBot[None], default_language: str) -> None:
+    """Publish, per client language, the commands of people who have not joined yet."""
+    scope = BotCommandScopeAllPrivateChats()
+    for language in LANGUAGES:
+        with use_language(language):
+            await bot.set_my_commands(_bot_commands(None), scope=scope, language_code=language)
+    with use_language(default_language):
+        await bot.set_my_commands(_bot_commands(None), scope=scope)
+
+
+async def set_member_commands(bot: ExtBot[None], chat_id: int, member: Member | None) -> None:
+    """Show a member their role's commands in their language; reset them for someone who left."""
+    scope = BotCommandScopeChat(chat_id)
+    try:
+        if member is None or member.status == "forgotten":
+            await bot.delete_my_commands(scope=scope)
+            return
+        with use_language(member.language):
+            await bot.set_my_commands(_bot_commands(member), scope=scope)
+    except (BadRequest, Forbidden) as exc:
+        # A command menu is a convenience: never fail the person's action for it.
+        log.warning("could not set commands for chat %s: %s", chat_id, exc.message)

@@ -1,0 +1,69 @@
+"""What every handler needs: the person, the member, the clock, and a way to answer."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from functools import wraps
+
+from telegram import Update
+from telegram.ext import filters
+
+from bot.core.onboarding import expired_button
+from bot.core.people import Person
+from bot.core.replies import Outcome
+from bot.transport import render
+from bot.transport import scope as scopes
+from bot.transport.context import PalabreContext
+from storage.models import Member
+
+# Private chats only, and new messages only: an edited message is not a new request.
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+
+Callback = Callable[[Update, PalabreContext], Awaitable[None]]
+Member# Private chats only, and new messages only: an edited message is not a new request.
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+
+Callback = Callable[[Update, PalabreContext, Member], Awaitable[None]]
+
+
+def person(update: Update) -> Person:
+    user = update.effective_user
+    if user is None:
+        raise ValueError("update without a user")
+    return Person(user_id=user.id, first_name=user.first_name, last_name=user.last_name,
+                  username=user.username, language_code=user.language_code)
+
+
+def now(context: PalabreContext) -> datetime:
+    return context.services.clock()
+
+
+async def answer(update: Update, context: PalabreContext, outcome: Outcome) -> None:
+    """Render the outcome, then refresh the command menu if the core asks for it."""
+    await render.deliver(update, context.bot, outcome)
+    if outcome.refresh_commands and update.effective_chat is not None and update.effective_user:
+        member = await context.services.store.members.by_telegram_id(update.effective_user.id)
+        await render.set_member_commands(context.bot, update.effective_chat.id, member)
+
+
+def members_only(callback: MemberCallback) -> Callback:
+    """Run the callback for members; tell visitors how to join (or where they stopped)."""
+
+    @wraps(callback)
+    async def wrapper(update: Update, context: PalabreContext) -> None:
+        member = scopes.current().member
+        if member is not None:
+            await callback(update, context, member)
+            return
+        pending = await context.services.store.onboarding.get(person(update).user_id)
+        if pending is not None:
+            outcome = context.services.onboarding.resume(pending)
+        else:
+            outcome = await context.services.account.help(None)
+        if update.callback_query is not None:
+            # A member's button pressed by a visitor (forged, or after /forget).
+            outcome = Outcome(replies=outcome.replies, toast=expired_button().toast)
+        await answer(update, context, outcome)
+
+    return wrapper

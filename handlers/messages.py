@@ -1,0 +1,76 @@
+"""Everything not caught before: menu buttons, typed codes, unknown commands, stale buttons."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+
+from bot.core import codes
+from bot.core.commands import menu_action
+from bot.core.onboarding import expired_button
+from bot.transport import scope as scopes
+from bot.transport.context import PalabreContext
+from handlers import account
+from handlers.common import PRIVATE, answer, now, person
+
+# Menu labels lead to the same callbacks as the commands they stand for.
+MENU_ACTIONS = {
+    "help": account.help_command,
+    "language": account.language,
+    "mydata": account.my_data,
+}
+
+
+async def text(update: Update, context: PalabreContext) -> None:
+    """Route a menu label, take a typed invitation code, or explain what to do."""
+    message = update.effective_message
+    body = (message.text if message else "") or ""
+    action = menu_action(body)
+    if action in MENU_ACTIONS:
+        await MENU_ACTIONS[action](update, context)
+        return
+    services = context.services
+    member = scopes.current().member
+    if member is not None:
+        await answer(update, context, services.account.not_understood(member))
+        return
+    who = person(update)
+    if codes.looks_like_code(body):
+        await answer(update, context, await services.onboarding.code(who, body, now(context)))
+        return
+    pending = await services.store.onboarding.get(who.user_id)
+    outcome = (services.onboarding.resume(pending) if pending
+               else await services.account.help(None))
+    await answer(update, context, outcome)
+
+
+async def unknown_command(update: Update, context: PalabreContext) -> None:
+    """Say that the command is unknown and point to /help."""
+    message = update.effective_message
+    command = ((message.text if message else "") or "/").split()[0]
+    outcome = context.services.account.unknown_command(scopes.current().member, command)
+    await answer(update, context, outcome)
+
+
+async def other(update: Update, context: PalabreContext) -> None:
+    """Answer messages of kinds not handled yet (photos, stickers…) instead of ignoring them."""
+    member = scopes.current().member
+    if member is None:
+        await answer(update, context, await context.services.account.help(None))
+        return
+    await answer(update, context, context.services.account.not_understood(member))
+
+
+async def stale_button(update: Update, context: PalabreContext) -> None:
+    """Answer a press on a button nobody handles (old, or forged)."""
+    await answer(update, context, expired_button())
+
+
+HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
+    MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, text),
+    MessageHandler(PRIVATE & filters.COMMAND, unknown_command),
+    MessageHandler(PRIVATE, other),
+    CallbackQueryHandler(stale_button),
+]
+
+

@@ -1,0 +1,66 @@
+"""The durable update inbox: every update recorded before Telegram is told it was received."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from storage.db import Database
+from storage.models import InboxEntry
+
+
+class InboxRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record(
+        self, updates: Sequence[tuple[int, int | None, str]], now: datetime
+    ) -> None:
+        """Store (update_id, user id, raw JSON) rows; ids already known are left as they are."""
+        if not updates:
+            return
+        async with self.db.transaction():
+            await self.db.executemany(
+                "INSERT OR IGNORE INTO inbox (update_id, telegram_user_id, payload, received_at)"
+                " VALUES (?, ?, ?, ?)",
+                [(uid, user, payload, now.isoformat()) for uid, user, payload in updates],
+            )
+
+    async def status(self, update_id: int) -> str | None:
+        value = await self.db.fetchval("SELECT status FROM inbox WHERE update_id = ?", (update_id,))
+        return None if value is None else str(value)
+
+    async def mark(self, update_id: int, status: str, now: datetime, error: str | None = None) -> bool:
+        """Close a pending update (inside the caller's transaction); say whether it was pending."""
+        cur = await self.db.execute(
+            "UPDATE inbox SET status = ?, handled_at = ?, error = ?"
+            " WHERE update_id = ? AND status = 'pending'",
+            (status, now.isoformat(), error, update_id),
+        )
+        return cur.rowcount == 1
+
+    async def pending(self, limit: int = 10_000) -> list[InboxEntry]:
+        rows = await self.db.fetchall(
+            "SELECT update_id, telegram_user_id, payload, status FROM inbox"
+            " WHERE status = 'pending' ORDER BY update_id LIMIT ?",
+            (limit,),
+        )
+        return [InboxEntry.model_validate(dict(r)) for r in rows]
+
+    async def scrub_user(self, telegram_user_id: int) -> None:
+        """Drop the raw payloads of a person's updates (they hold names and texts)."""
+        await self.db.execute(
+            "UPDATE inbox SET payload = NULL, telegram_user_id = NULL,"
+            " status = CASE status WHEN 'pending' THEN 'handled' ELSE status END"
+            " WHERE telegram_user_id = ?",
+            (telegram_user_id,),
+        )
+
+    async def prune(self, before: datetime) -> int:
+        """Delete handled entries older than `before`; their ids can no longer come back."""
+        async with self.db.transaction():
+            cur = await self.db.execute(
+                "DELETE FROM inbox WHERE status != 'pending' AND handled_at < ?",
+                (before.isoformat(),),
+            )
+            return cur.rowcount
