@@ -242,7 +242,9 @@ class _Parser:
         if length == 0:
             return
         if top.tag in _SIMPLE_ENTITY:
-            self.entities.append({"type": _SIMPLE_ENTITY[top.tag], "offset": offset, "length": length})
+            self.entities.append(
+                {"type": _SIMPLE_ENTITY[top.tag], "offset": offset, "length": length}
+            )
         elif top.tag == "a":
             url = top.argument or "".join(self.out[top.out_index :])
             self.entities.append(
@@ -256,10 +258,8 @@ class _Parser:
         elif top.tag == "pre":
             last = self.entities[-1] if self.entities else None
             pre: dict[str, Any] = {"type": "pre", "offset": offset, "length": length}
-            if last and last["type"] == "code" and (last["offset"], last["length"]) == (
-                offset,
-                length,
-            ):
+            span = (last["type"], last["offset"], last["length"]) if last is not None else None
+            if last is not None and span == ("code", offset, length):
                 # <pre><code class="language-x">…</code></pre> is one pre entity with a language
                 self.entities.pop()
                 if last.get("language"):

@@ -34,8 +34,10 @@ def strip_markdown_v2(src: str) -> str:
             fence = "```" if src.startswith("```", i) else "`"
             end = src.find(fence, i + len(fence))
             if end == -1:
-                raise HtmlParseError(f"Can't find end of {'Pre' if len(fence) == 3 else 'Code'} "
-                                     f"entity at byte offset {len(src[:i].encode())}")
+                raise HtmlParseError(
+                    f"Can't find end of {'Pre' if len(fence) == 3 else 'Code'} "
+                    f"entity at byte offset {len(src[:i].encode())}"
+                )
             out.append(src[i + len(fence) : end].replace("\\`", "`").replace("\\\\", "\\"))
             i = end + len(fence)
         elif char == "]" and src.startswith("](", i):

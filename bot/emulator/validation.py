@@ -124,7 +124,9 @@ class Markup:
 
 def _inline_button(button: Any) -> dict[str, Any]:
     if not isinstance(button, dict):
-        raise bad_request("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+        raise bad_request(
+            "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
+        )
     text = button.get("text")
     if not isinstance(text, str) or not text.strip():
         raise bad_request("can't parse inline keyboard button: Text must be non-empty")

@@ -21,12 +21,12 @@ _JSON_KEYS = frozenset(
 )  # fmt: skip
 _INT_KEYS = frozenset(
     {
-        "message_id", "reply_to_message_id", "offset", "limit", "timeout", "duration",
+        "message_id", "reply_to_message_id", "offset", "limit", "duration",
         "width", "height", "message_thread_id", "cache_time", "live_period", "heading",
         "proximity_alert_radius", "from_chat_id", "user_id", "max_connections",
     }
 )  # fmt: skip
-_FLOAT_KEYS = frozenset({"latitude", "longitude", "horizontal_accuracy"})
+_FLOAT_KEYS = frozenset({"latitude", "longitude", "horizontal_accuracy", "timeout"})
 _BOOL_KEYS = frozenset(
     {
         "disable_notification", "protect_content", "show_alert", "drop_pending_updates",

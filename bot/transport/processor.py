@@ -34,6 +34,10 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         self._waiting: dict[int, int] = {}
         self._in_flight: set[int] = set()
 
+    def busy_with(self, update_id: int) -> bool:
+        """Say whether the update is being handled right now (its replies may still be on the way)."""
+        return update_id in self._in_flight
+
     async def initialize(self) -> None:
         """Nothing to set up: the services are opened in post_init."""
 

@@ -1,0 +1,89 @@
+"""Shared fixtures: no network but loopback, a real SQLite file, the emulator, the real bot."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from bot.emulator import BotApiEmulator
+from tests.auxil.runner import BotRunner, FakeClock, Phone
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_ID = 9001
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that tries to reach a host other than this machine."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            try:
+                loopback = ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                loopback = host == "localhost"
+            if not loopback:
+                raise RuntimeError(f"tests must not use the network (tried {host})")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    emu = BotApiEmulator()
+    await emu.start()
+    try:
+        yield emu
+    finally:
+        await emu.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, emulator: BotApiEmulator) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_token=emulator.token,
+        telegram_base_url=emulator.base_url,
+        database=tmp_path / "palabre.db",
+        media_dir=tmp_path / "media",
+        admin_ids=str(ADMIN_ID),
+    )
+
+
+@pytest.fixture
+async def runner(settings: Settings, emulator: BotApiEmulator,
+                 clock: FakeClock) -> AsyncIterator[BotRunner]:
+    """The real application, long polling the emulator, with the sample network loaded."""
+    bot_runner = BotRunner(settings, emulator, clock)
+    await bot_runner.load_network(ROOT / "examples" / "network.yaml")
+    await bot_runner.start()
+    try:
+        yield bot_runner
+    finally:
+        await bot_runner.stop()
+
+
+@pytest.fixture
+def phone_factory(runner: BotRunner) -> Iterator[Any]:
+    counter = iter(range(1000, 100000))
+
+    def make(first_name: str = "Aminata", language_code: str | None = "fr",
+             user_id: int | None = None, **kwargs: Any) -> Phone:
+        uid = user_id if user_id is not None else next(counter)
+        return runner.phone(uid, first_name, language_code=language_code, **kwargs)
+
+    yield make

@@ -1,0 +1,172 @@
+"""Every member's commands, visitors, and what happens with odd or hostile input."""
+
+from __future__ import annotations
+
+import json
+
+from bot.emulator import BotApiEmulator
+from tests.auxil.members import join
+from tests.auxil.runner import BotRunner
+from tests.auxil.texts import tr
+
+
+async def test_help_is_role_aware(runner: BotRunner, phone_factory) -> None:
+    partner = phone_factory("Awa")
+    await join(runner, partner)
+    [reply] = await partner.send("/help")
+    assert tr("fr", "You are {role} in Palabre. Here is what you can do:",
+              role=tr("fr", "partner")) in reply.text
+    assert "/mydata" in reply.text and "/forget" in reply.text
+
+    observer = phone_factory("Marc", language_code="en")
+    await join(runner, observer, role="observer", language="en")
+    [reply] = await observer.send("/help")
+    assert reply.text.startswith("You are observer in Palabre.")
+
+
+async def test_menu_buttons_lead_to_commands(runner: BotRunner, phone_factory) -> None:
+    phone = phone_factory()
+    await join(runner, phone)
+    [reply] = await phone.send(tr("fr", "❓ Help"))
+    assert "/language" in reply.text
+    [reply] = await phone.send(tr("fr", "🌐 Language"))
+    assert reply.text == tr("fr", "Which language do you prefer?")
+
+
+async def test_change_language(runner: BotRunner, phone_factory, emulator: BotApiEmulator) -> None:
+    phone = phone_factory()
+    await join(runner, phone)
+    await phone.send("/language")
+    answered = await phone.press("English")
+    assert answered[0].text == "Language: English"
+    assert phone.menu() == ["❓ Help", "🌐 Language", "🗂 My data"]
+    member = await runner.store.members.by_telegram_id(phone.user_id)
+    assert member is not None and member.language == "en"
+    commands = emulator.commands(scope={"type": "chat", "chat_id": phone.user_id})
+    assert commands[1]["description"] == "What I can do for you"
+    # A language that does not exist, forged: nothing changes.
+    await phone.forge("ac:l:xx")
+    member = await runner.store.members.by_telegram_id(phone.user_id)
+    assert member is not None and member.language == "en"
+    assert phone.toasts == ["This button has expired. Nothing was changed."]
+
+
+async def test_stop_then_start_again(runner: BotRunner, phone_factory) -> None:
+    phone = phone_factory()
+    await join(runner, phone)
+    [reply] = await phone.send("/stop")
+    assert "/start" in reply.text
+    member = await runner.store.members.by_telegram_id(phone.user_id)
+    assert member is not None and member.status == "stopped"
+    replies = await phone.send("/start")
+    assert replies[0].text == tr("fr", "Reminders and announcements are on again.")
+    member = await runner.store.members.by_telegram_id(phone.user_id)
+    assert member is not None and member.status == "active"
+
+
+async def test_mydata_sends_a_json_document(runner: BotRunner, phone_factory,
+                                            emulator: BotApiEmulator) -> None:
+    phone = phone_factory("Aminata", username="aminata_z")
+    await join(runner, phone)
+    [reply] = await phone.send("/mydata")
+    assert reply.kind == "document"
+    assert reply.file_name == "palabre-my-data.json"
+    data = json.loads(emulator.file_bytes(reply.file_ids[0]))
+    assert data["member"]["display_name"] == "Aminata"
+    assert data["member"]["username"] == "aminata_z"
+    assert data["member"]["telegram_user_id"] == phone.user_id
+    assert data["organisation"]["slug"] == "ziguinchor"
+    assert data["projects"][0]["id"] == "eau-ziguinchor"
+    assert data["member"]["consent_at"].startswith("2026-03-03T14:05")
+
+
+async def test_forget_deidentifies_and_keeps_the_row(runner: BotRunner, phone_factory,
+                                                     emulator: BotApiEmulator) -> None:
+    phone = phone_factory("Aminata")
+    await join(runner, phone)
+    member = await runner.store.members.by_telegram_id(phone.user_id)
+    assert member is not None
+    [prompt] = await phone.send("/forget")
+    answered = await phone.press(tr("fr", "No"))
+    assert answered[0].text == tr("fr", "Nothing was deleted.")
+    await phone.send("/forget")
+    answered = await phone.press(tr("fr", "Yes, delete"))
+    assert answered[-1].text == tr("fr", "To come back one day, open a new invitation link.")
+    assert phone.menu() == []
+    kept = await runner.store.members.by_id(member.id)
+    assert kept is not None
+    assert (kept.status, kept.telegram_user_id, kept.display_name, kept.consent_at) == (
+        "forgotten", None, None, None)
+    assert [p.slug for p in await runner.store.members.projects(member.id)] == ["eau-ziguinchor"]
+    # Raw updates held names and texts: they are gone too.
+    rows = await runner.store.db.fetchall(
+        "SELECT payload FROM inbox WHERE payload LIKE ?", ('%"Aminata"%',))
+    assert rows == []
+    assert emulator.commands(scope={"type": "chat", "chat_id": phone.user_id}) == []
+    # Afterwards they are a visitor again.
+    [reply] = await phone.send("/mydata")
+    assert "invitation" in reply.text
+
+
+async def test_cancel(runner: BotRunner, phone_factory) -> None:
+    code = await runner.invite()
+    phone = phone_factory()
+    await phone.send(f"/start {code}")
+    [reply] = await phone.send("/cancel")
+    assert reply.text == tr("fr", "Cancelled. Open your invitation link again when you are ready.")
+    assert await runner.store.onboarding.get(phone.user_id) is None
+    [reply] = await phone.send("/cancel")
+    assert reply.text == tr("fr", "There is nothing to cancel.")
+
+
+async def test_visitors_are_told_how_to_join(runner: BotRunner, phone_factory,
+                                             emulator: BotApiEmulator) -> None:
+    phone = phone_factory(language_code="es")
+    for text in ("/start", "hola", "/mydata", "/stop", "/forget", "/help"):
+        replies = await phone.send(text)
+        assert replies, text
+        assert "7KQM-2XRT-9HVB-4D" in replies[0].text, text
+    update_id = emulator.send_photo(phone.user_id, b"\x89PNG fake", caption="photo")
+    await runner.handled(update_id)
+    [event] = [e for e in emulator.drain_events(phone.user_id) if e.kind == "send"]
+    assert event.message is not None and "7KQM-2XRT-9HVB-4D" in event.message.text
+    assert await runner.store.members.by_telegram_id(phone.user_id) is None
+
+
+async def test_unknown_command(runner: BotRunner, phone_factory) -> None:
+    phone = phone_factory(language_code="en")
+    await join(runner, phone, language="en")
+    [reply] = await phone.send("/frobnicate now")
+    assert reply.text == "I don't know the command /frobnicate. Send /help to see what I can do."
+
+
+HOSTILE = [
+    "<b",
+    "a & b <i>not closed",
+    "</b>&amp;&lt;&#x1F600;<script>alert(1)</script>",
+    "\u202eRTL override \u200f\u0645\u0631\u062d\u0628\u0627 zero\u200bwidth\u200d\ufeff",
+    "x" * 5000,
+    "🙂" * 3000,
+]
+
+
+async def test_hostile_text_is_answered_safely(runner: BotRunner, phone_factory,
+                                               emulator: BotApiEmulator) -> None:
+    phone = phone_factory("<b>Eve & co</b>", language_code="en")
+    await join(runner, phone, language="en")
+    for text in HOSTILE:
+        replies = await phone.send(text)
+        assert replies, text
+        replies = await phone.send("/" + "cmd" + text)
+        assert replies, text
+    # The hostile name is shown as typed, not interpreted.
+    [welcome] = await phone.send("/start")
+    assert "Welcome back, <b>Eve & co</b>!" in welcome.text
+    assert all(call.status == 200 for call in emulator.calls if call.method == "sendMessage")
+
+
+async def test_hostile_text_from_visitors(runner: BotRunner, phone_factory) -> None:
+    phone = phone_factory("\u202e<i>", language_code=None)
+    for text in HOSTILE:
+        assert await phone.send(text)
+        assert await phone.send(f"/start {text}")

@@ -1,0 +1,203 @@
+"""Joining through an invitation, end to end: real bot, real database, loopback emulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.emulator import BotApiEmulator
+from tests.auxil.runner import BotRunner
+from tests.auxil.texts import tr
+from tests.conftest import ADMIN_ID
+
+LANG_BUTTON = {"fr": "Français", "en": "English", "pt": "Português", "es": "Español"}
+
+
+@pytest.mark.parametrize(("client_language", "language"), [
+    ("fr", "fr"), ("en-GB", "en"), ("pt-BR", "pt"), ("es-PE", "es"),
+])
+async def test_join_in_each_language(runner: BotRunner, phone_factory, emulator: BotApiEmulator,
+                                     client_language: str, language: str) -> None:
+    code = await runner.invite("partner", "eau-ziguinchor")
+    phone = phone_factory("Aminata", language_code=client_language)
+
+    [prompt] = await phone.send(f"/start {code}")
+    assert prompt.text == tr(language, "Welcome to Palabre! Which language do you prefer?")
+    # The language suggested by the phone comes first, marked.
+    assert prompt.buttons[0][0] == f"{LANG_BUTTON[language]} ✓"
+    assert len(prompt.buttons) == 4
+
+    answered = await phone.press(LANG_BUTTON[language])
+    assert answered[0].text == tr(language, "Language: {language}", language=LANG_BUTTON[language])
+    consent = answered[-1]
+    assert tr(language, "Do you agree?") in consent.text
+    assert "/forget" in consent.text
+
+    answered = await phone.press("✅")
+    welcome = answered[-1]
+    assert tr(language, "Welcome, {name}!", name="Aminata") in welcome.text
+    assert phone.menu() == [tr(language, "❓ Help"), tr(language, "🌐 Language"),
+                            tr(language, "🗂 My data")]
+
+    member = await runner.store.members.by_telegram_id(phone.user_id)
+    assert member is not None
+    assert (member.role, member.language, member.status) == ("partner", language, "active")
+    assert member.timezone == "Africa/Dakar"
+    assert member.consent_at == runner.clock()
+    projects = await runner.store.members.projects(member.id)
+    assert [p.slug for p in projects] == ["eau-ziguinchor"]
+    # The member's own command list, in their language.
+    commands = emulator.commands(scope={"type": "chat", "chat_id": phone.user_id})
+    assert [c["command"] for c in commands] == [
+        "start", "help", "language", "cancel", "mydata", "stop", "forget"]
+    assert commands[1]["description"] == tr(language, "What I can do for you")
+
+
+async def test_choose_another_language_than_the_phone(runner: BotRunner, phone_factory) -> None:
+    code = await runner.invite()
+    phone = phone_factory("João", language_code="fr")
+    await phone.send(f"/start {code}")
+    answered = await phone.press("Português")
+    assert tr("pt", "Do you agree?") in answered[-1].text
+    answered = await phone.press("✅")
+    assert tr("pt", "Welcome, {name}!", name="João") in answered[-1].text
+
+
+async def test_code_typed_instead_of_link(runner: BotRunner, phone_factory) -> None:
+    code = await runner.invite("observer", "eau-ziguinchor")
+    phone = phone_factory("Claire", language_code="fr")
+    # Lower case, spaces instead of dashes, O for 0: people type codes as they read them.
+    typed = code.lower().replace("-", " ").replace("0", "o")
+    [prompt] = await phone.send(typed)
+    assert prompt.text == tr("fr", "Welcome to Palabre! Which language do you prefer?")
+    await phone.press("Français")
+    await phone.press("✅")
+    member = await runner.store.members.by_telegram_id(phone.user_id)
+    assert member is not None and member.role == "observer"
+    org = await runner.store.network.organisation_by_id(member.organisation_id or 0)
+    assert org is not None and org.slug == "rennes"
+
+
+async def test_unknown_code(runner: BotRunner, phone_factory) -> None:
+    phone = phone_factory(language_code="en")
+    [reply] = await phone.send("/start ABCD-EFGH-JKMN-PQ")
+    assert reply.text == tr("en", "I don't know this invitation code. Check it and try again, "
+                                  "or ask your coordinator for a new link.")
+    assert await runner.store.onboarding.get(phone.user_id) is None
+
+
+async def test_expired_code(runner: BotRunner, phone_factory) -> None:
+    code = await runner.invite(expires="2d")
+    runner.clock.advance(days=2, seconds=1)
+    phone = phone_factory(language_code="fr")
+    [reply] = await phone.send(f"/start {code}")
+    assert reply.text == tr("fr", "This invitation has expired. Ask your coordinator for a new "
+                                  "link.")
+
+
+async def test_used_code_and_multi_use_code(runner: BotRunner, phone_factory) -> None:
+    single = await runner.invite()
+    first, second = phone_factory("Awa"), phone_factory("Binta")
+    await first.send(f"/start {single}")
+    await first.press("Français")
+    await first.press("✅")
+    [reply] = await second.send(f"/start {single}")
+    assert reply.text == tr("fr", "This invitation has already been used. Ask your coordinator "
+                                  "for a new link.")
+
+    workshop = await runner.invite(uses=2)
+    for name in ("Cheikh", "Diarra"):
+        phone = phone_factory(name)
+        await phone.send(f"/start {workshop}")
+        await phone.press("Français")
+        await phone.press("✅")
+    late = phone_factory("Eva")
+    [reply] = await late.send(f"/start {workshop}")
+    assert "already been used" in tr("en", "This invitation has already been used. Ask your "
+                                           "coordinator for a new link.")
+    assert reply.text == tr("fr", "This invitation has already been used. Ask your coordinator "
+                                  "for a new link.")
+
+
+async def test_single_use_code_opened_by_two_people_enrols_one(runner: BotRunner,
+                                                                phone_factory) -> None:
+    code = await runner.invite()
+    first, second = phone_factory("Awa"), phone_factory("Binta")
+    for phone in (first, second):
+        await phone.send(f"/start {code}")
+        await phone.press("Français")
+    await first.press("✅")
+    answered = await second.press("✅")
+    assert answered[-1].text == tr("fr", "This invitation is no longer valid. Ask your "
+                                         "coordinator for a new link.")
+    assert await runner.store.members.by_telegram_id(second.user_id) is None
+
+
+async def test_too_many_wrong_codes_are_refused_for_a_while(runner: BotRunner,
+                                                            phone_factory) -> None:
+    good = await runner.invite()
+    phone = phone_factory(language_code="en")
+    for attempt in range(5):
+        [reply] = await phone.send(f"/start WRONG-C0DE-{attempt:04d}-XX")
+        assert "don't know" in reply.text
+    [reply] = await phone.send(f"/start {good}")  # even a good code waits now
+    assert reply.text.startswith("Too many wrong codes.")
+    runner.clock.advance(hours=1, seconds=1)
+    [reply] = await phone.send(f"/start {good}")
+    assert reply.text == tr("en", "Welcome to Palabre! Which language do you prefer?")
+
+
+async def test_consent_declined_keeps_nothing(runner: BotRunner, phone_factory) -> None:
+    code = await runner.invite()
+    phone = phone_factory(language_code="es")
+    await phone.send(f"/start {code}")
+    await phone.press("Español")
+    answered = await phone.press(tr("es", "No, thanks"))
+    assert answered[-1].text == tr("es", "No problem: nothing about you was kept. If you change "
+                                         "your mind, open the invitation link again.")
+    assert await runner.store.onboarding.get(phone.user_id) is None
+    assert await runner.store.members.by_telegram_id(phone.user_id) is None
+    # The code was not used up: the person can still join later.
+    await phone.send(f"/start {code}")
+    await phone.press("Español")
+    await phone.press("✅")
+    assert await runner.store.members.by_telegram_id(phone.user_id) is not None
+
+
+async def test_resume_where_onboarding_stopped(runner: BotRunner, phone_factory) -> None:
+    code = await runner.invite()
+    phone = phone_factory(language_code="pt-BR")
+    await phone.send(f"/start {code}")
+    await phone.press("Português")
+    await runner.restart()
+    [again] = await phone.send("olá")
+    assert tr("pt", "Do you agree?") in again.text
+    answered = await phone.press("✅")
+    assert tr("pt", "Welcome, {name}!", name="Aminata") in answered[-1].text
+
+
+async def test_administrator_joins_without_code(runner: BotRunner, phone_factory) -> None:
+    phone = phone_factory("Sophie", user_id=ADMIN_ID, language_code="fr")
+    [prompt] = await phone.send("/start")
+    assert prompt.text == tr("fr", "Welcome to Palabre! Which language do you prefer?")
+    await phone.press("Français")
+    await phone.press("✅")
+    member = await runner.store.members.by_telegram_id(ADMIN_ID)
+    assert member is not None and member.role == "admin"
+
+
+async def test_returning_member_and_second_invitation(runner: BotRunner, phone_factory) -> None:
+    phone = phone_factory("Rosa", language_code="es")
+    code = await runner.invite("coordinator", "ecoles-cusco", org="cusco")
+    await phone.send(f"/start {code}")
+    await phone.press("Español")
+    await phone.press("✅")
+    [welcome] = await phone.send("/start")
+    assert tr("es", "Welcome back, {name}!", name="Rosa") in welcome.text
+    member = await runner.store.members.by_telegram_id(phone.user_id)
+    assert member is not None
+    assert [p.slug for p in await runner.store.members.projects(member.id)] == ["ecoles-cusco"]
+    # A second invitation adds its project; the role stays.
+    second = await runner.invite("coordinator", "dechets-garanhuns", org="garanhuns")
+    await phone.send(f"/start {second}")
+    slugs = [p.slug for p in await runner.store.members.projects(member.id)]
+    assert slugs == ["dechets-garanhuns", "ecoles-cusco"]
