@@ -131,3 +131,19 @@ async def serve(app: PalabreApp, stop: asyncio.Event, *, poll_timeout: int = 10)
         await app.shutdown()
         if app.post_shutdown:
             await app.post_shutdown(app)
+
+
+async def wait_handled(app: PalabreApp, update_id: int, timeout: float = 10.0) -> str:
+    """Wait until an update is closed in the inbox and its replies are sent; return its status."""
+    processor = app.update_processor
+    store = services_of(app).store
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        status = await store.inbox.status(update_id)
+        busy = isinstance(processor, InboxUpdateProcessor) and processor.busy_with(update_id)
+        if status in ("handled", "failed") and not busy:
+            return status
+        if loop.time() > deadline:
+            raise TimeoutError(f"update {update_id} was not handled in {timeout:.0f} s")
+        await asyncio.sleep(0.01)

@@ -8,7 +8,7 @@ import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -19,7 +19,7 @@ from bot.config import ConfigError, Settings
 from bot.core import invitations
 from bot.core.invitations import InvitationError
 from bot.core.network_file import NetworkFileError
-from storage import Store, StorageError
+from storage import StorageError, Store
 
 T = TypeVar("T")
 
@@ -37,7 +37,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(i18n_app, name="i18n")
 
 
-class RoleChoice(str, Enum):
+class RoleChoice(StrEnum):
     partner = "partner"
     coordinator = "coordinator"
     observer = "observer"
@@ -157,6 +157,7 @@ async def _read_network(file: Path) -> Any:
 
 async def _bot_username(cfg: Settings, store: Store, given: str | None) -> str:
     if given:
+        await store.kv.set("bot_username", given.lstrip("@"))
         return given.lstrip("@")
     known = await store.kv.get("bot_username")
     if known:

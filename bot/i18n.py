@@ -30,7 +30,7 @@ LANGUAGE_NAMES = {"fr": "Français", "en": "English", "pt": "Português", "es": 
 _locale: ContextVar[str] = ContextVar("palabre_locale", default=FALLBACK)
 
 
-def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name
+def N_(message: str) -> str:
     """Mark a message for extraction; translate it later with `_()`."""
     return message
 

@@ -69,10 +69,10 @@ def check_all() -> list[str]:
             if not all(strings):
                 problems.append(f"{language}: untranslated {ids[0]!r}")
                 continue
-            expected = placeholders(ids[0])
+            expected = placeholders(str(ids[0]))
             for translated in strings:
                 try:
-                    got = placeholders(translated)
+                    got = placeholders(str(translated))
                 except ValueError as exc:
                     problems.append(f"{language}: broken braces in {ids[0]!r}: {exc}")
                     continue

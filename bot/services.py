@@ -10,7 +10,7 @@ from typing import Any
 from bot.config import Settings
 from bot.core.account import AccountService
 from bot.core.onboarding import OnboardingService
-from storage import Store, StorageError
+from storage import StorageError, Store
 
 Clock = Callable[[], datetime]
 

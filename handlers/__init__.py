@@ -15,4 +15,4 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     """Add every feature's handlers in order, then the error handler."""
     for router in ROUTERS:
         app.add_handlers(router.HANDLERS)
-    app.add_error_handler(errors.on_error)  # type: ignore[arg-type]
+    app.add_error_handler(errors.on_error)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from functools import wraps
+from typing import Any
 
 from telegram import Update
 from telegram.ext import filters
@@ -20,11 +21,8 @@ from storage.models import Member
 # Private chats only, and new messages only: an edited message is not a new request.
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
-Callback = Callable[[Update, PalabreContext], Awaitable[None]]
-Member# Private chats only, and new messages only: an edited message is not a new request.
-PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
-
-Callback = Callable[[Update, PalabreContext, Member], Awaitable[None]]
+Callback = Callable[[Update, PalabreContext], Coroutine[Any, Any, None]]
+MemberCallback = Callable[[Update, PalabreContext, Member], Coroutine[Any, Any, None]]
 
 
 def person(update: Update) -> Person:

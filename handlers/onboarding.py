@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.core.onboarding import CB_CONSENT_YES, CB_LANGUAGE
-from handlers.common import PRIVATE, answer, now, person
 from bot.transport.context import PalabreContext
+from handlers.common import PRIVATE, answer, now, person
 
 
 async def start(update: Update, context: PalabreContext) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+
+import aiosqlite
 
 from storage.db import Database, StorageError
 from storage.inbox import InboxRepo
@@ -41,7 +44,7 @@ class Store:
             raise StorageError(f"cannot migrate database {path}: {exc}") from exc
         return cls(db)
 
-    def transaction(self):  # type: ignore[no-untyped-def]
+    def transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
         """Shortcut for `self.db.transaction()`."""
         return self.db.transaction()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,7 @@ async def runner(settings: Settings, emulator: BotApiEmulator,
 
 
 @pytest.fixture
-def phone_factory(runner: BotRunner) -> Iterator[Any]:
+def phone_factory(runner: BotRunner) -> Any:
     counter = iter(range(1000, 100000))
 
     def make(first_name: str = "Aminata", language_code: str | None = "fr",
@@ -86,4 +86,4 @@ def phone_factory(runner: BotRunner) -> Iterator[Any]:
         uid = user_id if user_id is not None else next(counter)
         return runner.phone(uid, first_name, language_code=language_code, **kwargs)
 
-    yield make
+    return make

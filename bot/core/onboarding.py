@@ -12,7 +12,7 @@ from bot.core.people import Person, role_name
 from bot.core.replies import Button, Outcome, Reply, h
 from bot.i18n import LANGUAGE_NAMES, _, format_datetime, negotiate, use_language
 from storage import Store
-from storage.models import Member, Onboarding
+from storage.models import Member, Onboarding, Role
 
 CB_LANGUAGE = "ob:l:"  # + language
 CB_CONSENT_YES = "ob:c:1"
@@ -201,7 +201,9 @@ class OnboardingService:
                 if person.user_id not in self.settings.admin_ids:
                     await self.store.onboarding.delete(person.user_id)
                     return None
-                role, org_id, project_ids = "admin", None, ()
+                role: Role = "admin"
+                org_id: int | None = None
+                project_ids: tuple[int, ...] = ()
                 timezone = self.settings.timezone
             else:
                 invitation = await self.store.invitations.by_id(pending.invitation_id)

@@ -97,7 +97,7 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         user = update.effective_user
         settings = self.services.settings
         member = None
-        language = settings.default_language
+        language: str = settings.default_language
         if user is not None:
             member = await store.members.by_telegram_id(user.id)
             if member is not None and member.status in ("active", "stopped"):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.app import PalabreApp, build_application, serve, services_of
+from bot.app import PalabreApp, build_application, serve, services_of, wait_handled
 from bot.config import Settings
 from bot.core import invitations, network_file
 from bot.emulator import BotApiEmulator, SentMessage
@@ -97,15 +97,9 @@ class BotRunner:
         return services_of(self.app).store
 
     async def handled(self, update_id: int, timeout: float = 10.0) -> str:
-        """Wait until the update is closed in the inbox; return its status."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            status = await self.store.inbox.status(update_id)
-            if status in ("handled", "failed") and not self.processor.busy_with(update_id):
-                return status
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"update {update_id} not handled (status {status})")
-            await asyncio.sleep(0.01)
+        """Wait until the update is closed in the inbox and answered; return its status."""
+        assert self.app is not None
+        return await wait_handled(self.app, update_id, timeout)
 
     @property
     def processor(self) -> InboxUpdateProcessor:
@@ -126,6 +120,7 @@ class Phone:
         self.runner = runner
         self.emulator = runner.emulator
         self.user_id = user_id
+        self.toasts: list[str] = []
 
     async def send(self, text: str) -> list[SentMessage]:
         """Send a text and return the bot's messages that answer it."""
@@ -155,5 +150,3 @@ class Phone:
 
     def menu(self) -> list[str]:
         return [label for row in (self.emulator.reply_keyboard(self.user_id) or []) for label in row]
-
-    toasts: list[str | None] = []

@@ -86,7 +86,7 @@ async def test_forget_deidentifies_and_keeps_the_row(runner: BotRunner, phone_fa
     await join(runner, phone)
     member = await runner.store.members.by_telegram_id(phone.user_id)
     assert member is not None
-    [prompt] = await phone.send("/forget")
+    [_prompt] = await phone.send("/forget")
     answered = await phone.press(tr("fr", "No"))
     assert answered[0].text == tr("fr", "Nothing was deleted.")
     await phone.send("/forget")

@@ -1,0 +1,267 @@
+"""`palabre demo`: the real bot against a local emulator, and a phone in the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot import logs
+from bot.app import PalabreApp, build_application, serve, services_of, wait_handled
+from bot.config import Settings
+from bot.core import invitations, network_file
+from bot.emulator import BotApiEmulator, BotEvent, SentMessage
+from storage import Store
+
+NETWORK_FILE = Path(__file__).resolve().parent.parent / "examples" / "network.yaml"
+
+
+@dataclass(frozen=True)
+class Persona:
+    key: str
+    user_id: int
+    first_name: str
+    language_code: str
+    role: str
+    project: str | None
+    org: str | None
+    about: str
+
+
+PERSONAS = (
+    Persona("aminata", 1001, "Aminata", "fr", "partner", "eau-ziguinchor", "ziguinchor",
+            "partner at the Commune de Ziguinchor (Senegal), phone in French"),
+    Persona("joao", 1002, "João", "pt-BR", "partner", "dechets-garanhuns", "garanhuns",
+            "partner at the Prefeitura de Garanhuns (Brazil), phone in Portuguese"),
+    Persona("rosa", 1003, "Rosa", "es-PE", "coordinator", "ecoles-cusco", "cusco",
+            "coordinator at the Municipalidad del Cusco (Peru), phone in Spanish"),
+    Persona("claire", 1004, "Claire", "fr", "coordinator", "eau-ziguinchor", "rennes",
+            "coordinator at the Ville de Rennes (France), phone in French"),
+    Persona("marc", 1005, "Marc", "en", "observer", "dechets-garanhuns", "drome",
+            "observer at the Département de la Drôme (France), phone in English"),
+    Persona("sophie", 1006, "Sophie", "fr", "admin", None, None,
+            "administrator of the network (in PALABRE_ADMIN_IDS), phone in French"),
+)
+HELP = ("Demo commands: ':as NAME' switches person (" + ", ".join(p.key for p in PERSONAS)
+        + "), ':who' lists them, ':quit' leaves. A number presses the button shown with it.")
+
+
+class Terminal:
+    """A phone in the terminal: prints what the bot sends, numbers the buttons."""
+
+    def __init__(self, emulator: BotApiEmulator, echo: bool) -> None:
+        self.emulator = emulator
+        self.echo = echo
+        self.persona = PERSONAS[0]
+        self.codes: dict[str, str] = {}
+        self.events = emulator.subscribe()
+
+    def say(self, text: str = "") -> None:
+        print(text, flush=True)
+
+    def name_of(self, chat_id: int) -> str:
+        return next((p.first_name for p in PERSONAS if p.user_id == chat_id), str(chat_id))
+
+    def choices(self) -> tuple[list[tuple[SentMessage, str, str]], list[str]]:
+        """Inline buttons of the last message that has some, then the reply keyboard."""
+        inline: list[tuple[SentMessage, str, str]] = []
+        for message in reversed(self.emulator.messages(self.persona.user_id)):
+            if message.buttons:
+                inline = [(message, text, data) for text, data in message.buttons if data]
+                break
+        menu = [label for row in (self.emulator.reply_keyboard(self.persona.user_id) or [])
+                for label in row]
+        return inline, menu
+
+    def show_pending(self) -> None:
+        """Print what the bot did since last time, then the numbered choices."""
+        while not self.events.empty():
+            self.show_event(self.events.get_nowait())
+        inline, menu = self.choices()
+        number = len(inline)
+        if inline:
+            self.say("   " + "  ".join(f"[{i}] {text}" for i, (_, text, _) in
+                                        enumerate(inline, start=1)))
+        if menu:
+            self.say("   menu: " + "  ".join(f"[{number + i}] {label}"
+                                             for i, label in enumerate(menu, start=1)))
+
+    def show_event(self, event: BotEvent) -> None:
+        who = "" if event.chat_id == self.persona.user_id else f" (to {self.name_of(event.chat_id)})"
+        if event.kind == "answer_callback":
+            if event.text:
+                self.say(f"   ({event.text})")
+            return
+        message = event.message
+        if message is None or event.kind not in ("send", "edit"):
+            return
+        label = "Palabre" + who + (" [edited]" if event.kind == "edit" else "") + ":"
+        self.say(label)
+        if message.kind == "document":
+            size = len(self.emulator.file_bytes(message.file_ids[0])) if message.file_ids else 0
+            self.say(f"   📎 {message.file_name} ({size} bytes)")
+        for line in (message.text or "").splitlines() or [""]:
+            self.say(f"   {line}")
+
+    def persona_intro(self) -> None:
+        p = self.persona
+        self.say(f"You are now {p.first_name}, {p.about}.")
+
+
+async def _seed(settings: Settings, terminal: Terminal) -> None:
+    store = await Store.open(settings.database)
+    try:
+        spec = network_file.read(NETWORK_FILE)
+        moment = datetime.now(UTC)
+        await network_file.load(store, spec, moment, settings.timezone)
+        for persona in PERSONAS:
+            if persona.role == "admin" or persona.project is None:
+                continue
+            created = await invitations.create(
+                store, role=persona.role, project_slugs=[persona.project],  # type: ignore[arg-type]
+                org_slug=persona.org, uses=1, expires_in=invitations.parse_duration("14d"),
+                now=moment)
+            terminal.codes[persona.key] = created.code
+    finally:
+        await store.close()
+
+
+def _stdin_lines(loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
+    """Read standard input on a daemon thread (a blocked read must not hold up the exit)."""
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def pump() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\r\n"))
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=pump, name="demo-stdin", daemon=True).start()
+    return queue
+
+
+@contextlib.contextmanager
+def _database(path: Path | None) -> Iterator[Path]:
+    if path is not None:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="palabre-demo-") as folder:
+        yield Path(folder) / "demo.db"
+
+
+async def run_demo(database: Path | None = None) -> None:
+    """Run the offline demo until standard input ends or ':quit'."""
+    logs.setup(logging.WARNING)
+    echo = not sys.stdin.isatty()
+    async with BotApiEmulator() as emulator:
+        for persona in PERSONAS:
+            emulator.add_user(persona.user_id, persona.first_name,
+                              language_code=persona.language_code)
+        with _database(database) as db_path:
+            settings = Settings.model_validate({
+                "telegram_token": emulator.token, "telegram_base_url": emulator.base_url,
+                "database": db_path, "media_dir": db_path.parent / "media",
+                "admin_ids": str(next(p.user_id for p in PERSONAS if p.role == "admin")),
+            })
+            terminal = Terminal(emulator, echo)
+            await _seed(settings, terminal)
+            app = build_application(settings)
+            stop = asyncio.Event()
+            bot_task = asyncio.create_task(serve(app, stop, poll_timeout=1))
+            try:
+                await _wait_running(app, bot_task)
+                await _chat(app, emulator, terminal)
+            finally:
+                stop.set()
+                await bot_task
+
+
+async def _wait_running(app: PalabreApp, task: asyncio.Task[None]) -> None:
+    while not (app.running and app.updater is not None and app.updater.running):
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+
+
+async def _chat(app: PalabreApp, emulator: BotApiEmulator, terminal: Terminal) -> None:
+    say = terminal.say
+    say(f"Palabre demo: offline. A Telegram emulator runs on {emulator.base_url[:-4]}; "
+        "the real bot talks to it.")
+    say(HELP)
+    terminal.persona_intro()
+    say("Type /start to open your invitation link, then answer with the numbers of the buttons.")
+    lines = _stdin_lines(asyncio.get_running_loop())
+    while True:
+        if not terminal.echo:
+            print(f"{terminal.persona.first_name}> ", end="", flush=True)
+        line = await lines.get()
+        if line is None:
+            break
+        text = line.strip()
+        if terminal.echo:
+            say(f"{terminal.persona.first_name}> {text}")
+        if not text:
+            continue
+        if text.startswith(":"):
+            if not _demo_command(terminal, text):
+                break
+            continue
+        update_id = await _act(app, emulator, terminal, text)
+        if update_id is not None:
+            status = await wait_handled(app, update_id, timeout=30)
+            await asyncio.sleep(0.05)  # let the last events reach the queue
+            if status == "failed":
+                say("   (the bot reported an error for this message; see the log above)")
+        terminal.show_pending()
+    say("Bye.")
+
+
+def _demo_command(terminal: Terminal, text: str) -> bool:
+    words = text[1:].split()
+    command = words[0].lower() if words else ""
+    if command in ("quit", "q", "exit"):
+        return False
+    if command == "as" and len(words) == 2:
+        found = next((p for p in PERSONAS if p.key == words[1].lower()), None)
+        if found is None:
+            terminal.say("Unknown person. " + HELP)
+        else:
+            terminal.persona = found
+            terminal.persona_intro()
+            terminal.show_pending()
+        return True
+    if command == "who":
+        for p in PERSONAS:
+            terminal.say(f"  {p.key:<8} {p.first_name}, {p.about}")
+        return True
+    terminal.say(HELP)
+    return True
+
+
+async def _act(app: PalabreApp, emulator: BotApiEmulator, terminal: Terminal,
+               text: str) -> int | None:
+    """Turn a typed line into what the phone would send; return the update id."""
+    persona = terminal.persona
+    if text.isdigit():
+        inline, menu = terminal.choices()
+        index = int(text) - 1
+        if 0 <= index < len(inline):
+            message, _, data = inline[index]
+            return emulator.press(persona.user_id, message.message_id, data)
+        if len(inline) <= index < len(inline) + len(menu):
+            text = menu[index - len(inline)]
+        else:
+            terminal.say("   (no button with that number)")
+            return None
+    if text == "/start" and persona.key in terminal.codes:
+        member = await services_of(app).store.members.by_telegram_id(persona.user_id)
+        if member is None:
+            terminal.say("   (opening the invitation link)")
+            text = f"/start {terminal.codes[persona.key]}"
+    return emulator.send_text(persona.user_id, text)

@@ -1,0 +1,151 @@
+"""The command line, run in-process with a real database in a temporary folder."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+NETWORK = ROOT / "examples" / "network.yaml"
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)  # no developer's .env in the way
+    for name in ("PALABRE_TELEGRAM_TOKEN", "PALABRE_ADMIN_IDS", "PALABRE_TELEGRAM_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PALABRE_DATABASE", str(tmp_path / "data" / "palabre.db"))
+    return CliRunner()
+
+
+def test_network_load_is_idempotent(cli: CliRunner, tmp_path: Path) -> None:
+    for _ in range(2):
+        result = cli.invoke(app, ["network", "load", str(NETWORK)])
+        assert result.exit_code == 0, result.output
+        assert "Loaded 5 organisations, 3 projects, 6 indicators" in result.output
+    with sqlite3.connect(tmp_path / "data" / "palabre.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM projects").fetchone() == (3,)
+
+
+def test_network_load_reports_problems_in_one_place(cli: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("partners: [{id: x, name: X, country: sn, timezone: Mars/Base}]\n")
+    result = cli.invoke(app, ["network", "load", str(bad)])
+    assert result.exit_code == 1
+    assert "partners.0.country" in result.output and "Mars/Base" in result.output
+    assert "Traceback" not in result.output
+    result = cli.invoke(app, ["network", "load", str(tmp_path / "missing.yaml")])
+    assert result.exit_code == 1 and "cannot read" in result.output
+
+
+def test_invitations_create_list_revoke(cli: CliRunner, tmp_path: Path) -> None:
+    assert cli.invoke(app, ["network", "load", str(NETWORK)]).exit_code == 0
+    qr = tmp_path / "invite.png"
+    result = cli.invoke(app, ["invite", "create", "--role", "partner", "--project",
+                              "eau-ziguinchor", "--uses", "3", "--expires", "7d", "--qr", str(qr),
+                              "--bot-username", "@palabre_bot"])
+    assert result.exit_code == 0, result.output
+    code = re.search(r"Code: (\S+)", result.output)
+    assert code is not None
+    assert f"Link: https://t.me/palabre_bot?start={code[1]}" in result.output
+    assert "of ziguinchor" in result.output
+    assert qr.read_bytes().startswith(b"\x89PNG")
+
+    # The username is remembered: no token, no flag needed the second time.
+    result = cli.invoke(app, ["invite", "create", "--role", "observer", "--project",
+                              "ecoles-cusco", "--org", "drome"])
+    assert result.exit_code == 0, result.output
+    assert "t.me/palabre_bot?start=" in result.output
+
+    listing = cli.invoke(app, ["invite", "list"])
+    assert listing.exit_code == 0
+    assert f"{code[1][:4]}…" in listing.output and "0/3" in listing.output
+    assert code[1] not in listing.output  # full codes are never shown again
+
+    assert cli.invoke(app, ["invite", "revoke", code[1]]).exit_code == 0
+    assert "revoked" in cli.invoke(app, ["invite", "list"]).output
+    again = cli.invoke(app, ["invite", "revoke", code[1]])
+    assert again.exit_code == 1 and "no open invitation" in again.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--role", "partner", "--project", "nowhere"], "unknown project 'nowhere'"),
+    (["--role", "partner"], "needs --project"),
+    (["--role", "observer", "--project", "ecoles-cusco"], "--org is needed"),
+    (["--role", "partner", "--project", "eau-ziguinchor", "--org", "rennes"],
+     "a partner belongs to a partner organisation"),
+    (["--role", "partner", "--project", "eau-ziguinchor", "--expires", "soon"],
+     "not a duration"),
+])
+def test_invitation_errors_are_one_line(cli: CliRunner, args: list[str], message: str) -> None:
+    assert cli.invoke(app, ["network", "load", str(NETWORK)]).exit_code == 0
+    result = cli.invoke(app, ["invite", "create", *args, "--bot-username", "b"])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_db_upgrade_and_backup(cli: CliRunner, tmp_path: Path) -> None:
+    result = cli.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0 and "Applied 0001_initial" in result.output
+    assert "Applied" not in cli.invoke(app, ["db", "upgrade"]).output
+    assert cli.invoke(app, ["network", "load", str(NETWORK)]).exit_code == 0
+    copy = tmp_path / "backup" / "copy.db"
+    result = cli.invoke(app, ["db", "backup", str(copy)])
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(copy) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT COUNT(*) FROM organisations").fetchone() == (5,)
+
+
+def test_run_without_token_is_one_line(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["run"])
+    assert result.exit_code == 1
+    assert result.output.strip() == ("palabre: error: PALABRE_TELEGRAM_TOKEN is not set: get a "
+                                     "token from @BotFather and put it in .env")
+
+
+def test_unusable_database_is_one_line(cli: CliRunner, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "afile").write_text("x")
+    monkeypatch.setenv("PALABRE_DATABASE", str(tmp_path / "afile" / "palabre.db"))
+    monkeypatch.setenv("PALABRE_TELEGRAM_TOKEN", "123:never-used")
+    for args in (["db", "upgrade"], ["run"]):
+        result = cli.invoke(app, args)
+        assert result.exit_code == 1, args
+        assert result.output.startswith("palabre: error: cannot open database"), result.output
+        assert "123:never-used" not in result.output
+
+
+def test_bad_setting_is_one_line(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PALABRE_DEFAULT_LANGUAGE", "de")
+    result = cli.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 1
+    assert result.output.startswith("palabre: error: PALABRE_DEFAULT_LANGUAGE")
+
+
+def test_i18n_check(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["i18n", "check"])
+    assert result.exit_code == 0, result.output
+
+
+def test_demo_can_be_scripted(tmp_path: Path) -> None:
+    script = "/start\n1\n1\n:as marc\n/start\n1\n1\n/help\n:quit\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"], input=script, capture_output=True, text=True,
+        timeout=120, cwd=tmp_path, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Bienvenue, Aminata !" in out
+    assert "Welcome, Marc!" in out
+    assert "/mydata — Get a copy of your data" in out
+    assert "Traceback" not in result.stderr

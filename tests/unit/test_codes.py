@@ -1,0 +1,40 @@
+"""Invitation codes: randomness, alphabet, tolerant reading."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bot.core import codes
+
+
+def test_codes_carry_at_least_64_bits_and_no_ambiguous_characters() -> None:
+    assert math.log2(len(codes.ALPHABET)) * codes.LENGTH >= 64
+    assert not set("ILOU") & set(codes.ALPHABET)
+    generated = {codes.new_code() for _ in range(2000)}
+    assert len(generated) == 2000
+    for code in generated:
+        assert codes.normalize(code) == code.replace("-", "")
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("7KQM-2XRT-9HVB-4D", "7KQM2XRT9HVB4D"),
+    ("7kqm 2xrt 9hvb 4d", "7KQM2XRT9HVB4D"),
+    ("  7KQM2XRT9HVB4D\n", "7KQM2XRT9HVB4D"),
+    ("OOOO-IIII-LLLL-00", "0000111111110" + "0"),
+    ("7KQM-2XRT-9HVB", None),          # too short
+    ("7KQM-2XRT-9HVB-4DX", None),      # too long
+    ("7KQM-2XRT-9HVB-4U", None),       # U is not in the alphabet
+    ("bonjour tout le monde", None),
+    ("", None),
+])
+def test_normalize(typed: str, expected: str | None) -> None:
+    assert codes.normalize(typed) == expected
+
+
+def test_only_hashes_are_stored() -> None:
+    canonical = "7KQM2XRT9HVB4D"
+    assert codes.code_hash(canonical) != canonical
+    assert len(codes.code_hash(canonical)) == 64
+    assert codes.hint(canonical) == "7KQM"

@@ -1,0 +1,73 @@
+"""The store: migrations recorded once, transactions enforced, WAL and foreign keys on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storage import StorageError, Store
+from storage.migrations import available, upgrade
+
+
+async def test_migrations_are_recorded_and_applied_once(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "a.db")
+    try:
+        rows = await store.db.fetchall("SELECT version, name FROM schema_migrations")
+        assert [(r[0], r[1]) for r in rows] == [(m.version, m.name) for m in available()]
+        assert await upgrade(store.db) == []
+        assert await store.db.fetchval("PRAGMA journal_mode") == "wal"
+        assert await store.db.fetchval("PRAGMA foreign_keys") == 1
+    finally:
+        await store.close()
+
+
+async def test_writes_outside_a_transaction_are_refused(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "a.db")
+    try:
+        with pytest.raises(StorageError):
+            await store.db.execute("INSERT INTO kv (key, value) VALUES ('a', 'b')")
+    finally:
+        await store.close()
+
+
+async def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "a.db")
+    try:
+        with pytest.raises(RuntimeError):
+            async with store.transaction():
+                await store.db.execute("INSERT INTO kv (key, value) VALUES ('a', 'b')")
+                raise RuntimeError("boom")
+        assert await store.kv.get("a") is None
+        async with store.transaction(), store.transaction():  # nested joins the outer one
+            await store.db.execute("INSERT INTO kv (key, value) VALUES ('a', 'c')")
+        assert await store.kv.get("a") == "c"
+    finally:
+        await store.close()
+
+
+async def test_unusable_path_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StorageError, match="cannot open database"):
+        await Store.open(blocker / "sub" / "palabre.db")
+
+
+async def test_inbox_records_once_and_scrubs(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    store = await Store.open(tmp_path / "a.db")
+    try:
+        await store.inbox.record([(5, 42, '{"update_id":5}')], now)
+        await store.inbox.record([(5, 42, '{"update_id":5,"changed":1}'), (6, 42, "{}")], now)
+        pending = await store.inbox.pending()
+        assert [(e.update_id, e.payload) for e in pending] == [(5, '{"update_id":5}'), (6, "{}")]
+        async with store.transaction():
+            assert await store.inbox.mark(5, "handled", now)
+            assert not await store.inbox.mark(5, "handled", now)
+            await store.inbox.scrub_user(42)
+        assert await store.inbox.pending() == []
+        assert await store.db.fetchval("SELECT COUNT(*) FROM inbox WHERE payload IS NOT NULL") == 0
+    finally:
+        await store.close()
