@@ -292,7 +292,7 @@ class World:
             return None
         return chat.bot_messages[next(reversed(chat.bot_messages))]
 
-    async def next_event(self, chat_id: int, timeout: float = 5.0) -> BotEvent:  # noqa: ASYNC109
+    async def next_event(self, chat_id: int, timeout: float = 5.0) -> BotEvent:
         """Pop the oldest unread event of a chat, waiting up to ``timeout`` seconds.
 
         Events queue from the chat's creation on, so an event that happened before the
