@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from importlib import resources
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale, negotiate_locale
 from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
+from babel.dates import format_timedelta as _format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal as _format_decimal
@@ -101,6 +102,11 @@ def format_datetime(moment: datetime, zone: str | tzinfo, fmt: str = "medium") -
 def format_date(day: date | datetime, fmt: str = "long") -> str:
     """Format a date in the current language (e.g. '3 mars 2026')."""
     return _format_date(day, format=fmt, locale=Locale.parse(_locale.get()))
+
+
+def format_duration(delta: timedelta) -> str:
+    """Format a delay in the current language (e.g. '45 minutes', '1 heure')."""
+    return _format_timedelta(delta, locale=Locale.parse(_locale.get()))
 
 
 def format_number(value: int | float | Decimal) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from datetime import UTC, datetime
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -110,6 +111,7 @@ def update_catalogs() -> list[Path]:
         catalog.update(template, no_fuzzy_matching=True)
         catalog.obsolete.clear()
         catalog.fuzzy = False  # the header is ours, not a guess
+        catalog.revision_date = datetime.now(UTC)
         catalog.project, catalog.version = "Palabre", "1"
         catalog.msgid_bugs_address = ""
         catalog.last_translator = "Palabre team"

@@ -88,7 +88,7 @@ class AccountService:
 
     def forget_prompt(self) -> Outcome:
         return Outcome.of(Reply(
-            _("This deletes your name, your Telegram account and your settings. What you "
+            _("This deletes your name, the link to your Telegram account and your settings. What you "
               "submitted stays with the project, without your name. Delete your personal data?"),
             buttons=((Button(_("Yes, delete"), CB_FORGET_YES), Button(_("No"), CB_FORGET_NO)),),
         ))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.config import LANGUAGES, Settings
 from bot.core import invitations
@@ -10,7 +10,7 @@ from bot.core.commands import menu_keyboard
 from bot.core.invitations import CodeCheck
 from bot.core.people import Person, role_name
 from bot.core.replies import Button, Outcome, Reply, h
-from bot.i18n import LANGUAGE_NAMES, _, format_datetime, negotiate, use_language
+from bot.i18n import LANGUAGE_NAMES, _, format_duration, negotiate, use_language
 from storage import Store
 from storage.models import Member, Onboarding, Role
 
@@ -132,9 +132,10 @@ class OnboardingService:
             return await self._begin(person, invitation.id, now)
         if result is CodeCheck.THROTTLED:
             until = await invitations.throttled_until(self.store, person.user_id, now)
-            when = format_datetime(until or now, self.settings.timezone, "short")
-            return Outcome.of(Reply(_("Too many wrong codes. Please try again after {time}, or ask "
-                                      "your coordinator for a new link.").format(time=when)))
+            # A delay, not a clock time: a visitor's time zone is not known yet.
+            delay = format_duration(max((until or now) - now, timedelta(minutes=1)))
+            return Outcome.of(Reply(_("Too many wrong codes. Please try again in {delay}, or ask "
+                                      "your coordinator for a new link.").format(delay=delay)))
         text_for = {
             CodeCheck.UNKNOWN: _("I don't know this invitation code. Check it and try again, "
                                  "or ask your coordinator for a new link."),
