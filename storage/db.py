@@ -118,16 +118,20 @@ class Database:
             raise StorageError("write outside a transaction")
         await conn.executemany(sql, rows)
 
-    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        """Return the first row of a query, or None."""
-        async with self._read_conn().execute(sql, params) as cur:
-            row: aiosqlite.Row | None = await cur.fetchone()
-            return row
-
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        """Return all rows of a query."""
-        async with self._read_conn().execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        """Return all rows of a query.
+
+        The statement runs to completion in one call on aiosqlite's thread. With separate
+        execute/fetch calls, another task's query could start on the shared reader while this
+        one is open and so read inside its older snapshot, missing a commit made just before.
+        """
+        rows = await self._read_conn().execute_fetchall(sql, params)
+        return list(rows)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+        """Return the first row of a query (make it select one row), or None."""
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         """Return the first column of the first row, or None."""

@@ -71,3 +71,26 @@ async def test_inbox_records_once_and_scrubs(tmp_path: Path) -> None:
         assert await store.db.fetchval("SELECT COUNT(*) FROM inbox WHERE payload IS NOT NULL") == 0
     finally:
         await store.close()
+
+
+async def test_reads_see_commits_made_by_other_tasks_at_once(tmp_path: Path) -> None:
+    """Concurrent readers on the shared connection never serve a stale snapshot."""
+    import asyncio
+
+    store = await Store.open(tmp_path / "a.db")
+    try:
+        async def write_then_read(i: int) -> str | None:
+            async with store.transaction():
+                await store.db.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (f"k{i}", "v"))
+            return await store.kv.get(f"k{i}")
+
+        async def keep_reading() -> None:
+            for _ in range(200):
+                await store.db.fetchall("SELECT * FROM kv")
+
+        readers = [asyncio.create_task(keep_reading()) for _ in range(4)]
+        results = await asyncio.gather(*(write_then_read(i) for i in range(300)))
+        await asyncio.gather(*readers)
+        assert results == ["v"] * 300
+    finally:
+        await store.close()
