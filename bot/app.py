@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
 from bot.config import Settings
@@ -20,6 +20,7 @@ from bot.services import Clock, Services, system_clock
 from bot.transport import render
 from bot.transport.context import PalabreContext
 from bot.transport.processor import InboxUpdateProcessor
+from bot.transport.ratelimit import FloodLimiter
 from bot.transport.recording_request import RecordingRequest
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,10 @@ def build_application(settings: Settings, clock: Clock = system_clock) -> Palabr
         .get_updates_request(RecordingRequest(
             services.record_updates, connection_pool_size=2, read_timeout=15.0,
         ))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(FloodLimiter(
+            overall_per_second=settings.broadcast_rate, chat_per_second=settings.chat_rate,
+            group_per_minute=settings.group_rate,
+        ))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

@@ -61,6 +61,8 @@ def settings(tmp_path: Path, emulator: BotApiEmulator) -> Settings:
         database=tmp_path / "palabre.db",
         media_dir=tmp_path / "media",
         admin_ids=str(ADMIN_ID),
+        # Pacing has its own tests; here it would only make the suite wait.
+        broadcast_rate=10_000, chat_rate=10_000, group_rate=10_000,
     )
 
 

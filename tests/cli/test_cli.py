@@ -149,3 +149,21 @@ def test_demo_can_be_scripted(tmp_path: Path) -> None:
     assert "Welcome, Marc!" in out
     assert "/mydata — Get a copy of your data" in out
     assert "Traceback" not in result.stderr
+
+
+def test_backup_while_a_writer_holds_a_transaction(cli: CliRunner, tmp_path: Path) -> None:
+    """The copy is consistent: committed rows are in it, a transaction under way is not."""
+    assert cli.invoke(app, ["network", "load", str(NETWORK)]).exit_code == 0
+    writer = sqlite3.connect(tmp_path / "data" / "palabre.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("INSERT INTO kv (key, value) VALUES ('half', 'written')")
+        copy = tmp_path / "copy.db"
+        result = cli.invoke(app, ["db", "backup", str(copy)])
+        assert result.exit_code == 0, result.output
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    with sqlite3.connect(copy) as db:
+        assert db.execute("SELECT COUNT(*) FROM kv WHERE key = 'half'").fetchone() == (0,)
+        assert db.execute("SELECT COUNT(*) FROM projects").fetchone() == (3,)

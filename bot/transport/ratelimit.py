@@ -1,0 +1,147 @@
+"""Telegram's flood limits, per chat and overall, without pausing the whole bot on one 429."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import warnings
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+log = logging.getLogger(__name__)
+JSON = bool | dict[str, Any] | list[dict[str, Any]]
+# Calls that put a message in a chat; the others (answers to button presses, command menus,
+# file look-ups) are not what Telegram's flood limits count.
+_MESSAGE_PREFIXES = ("send", "copy", "forward", "edit")
+_NOT_MESSAGES = frozenset({"sendChatAction"})
+_MAX_TRACKED_CHATS = 10_000
+
+
+class Cadence:
+    """A generic cell rate algorithm: `rate` per second with bursts of `burst`."""
+
+    __slots__ = ("interval", "tat", "tolerance")
+
+    def __init__(self, rate: float, burst: int = 1) -> None:
+        self.interval = 1.0 / rate
+        self.tolerance = (max(burst, 1) - 1) * self.interval
+        self.tat = 0.0  # theoretical arrival time of the next request
+
+    def reserve(self, at: float) -> float:
+        """Book the next slot for a request made at `at`; return how long it must wait."""
+        tat = max(self.tat, at)
+        wait = max(0.0, tat - self.tolerance - at)
+        self.tat = tat + self.interval
+        return wait
+
+    def hold(self, until: float) -> None:
+        """Let nothing through before `until` (Telegram said so)."""
+        self.tat = max(self.tat, until + self.tolerance)
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PTB announces a type change of this attribute
+        value: Any = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class FloodLimiter(BaseRateLimiter[int]):
+    """Pace messages per chat (1/s in private chats, 20/min in groups) and overall (30/s).
+
+    A 429 holds back only the chat it concerns (or, for a call without a chat, only that
+    call), and the call is retried after Telegram's `retry_after`: one person's flood wait
+    does not freeze everybody else's replies, unlike AIORateLimiter.
+    `rate_limit_args` may give the number of retries for one call.
+    """
+
+    def __init__(
+        self, *, overall_per_second: float = 30.0, chat_per_second: float = 1.0,
+        chat_burst: int = 3, group_per_minute: float = 20.0, max_retries: int = 3,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.overall = Cadence(overall_per_second, burst=max(1, int(overall_per_second)))
+        self.chat_per_second = chat_per_second
+        self.chat_burst = chat_burst
+        self.group_per_second = group_per_minute / 60.0
+        self.max_retries = max_retries
+        self.clock = clock
+        self._chats: dict[int | str, Cadence] = {}
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+    def _chat(self, chat_id: int | str) -> Cadence:
+        cadence = self._chats.get(chat_id)
+        if cadence is None:
+            if len(self._chats) >= _MAX_TRACKED_CHATS:
+                now = self.clock()
+                self._chats = {k: v for k, v in self._chats.items() if v.tat > now}
+            group = isinstance(chat_id, str) or chat_id < 0
+            cadence = (Cadence(self.group_per_second, burst=3) if group
+                       else Cadence(self.chat_per_second, burst=self.chat_burst))
+            self._chats[chat_id] = cadence
+        return cadence
+
+    @staticmethod
+    def paced(endpoint: str) -> bool:
+        return endpoint.startswith(_MESSAGE_PREFIXES) and endpoint not in _NOT_MESSAGES
+
+    def chat_delay(self, endpoint: str, chat_id: int | str | None) -> float:
+        """Book the request's place in its chat; return how long it must wait."""
+        if chat_id is None or not self.paced(endpoint):
+            return 0.0
+        return self._chat(chat_id).reserve(self.clock())
+
+    def overall_delay(self, endpoint: str) -> float:
+        """Book the request's place among all messages; booked when it is about to go out,
+        so that a chat's wait never holds a place that others could use meanwhile."""
+        return self.overall.reserve(self.clock()) if self.paced(endpoint) else 0.0
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, JSON]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> JSON:
+        chat_id = _chat_id(data.get("chat_id"))
+        wait = self.chat_delay(endpoint, chat_id)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        wait = self.overall_delay(endpoint)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        retries = self.max_retries if rate_limit_args is None else rate_limit_args
+        for attempt in range(retries + 1):
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt == retries:
+                    raise
+                delay = _retry_after_seconds(exc) + 0.1
+                log.info("flood limit on %s (chat %s): retrying in %.1f s", endpoint, chat_id,
+                         delay)
+                if chat_id is not None:
+                    self._chat(chat_id).hold(self.clock() + delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+
+def _chat_id(value: object) -> int | str | None:
+    if value is None:
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        return str(value)
