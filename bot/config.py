@@ -28,9 +28,9 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     # Telegram's flood limits; raise them only for a bot whose limits Telegram raised.
-    broadcast_rate: float = Field(30.0, gt=0)  # messages per second, all chats together
-    chat_rate: float = Field(1.0, gt=0)  # messages per second in one private chat (bursts of 3)
-    group_rate: float = Field(20.0, gt=0)  # messages per minute in one group
+    broadcast_rate: float = Field(default=30.0, gt=0)  # messages per second, all chats together
+    chat_rate: float = Field(default=1.0, gt=0)  # messages per second in one private chat (bursts of 3)
+    group_rate: float = Field(default=20.0, gt=0)  # messages per minute in one group
 
     @field_validator("admin_ids", mode="before")
     @classmethod
