@@ -19,7 +19,7 @@ from bot.config import ConfigError, Settings
 from bot.core import invitations
 from bot.core.invitations import InvitationError
 from bot.core.network_file import NetworkFileError
-from storage import StorageError, Store
+from storage import Database, StorageError, Store
 
 T = TypeVar("T")
 
@@ -135,7 +135,10 @@ def network_load(file: Annotated[Path, typer.Argument(help="The network.yaml fil
     from bot.core import network_file
 
     cfg = settings()
-    spec = run_async(_read_network(file))
+    try:
+        spec = network_file.read(file)
+    except NetworkFileError as exc:
+        fail(str(exc))
 
     async def work(store: Store) -> network_file.LoadSummary:
         return await network_file.load(store, spec, now(), cfg.timezone)
@@ -144,12 +147,6 @@ def network_load(file: Annotated[Path, typer.Argument(help="The network.yaml fil
     typer.echo(f"Loaded {summary.organisations} organisations, {summary.projects} projects, "
                f"{summary.indicators} indicators, {summary.members} declared members "
                f"into {cfg.database}.")
-
-
-async def _read_network(file: Path) -> Any:
-    from bot.core import network_file
-
-    return network_file.read(file)
 
 
 # --- invitations --------------------------------------------------------------------------
@@ -265,24 +262,17 @@ def db_upgrade() -> None:
     cfg = settings()
 
     async def work() -> list[migrations.Migration]:
-        store = Store(await _open_db(cfg))
+        db = Database(cfg.database)
+        await db.open()
         try:
-            return await migrations.upgrade(store.db)
+            return await migrations.upgrade(db)
         finally:
-            await store.close()
+            await db.close()
 
     applied = run_async(work())
     for m in applied:
         typer.echo(f"Applied {m.version:04d}_{m.name}")
     typer.echo(f"Database {cfg.database} is up to date.")
-
-
-async def _open_db(cfg: Settings) -> Any:
-    from storage import Database
-
-    db = Database(cfg.database)
-    await db.open()
-    return db
 
 
 @db_app.command("backup")

@@ -32,13 +32,12 @@ class Store:
         self.kv = KeyValueRepo(db)
 
     @classmethod
-    async def open(cls, path: Path, *, migrate: bool = True) -> Store:
+    async def open(cls, path: Path) -> Store:
         """Open the database and apply pending migrations."""
         db = Database(path)
         await db.open()
         try:
-            if migrate:
-                await upgrade(db)
+            await upgrade(db)
         except Exception as exc:
             await db.close()
             raise StorageError(f"cannot migrate database {path}: {exc}") from exc

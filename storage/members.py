@@ -7,7 +7,7 @@ from datetime import datetime
 
 from storage.db import Database
 from storage.models import Member, Project, Role
-from storage.network import _project
+from storage.network import project_from_row
 
 
 class MemberRepo:
@@ -70,7 +70,7 @@ class MemberRepo:
             " WHERE mp.member_id = ? ORDER BY p.slug",
             (member_id,),
         )
-        return [_project(r) for r in rows]
+        return [project_from_row(r) for r in rows]
 
     async def deidentify(self, member_id: int, now: datetime) -> None:
         """Remove what identifies the person; keep the row so submissions stay attributed."""

@@ -13,7 +13,7 @@ from storage.db import Database
 from storage.models import Indicator, Organisation, Project
 
 
-def _project(row: aiosqlite.Row) -> Project:
+def project_from_row(row: aiosqlite.Row) -> Project:
     return Project(
         id=row["id"], slug=row["slug"], name=json.loads(row["name"]), country=row["country"],
         timezone=row["timezone"], cadence=row["cadence"],
@@ -105,10 +105,11 @@ class NetworkRepo:
 
     async def project(self, slug: str) -> Project | None:
         row = await self.db.fetchone("SELECT * FROM projects WHERE slug = ?", (slug,))
-        return None if row is None else _project(row)
+        return None if row is None else project_from_row(row)
 
     async def projects(self) -> list[Project]:
-        return [_project(r) for r in await self.db.fetchall("SELECT * FROM projects ORDER BY slug")]
+        rows = await self.db.fetchall("SELECT * FROM projects ORDER BY slug")
+        return [project_from_row(r) for r in rows]
 
     async def projects_by_ids(self, ids: Sequence[int]) -> list[Project]:
         if not ids:
@@ -118,7 +119,7 @@ class NetworkRepo:
             f"SELECT * FROM projects WHERE id IN ({marks}) ORDER BY slug",  # noqa: S608
             tuple(ids),
         )
-        return [_project(r) for r in rows]
+        return [project_from_row(r) for r in rows]
 
     async def project_organisations(self, project_id: int) -> list[Organisation]:
         rows = await self.db.fetchall(

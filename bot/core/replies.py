@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 def h(text: str | None) -> str:
@@ -43,7 +43,6 @@ class Outcome:
     replies: tuple[Reply, ...] = ()
     toast: str | None = None
     refresh_commands: bool = False  # the person's command list changed (role, language, left)
-    extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def of(cls, *replies: Reply, toast: str | None = None, refresh_commands: bool = False) -> Outcome:
