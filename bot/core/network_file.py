@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.config import LANGUAGES
+from bot.core.periods import Cadence
 from storage import Store
 from storage.models import IndicatorType, Role
 
@@ -105,6 +106,12 @@ class ProjectSpec(Strict):
         keys = dict(p.split("=", 1) for p in parts)
         if keys.get("FREQ") not in _FREQS:
             raise ValueError(f"RRULE needs FREQ= one of {sorted(_FREQS)}")
+        try:
+            cadence = Cadence(rule)
+            if cadence.due_on_or_after(date(2000, 1, 1)) is None:
+                raise ValueError("it yields no date")
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"not a usable RRULE {value!r}: {exc}") from exc
         return rule
 
     @field_validator("indicators")

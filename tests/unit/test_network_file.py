@@ -59,6 +59,8 @@ partners: [{id: zig, name: Ziguinchor, country: SN, timezone: Africa/Dakar}]
      " max: 1}]}]", "min is greater than max"),
     ("projects: [{id: p, name: {de: P}, country: SN, timezone: UTC, collectivities: [rennes],"
      " partners: [zig], cadence: FREQ=MONTHLY}]", "unknown languages ['de']"),
+    ("projects: [{id: p, name: P, country: SN, timezone: UTC, collectivities: [rennes],"
+     " partners: [zig], cadence: FREQ=MONTHLY;BYMONTHDAY=99}]", "not a usable RRULE"),
     ("members: [{telegram_id: 5, role: king}]", "members.0.role"),
     ("surprise: 1", "surprise: Extra inputs are not permitted"),
 ])
