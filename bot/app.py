@@ -88,16 +88,19 @@ async def replay_pending(app: PalabreApp) -> int:
     services = services_of(app)
     count = 0
     for entry in await services.store.inbox.pending():
-        update = None
+        if entry.payload is None:
+            # The person asked for their data to be deleted (/forget) before it was handled.
+            async with services.store.transaction():
+                await services.store.inbox.mark(entry.update_id, "handled", services.clock(),
+                                                "payload deleted at the person's request")
+            continue
         try:
-            if entry.payload is not None:
-                update = Update.de_json(json.loads(entry.payload), app.bot)
+            update = Update.de_json(json.loads(entry.payload), app.bot)
         except (ValueError, KeyError, TypeError) as exc:
             log.error("update %s in the inbox cannot be read: %s", entry.update_id, exc)
-        if update is None:
             async with services.store.transaction():
-                await services.store.inbox.mark(entry.update_id, "failed", services.clock(),
-                                                "unreadable payload")
+                await services.store.inbox.fail(entry.update_id, services.clock(),
+                                                f"unreadable payload: {exc}")
             continue
         await app.update_queue.put(update)
         count += 1
@@ -124,7 +127,7 @@ async def serve(app: PalabreApp, stop: asyncio.Event, *, poll_timeout: int = 10)
         )
         await app.start()
         log.info("Palabre is running as @%s", app.bot.username)
-        await stop.wait()
+        await _until_stopped_or_polling_ends(stop)
     finally:
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
@@ -135,6 +138,29 @@ async def serve(app: PalabreApp, stop: asyncio.Event, *, poll_timeout: int = 10)
         await app.shutdown()
         if app.post_shutdown:
             await app.post_shutdown(app)
+
+
+POLLING_TASK = "Updater:start_polling:polling_task"  # the name PTB gives its polling task
+
+
+async def _until_stopped_or_polling_ends(stop: asyncio.Event) -> None:
+    """Wait for `stop`, but end (re-raising its error) if polling dies on its own, e.g. when
+    Telegram revokes the token: a bot that no longer polls must not look alive."""
+    polling = next((t for t in asyncio.all_tasks() if t.get_name() == POLLING_TASK), None)
+    stopped = asyncio.create_task(stop.wait())
+    watched: set[asyncio.Future[Any]] = {stopped}
+    if polling is not None:
+        watched.add(polling)
+    try:
+        await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if polling is not None and polling.done() and not stop.is_set():
+        error = None if polling.cancelled() else polling.exception()
+        log.error("polling stopped on its own: %r", error)
+        if error is not None:
+            raise error
+        raise RuntimeError("polling stopped on its own")
 
 
 async def wait_handled(app: PalabreApp, update_id: int, timeout: float = 10.0) -> str:

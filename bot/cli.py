@@ -203,7 +203,7 @@ def invite_create(
     org_text = f" of {created.organisation.slug}" if created.organisation else ""
     typer.echo(f"Invitation for a {role.value}{org_text}, {uses} use(s), valid until "
                f"{created.invitation.expires_at:%Y-%m-%d %H:%M} UTC")
-    typer.echo(f"Code: {created.code}")
+    typer.echo(f"Code: {created.code}  (label #{created.invitation.label})")
     typer.echo(f"Link: {link}")
     if qr is not None:
         import segno
@@ -217,7 +217,7 @@ def invite_create(
 
 @invite_app.command("list")
 def invite_list() -> None:
-    """List invitations (codes are shown by their first four characters)."""
+    """List invitations by label (codes themselves are never shown again)."""
     cfg = settings()
 
     async def work(store: Store) -> list[tuple[Any, str]]:
@@ -232,21 +232,21 @@ def invite_list() -> None:
         typer.echo("No invitations yet.")
         return
     moment = now()
-    typer.echo(f"{'CODE':<9} {'ROLE':<12} {'PROJECTS':<28} {'USES':<6} {'EXPIRES (UTC)':<17} STATE")
+    typer.echo(f"{'LABEL':<8} {'ROLE':<12} {'PROJECTS':<28} {'USES':<6} {'EXPIRES (UTC)':<17} STATE")
     for inv, projects in rows:
         state = ("revoked" if inv.revoked_at else "used up" if inv.uses >= inv.max_uses
                  else "expired" if moment >= inv.expires_at else "open")
-        typer.echo(f"{inv.hint + '…':<9} {inv.role:<12} {projects[:28]:<28} "
+        typer.echo(f"{'#' + inv.label:<8} {inv.role:<12} {projects[:28]:<28} "
                    f"{f'{inv.uses}/{inv.max_uses}':<6} {inv.expires_at:%Y-%m-%d %H:%M} {state}")
 
 
 @invite_app.command("revoke")
 def invite_revoke(code: Annotated[str, typer.Argument(
-        help="The code, or its first four characters as `invite list` shows them.")]) -> None:
+        help="The code, or the label `invite list` shows (e.g. #K7QM2X).")]) -> None:
     """Revoke an invitation so that nobody can join with it any more."""
     cfg = settings()
-    count = run_async(with_store(cfg, lambda store: invitations.revoke(store, code, now())))
-    if count == 0:
+    revoked = run_async(with_store(cfg, lambda store: invitations.revoke(store, code, now())))
+    if not revoked:
         fail("no open invitation matches this code")
     typer.echo("Invitation revoked.")
 

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 _secrets: set[str] = set()
+_pattern: re.Pattern[str] | None = None
 
 
 def add_secret(secret: str) -> None:
     """Register a value (the bot token) that must never be written anywhere."""
+    global _pattern
     if secret:
         _secrets.add(secret)
+        # Case-insensitive: PTB capitalizes error messages, which lowercases an echoed token.
+        _pattern = re.compile("|".join(re.escape(s) for s in sorted(_secrets)), re.IGNORECASE)
 
 
 def redact(text: str) -> str:
-    for secret in _secrets:
-        text = text.replace(secret, "[REDACTED]")
-    return text
+    return text if _pattern is None else _pattern.sub("[REDACTED]", text)
 
 
 class RedactingFormatter(logging.Formatter):

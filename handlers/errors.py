@@ -11,6 +11,7 @@ from bot.i18n import _
 from bot.logs import redact
 from bot.transport import scope as scopes
 from bot.transport.context import PalabreContext
+from bot.transport.processor import AlreadyHandled
 
 log = logging.getLogger("palabre.errors")
 
@@ -19,8 +20,13 @@ async def on_error(update: object, context: PalabreContext) -> None:
     """Log the failed update and its exception, then tell the person nothing is lost."""
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
-    log.error("update %s failed: %r", update_id, error, exc_info=error)
     scope = scopes.maybe_current()
+    if isinstance(error, AlreadyHandled):
+        log.info("update %s was handled by another worker; skipped", update_id)
+        if scope is not None:
+            scope.skipped = True
+        return
+    log.error("update %s failed: %r", update_id, error, exc_info=error)
     if scope is not None and error is not None:
         scope.error = redact(f"{type(error).__name__}: {error}")[:1000]
     if not isinstance(update, Update) or update.effective_chat is None:

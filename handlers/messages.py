@@ -31,12 +31,13 @@ async def text(update: Update, context: PalabreContext) -> None:
         return
     services = context.services
     member = scopes.current().member
-    if member is not None:
-        await answer(update, context, services.account.not_understood(member))
-        return
     who = person(update)
     if codes.looks_like_code(body):
-        await answer(update, context, await services.onboarding.code(who, body, now(context)))
+        # Typed instead of opening the link: the same as /start CODE, members included.
+        await answer(update, context, await services.onboarding.start(who, body, now(context)))
+        return
+    if member is not None:
+        await answer(update, context, services.account.not_understood(member))
         return
     pending = await services.store.onboarding.get(who.user_id)
     outcome = (services.onboarding.resume(pending) if pending

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.core.onboarding import CB_CONSENT_YES, CB_LANGUAGE
+from bot.core.onboarding import CB_BACK_TO_LANGUAGE, CB_CONSENT_YES, CB_LANGUAGE
 from bot.transport.context import PalabreContext
 from handlers.common import PRIVATE, answer, now, person
 
@@ -33,8 +33,15 @@ async def consent(update: Update, context: PalabreContext) -> None:
     await answer(update, context, outcome)
 
 
+async def back_to_language(update: Update, context: PalabreContext) -> None:
+    """Go back from the consent text to the choice of language."""
+    outcome = await context.services.onboarding.back_to_language(person(update), now(context))
+    await answer(update, context, outcome)
+
+
 HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
     CommandHandler("start", start, filters=PRIVATE),
     CallbackQueryHandler(choose_language, pattern=r"^ob:l:"),
     CallbackQueryHandler(consent, pattern=r"^ob:c:[01]$"),
+    CallbackQueryHandler(back_to_language, pattern=f"^{CB_BACK_TO_LANGUAGE}$"),
 ]

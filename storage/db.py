@@ -3,23 +3,57 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 
 Params = Sequence[Any] | dict[str, Any]
-CommitHook = Callable[[aiosqlite.Connection], Awaitable[None]]
 
-# The connection of the transaction the current task is in, so that reads made inside a
-# transaction see its own writes and nested `transaction()` calls join the outer one.
-_current_tx: ContextVar[aiosqlite.Connection | None] = ContextVar("palabre_tx", default=None)
-# Work to do inside every transaction of this task just before it commits (the update inbox
-# marks its update handled there, so the mark and the handler's writes commit together).
+
+class CommitHook(Protocol):
+    """Work joined to every transaction of a task on one database (the update inbox marks
+    its update there)."""
+
+    database: Database
+
+    async def before_commit(self, conn: aiosqlite.Connection) -> None:
+        """Run inside the transaction, just before COMMIT."""
+
+    def after_commit(self) -> None:
+        """Run once the COMMIT succeeded."""
+
+    def after_rollback(self) -> None:
+        """Run when the transaction was rolled back."""
+
+
+# The transaction the current task is in (database, connection, owning task), so that reads
+# made inside a transaction see its own writes and nested `transaction()` calls join the outer
+# one. The task is kept because ContextVars are copied into tasks created inside a transaction:
+# such a task must not believe it is in its creator's transaction.
+_current_tx: ContextVar[
+    tuple[Database, aiosqlite.Connection, asyncio.Task[Any] | None] | None
+] = ContextVar("palabre_tx", default=None)
 commit_hook: ContextVar[CommitHook | None] = ContextVar("palabre_commit_hook", default=None)
+
+
+def _task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
+
+
+def _tx_conn(database: Database) -> aiosqlite.Connection | None:
+    current = _current_tx.get()
+    if current is None or current[0] is not database or current[2] is not _task():
+        return None
+    return current[1]
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -74,7 +108,7 @@ class Database:
         return self._writer
 
     def _read_conn(self) -> aiosqlite.Connection:
-        tx = _current_tx.get()
+        tx = _tx_conn(self)
         if tx is not None:
             return tx
         if self._reader is None:
@@ -84,36 +118,45 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Run the block in one IMMEDIATE transaction; join the enclosing one if any."""
-        outer = _current_tx.get()
+        outer = _tx_conn(self)
         if outer is not None:
             yield outer
             return
+        hook = commit_hook.get()
+        if hook is not None and hook.database is not self:
+            hook = None
         async with self._lock:
             conn = self.writer
-            await conn.execute("BEGIN IMMEDIATE")
-            token = _current_tx.set(conn)
+            token = _current_tx.set((self, conn, _task()))
             try:
+                await conn.execute("BEGIN IMMEDIATE")
                 yield conn
-                hook = commit_hook.get()
                 if hook is not None:
-                    await hook(conn)
+                    await hook.before_commit(conn)
                 await conn.commit()
             except BaseException:
-                await conn.rollback()
+                # Shielded: a cancelled caller must still leave the writer usable. aiosqlite
+                # runs calls in order on its thread, so this follows even a BEGIN that was
+                # still queued when the caller was cancelled.
+                await asyncio.shield(_rollback(conn))
+                if hook is not None:
+                    hook.after_rollback()
                 raise
             finally:
                 _current_tx.reset(token)
+        if hook is not None:
+            hook.after_commit()
 
     async def execute(self, sql: str, params: Params = ()) -> aiosqlite.Cursor:
         """Execute a write; it must run inside `transaction()`."""
-        conn = _current_tx.get()
+        conn = _tx_conn(self)
         if conn is None:
             raise StorageError("write outside a transaction")
         return await conn.execute(sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         """Execute a write for many rows; it must run inside `transaction()`."""
-        conn = _current_tx.get()
+        conn = _tx_conn(self)
         if conn is None:
             raise StorageError("write outside a transaction")
         await conn.executemany(sql, rows)
@@ -137,3 +180,9 @@ class Database:
         """Return the first column of the first row, or None."""
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    # "no transaction is active": the BEGIN never ran, nothing to undo.
+    with contextlib.suppress(sqlite3.OperationalError):
+        await conn.execute("ROLLBACK")

@@ -39,6 +39,13 @@ class InboxRepo:
         )
         return cur.rowcount == 1
 
+    async def fail(self, update_id: int, now: datetime, error: str) -> None:
+        """Record that handling failed (inside the caller's transaction), whatever the status."""
+        await self.db.execute(
+            "UPDATE inbox SET status = 'failed', handled_at = ?, error = ? WHERE update_id = ?",
+            (now.isoformat(), error, update_id),
+        )
+
     async def pending(self, limit: int = 10_000) -> list[InboxEntry]:
         rows = await self.db.fetchall(
             "SELECT update_id, telegram_user_id, payload, status FROM inbox"
@@ -48,11 +55,13 @@ class InboxRepo:
         return [InboxEntry.model_validate(dict(r)) for r in rows]
 
     async def scrub_user(self, telegram_user_id: int) -> None:
-        """Drop the raw payloads of a person's updates (they hold names and texts)."""
+        """Drop the raw payloads of a person's updates (they hold names and texts).
+
+        Statuses are left alone: the update being handled is closed by its own handler, and
+        a pending entry without payload is closed at replay.
+        """
         await self.db.execute(
-            "UPDATE inbox SET payload = NULL, telegram_user_id = NULL,"
-            " status = CASE status WHEN 'pending' THEN 'handled' ELSE status END"
-            " WHERE telegram_user_id = ?",
+            "UPDATE inbox SET payload = NULL, telegram_user_id = NULL WHERE telegram_user_id = ?",
             (telegram_user_id,),
         )
 

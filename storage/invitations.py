@@ -16,13 +16,13 @@ class InvitationRepo:
         self.db = db
 
     async def create(
-        self, *, code_hash: str, hint: str, role: Role, organisation_id: int | None,
+        self, *, code_hash: str, label: str, role: Role, organisation_id: int | None,
         project_ids: Sequence[int], max_uses: int, expires_at: datetime, now: datetime,
     ) -> int:
         cur = await self.db.execute(
-            "INSERT INTO invitations (code_hash, hint, role, organisation_id, max_uses,"
+            "INSERT INTO invitations (code_hash, label, role, organisation_id, max_uses,"
             " expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (code_hash, hint, role, organisation_id, max_uses, expires_at.isoformat(),
+            (code_hash, label, role, organisation_id, max_uses, expires_at.isoformat(),
              now.isoformat()),
         )
         invitation_id = cur.lastrowid
@@ -71,9 +71,12 @@ class InvitationRepo:
         )
         return cur.rowcount == 1
 
-    async def revoke_by_hint(self, hint: str, now: datetime) -> int:
+    async def revoke_by_label(self, label: str, now: datetime) -> bool:
         cur = await self.db.execute(
-            "UPDATE invitations SET revoked_at = ? WHERE hint = ? AND revoked_at IS NULL",
-            (now.isoformat(), hint),
+            "UPDATE invitations SET revoked_at = ? WHERE label = ? AND revoked_at IS NULL",
+            (now.isoformat(), label),
         )
-        return cur.rowcount
+        return cur.rowcount == 1
+
+    async def label_taken(self, label: str) -> bool:
+        return bool(await self.db.fetchval("SELECT 1 FROM invitations WHERE label = ?", (label,)))

@@ -75,7 +75,7 @@ class Member(Model):
 
 class Invitation(Model):
     id: int
-    hint: str
+    label: str
     role: Role
     organisation_id: int | None
     max_uses: int

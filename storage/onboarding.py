@@ -41,6 +41,12 @@ class OnboardingRepo:
             (language, now.isoformat(), telegram_user_id),
         )
 
+    async def back_to_language(self, telegram_user_id: int, now: datetime) -> None:
+        await self.db.execute(
+            "UPDATE onboarding SET step = 'language', updated_at = ? WHERE telegram_user_id = ?",
+            (now.isoformat(), telegram_user_id),
+        )
+
     async def delete(self, telegram_user_id: int) -> None:
         await self.db.execute(
             "DELETE FROM onboarding WHERE telegram_user_id = ?", (telegram_user_id,)

@@ -113,7 +113,11 @@ class AccountService:
         pending = await self.store.onboarding.get(telegram_user_id)
         if pending is not None:
             async with self.store.transaction():
-                await self.store.onboarding.delete(telegram_user_id)
+                # Nobody joined: nothing of theirs is kept.
+                await self.store.onboarding.forget(telegram_user_id)
+                await self.store.inbox.scrub_user(telegram_user_id)
+            if pending.invitation_id is None:
+                return Outcome.of(Reply(_("Cancelled. Send /start when you are ready.")))
             return Outcome.of(Reply(_("Cancelled. Open your invitation link again when you are "
                                       "ready.")))
         menu = None if member is None else _menu(member)

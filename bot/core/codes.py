@@ -36,6 +36,10 @@ def code_hash(canonical: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def hint(canonical: str) -> str:
-    """The first four characters, enough for an administrator to tell codes apart."""
-    return canonical[:4]
+LABEL_LENGTH = 6
+
+
+def new_label() -> str:
+    """A short name for an invitation in listings, independent of its code (which it must
+    not reveal: the first characters of a code would shorten a search for the rest)."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(LABEL_LENGTH))

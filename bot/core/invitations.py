@@ -86,8 +86,11 @@ async def create(
     canonical = codes.normalize(code)
     assert canonical is not None
     async with store.transaction():
+        label = codes.new_label()
+        while await store.invitations.label_taken(label):
+            label = codes.new_label()
         invitation_id = await store.invitations.create(
-            code_hash=codes.code_hash(canonical), hint=codes.hint(canonical), role=role,
+            code_hash=codes.code_hash(canonical), label=label, role=role,
             organisation_id=None if org is None else org.id, project_ids=project_ids,
             max_uses=uses, expires_at=now + expires_in, now=now,
         )
@@ -106,9 +109,10 @@ class CodeCheck(enum.Enum):
 
 
 async def check(
-    store: Store, telegram_user_id: int, text: str, now: datetime, *, count_failure: bool = True
+    store: Store, telegram_user_id: int, text: str, now: datetime
 ) -> tuple[CodeCheck, Invitation | None]:
-    """Check a code typed or linked by someone; count failures against brute force."""
+    """Check a code typed or linked by someone (reads only: the caller records a failure with
+    `record_failure`, in the transaction of its own writes)."""
     since = now - FAILED_CODES_WINDOW
     failures = await store.onboarding.failed_codes_since(telegram_user_id, since)
     if len(failures) >= MAX_FAILED_CODES:
@@ -126,11 +130,12 @@ async def check(
         result = CodeCheck.EXPIRED
     else:
         return CodeCheck.OK, invitation
-    if not count_failure:
-        return result, invitation
-    async with store.transaction():
-        await store.onboarding.record_failed_code(telegram_user_id, now)
     return result, invitation
+
+
+async def record_failure(store: Store, telegram_user_id: int, now: datetime) -> None:
+    """Count a wrong code against brute force (inside the caller's transaction)."""
+    await store.onboarding.record_failed_code(telegram_user_id, now)
 
 
 async def throttled_until(store: Store, telegram_user_id: int, now: datetime) -> datetime | None:
@@ -141,16 +146,13 @@ async def throttled_until(store: Store, telegram_user_id: int, now: datetime) ->
     return failures[-MAX_FAILED_CODES] + FAILED_CODES_WINDOW
 
 
-async def revoke(store: Store, text: str, now: datetime) -> int:
-    """Revoke by full code or by its four-character hint; return how many were revoked."""
+async def revoke(store: Store, text: str, now: datetime) -> bool:
+    """Revoke by full code or by the label `invite list` shows; say whether one was revoked."""
     canonical = codes.normalize(text)
     async with store.transaction():
         if canonical is not None:
-            return 1 if await store.invitations.revoke(codes.code_hash(canonical), now) else 0
-        hint = text.strip().upper()
-        if len(hint) != 4:
-            raise InvitationError("give the whole code, or the four characters `invite list` shows")
-        active = [i for i in await store.invitations.all() if i.hint == hint and i.revoked_at is None]
-        if len(active) > 1:
-            raise InvitationError(f"{len(active)} invitations start with {hint}: give the whole code")
-        return await store.invitations.revoke_by_hint(hint, now)
+            return await store.invitations.revoke(codes.code_hash(canonical), now)
+        label = text.strip().lstrip("#").upper()
+        if len(label) != codes.LABEL_LENGTH:
+            raise InvitationError("give the whole code, or the label `invite list` shows")
+        return await store.invitations.revoke_by_label(label, now)

@@ -17,6 +17,7 @@ from storage.models import Member, Onboarding, Role
 CB_LANGUAGE = "ob:l:"  # + language
 CB_CONSENT_YES = "ob:c:1"
 CB_CONSENT_NO = "ob:c:0"
+CB_BACK_TO_LANGUAGE = "ob:back"
 
 
 def expired_button() -> Outcome:
@@ -77,7 +78,8 @@ class OnboardingService:
                 _("Do you agree?"),
             ])
             buttons = ((Button("✅ " + _("I agree"), CB_CONSENT_YES),
-                        Button(_("No, thanks"), CB_CONSENT_NO)),)
+                        Button(_("No, thanks"), CB_CONSENT_NO)),
+                       (Button("🌐 " + LANGUAGE_NAMES[language], CB_BACK_TO_LANGUAGE),))
         return Reply(text, buttons=buttons)
 
     async def _begin(self, person: Person, invitation_id: int | None, now: datetime) -> Outcome:
@@ -108,18 +110,29 @@ class OnboardingService:
         self, person: Person, member: Member, payload: str | None, now: datetime
     ) -> Outcome:
         replies: list[Reply] = []
-        if member.status == "stopped":
-            async with self.store.transaction():
+        result, invitation = (None, None) if not payload else await invitations.check(
+            self.store, person.user_id, payload, now)
+        async with self.store.transaction():
+            if member.status == "stopped":
                 await self.store.members.update(member.id, now, status="active")
-            replies.append(Reply(_("Reminders and announcements are on again.")))
-        if payload:
-            # A member opening another invitation joins its projects; their role stays.
-            result, invitation = await invitations.check(
-                self.store, person.user_id, payload, now, count_failure=False)
+                replies.append(Reply(_("Reminders and announcements are on again.")))
             if result is CodeCheck.OK and invitation is not None:
-                async with self.store.transaction():
+                # A member opening another invitation joins its projects, if it was meant for
+                # someone like them; a code for another role or organisation is left unused.
+                if (invitation.role == member.role and invitation.organisation_id in (
+                        None, member.organisation_id)):
                     if await self.store.invitations.consume(invitation.id, now):
                         await self.store.members.add_projects(member.id, invitation.project_ids)
+                else:
+                    replies.append(Reply(_("This invitation is for another role or organisation, "
+                                           "so it was not used. Ask your coordinator if you "
+                                           "need it.")))
+            elif result is not None and result is not CodeCheck.OK and not (
+                    invitation is not None and invitation.id == member.invitation_id):
+                # (Opening one's own, used, invitation link again is just a way back in.)
+                if result is not CodeCheck.THROTTLED:
+                    await invitations.record_failure(self.store, person.user_id, now)
+                replies.append(self._code_problem(result))
         refreshed = await self.store.members.by_id(member.id)
         assert refreshed is not None
         replies.append(await welcome(self.store, refreshed, again=True))
@@ -136,6 +149,12 @@ class OnboardingService:
             delay = format_duration(max((until or now) - now, timedelta(minutes=1)))
             return Outcome.of(Reply(_("Too many wrong codes. Please try again in {delay}, or ask "
                                       "your coordinator for a new link.").format(delay=delay)))
+        async with self.store.transaction():
+            await invitations.record_failure(self.store, person.user_id, now)
+        return Outcome.of(self._code_problem(result))
+
+    @staticmethod
+    def _code_problem(result: CodeCheck) -> Reply:
         text_for = {
             CodeCheck.UNKNOWN: _("I don't know this invitation code. Check it and try again, "
                                  "or ask your coordinator for a new link."),
@@ -145,8 +164,10 @@ class OnboardingService:
                               "a new link."),
             CodeCheck.REVOKED: _("This invitation was cancelled. Ask your coordinator for a new "
                                  "link."),
+            CodeCheck.THROTTLED: _("Too many wrong codes. Please try again later, or ask your "
+                                   "coordinator for a new link."),
         }
-        return Outcome.of(Reply(text_for[result]))
+        return Reply(text_for[result])
 
     def resume(self, pending: Onboarding) -> Outcome:
         """Show again the step where someone stopped."""
@@ -165,6 +186,16 @@ class OnboardingService:
                            replace=True)
         return Outcome.of(chosen, self._consent_prompt(language))
 
+    async def back_to_language(self, person: Person, now: datetime) -> Outcome:
+        """Let someone at the consent step choose another language."""
+        pending = await self.store.onboarding.get(person.user_id)
+        if pending is None or pending.step != "consent":
+            return expired_button()
+        async with self.store.transaction():
+            await self.store.onboarding.back_to_language(person.user_id, now)
+        prompt = self._language_prompt(pending.language)
+        return Outcome.of(Reply(prompt.text, buttons=prompt.buttons, replace=True))
+
     async def answer_consent(self, person: Person, accepted: bool, now: datetime) -> Outcome:
         pending = await self.store.onboarding.get(person.user_id)
         if pending is None or pending.step != "consent":
@@ -172,10 +203,12 @@ class OnboardingService:
         with use_language(pending.language):
             if not accepted:
                 async with self.store.transaction():
-                    await self.store.onboarding.delete(person.user_id)
-                return Outcome.of(Reply(
-                    _("No problem: nothing about you was kept. If you change your mind, open "
-                      "the invitation link again."), replace=True))
+                    await self.forget_visitor(person.user_id)
+                again = (_("If you change your mind, open the invitation link again.")
+                         if pending.invitation_id is not None
+                         else _("If you change your mind, send /start."))
+                return Outcome.of(Reply(_("No problem: nothing about you was kept.") + " " + again,
+                                        replace=True))
             member_id = await self._enrol(person, pending, now)
             if member_id is None:
                 return Outcome.of(Reply(_("This invitation is no longer valid. Ask your "
@@ -185,6 +218,11 @@ class OnboardingService:
             accepted_reply = Reply("✅ " + _("Thank you, you have agreed."), replace=True)
             return Outcome(replies=(accepted_reply, await welcome(self.store, member)),
                            refresh_commands=True)
+
+    async def forget_visitor(self, telegram_user_id: int) -> None:
+        """Drop all that was kept about someone who did not join (inside a transaction)."""
+        await self.store.onboarding.forget(telegram_user_id)
+        await self.store.inbox.scrub_user(telegram_user_id)
 
     async def _enrol(self, person: Person, pending: Onboarding, now: datetime) -> int | None:
         """Create or activate the member in one transaction; None if the code was used up."""

@@ -33,6 +33,7 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
         self._in_flight: set[int] = set()
+        self.skipped = 0  # updates seen again and not handled twice (for tests and logs)
 
     def busy_with(self, update_id: int) -> bool:
         """Say whether the update is being handled right now (its replies may still be on the way)."""
@@ -63,34 +64,62 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
 
     async def _process_once(self, update: Update, coroutine: Awaitable[Any]) -> None:
         update_id = update.update_id
-        store = self.services.store
-        status = await store.inbox.status(update_id)
-        if update_id in self._in_flight or status in ("handled", "failed"):
-            log.info("update %s already handled; skipped", update_id)
-            _discard(coroutine)
+        if update_id in self._in_flight:
+            self._skip(update_id, coroutine)
             return
-        if status is None:
-            # Not fetched through getUpdates (e.g. a webhook or a test): record it now.
-            await self.services.record_updates([update.to_dict()])
         self._in_flight.add(update_id)
-        scope = await self._scope_for(update)
+        try:
+            store = self.services.store
+            status = await store.inbox.status(update_id)
+            if status in ("handled", "failed"):
+                self._in_flight.discard(update_id)
+                self._skip(update_id, coroutine)
+                return
+            if status is None:
+                # Not fetched through getUpdates (e.g. a webhook or a test): record it now.
+                await self.services.record_updates([update.to_dict()])
+            scope = await self._scope_for(update)
+        except BaseException:
+            self._in_flight.discard(update_id)
+            _discard(coroutine)
+            raise
         scope_token = scopes.enter(scope)
         i18n.set_language(scope.language)
-        hook_token = commit_hook.set(_marker(self.services, scope))
+        hook_token = commit_hook.set(InboxMark(self.services, scope))
+        cancelled = False
         try:
             await coroutine
+        except asyncio.CancelledError:
+            # Stopped half-way (shutdown): its writes were rolled back unless they committed,
+            # so the entry stays pending and the update is replayed at the next start.
+            cancelled = True
+            raise
         finally:
             commit_hook.reset(hook_token)
             scopes.leave(scope_token)
             try:
-                if not scope.marked:
-                    async with store.transaction():
-                        await store.inbox.mark(
-                            update_id, "failed" if scope.error else "handled",
-                            self.services.clock(), scope.error,
-                        )
+                if not cancelled:
+                    await self._close(scope)
             finally:
                 self._in_flight.discard(update_id)
+
+    def _skip(self, update_id: int, coroutine: Awaitable[Any]) -> None:
+        log.info("update %s already handled; skipped", update_id)
+        self.skipped += 1
+        _discard(coroutine)
+
+    async def _close(self, scope: scopes.UpdateScope) -> None:
+        """Close the inbox entry: record a failure, or mark it handled if no write did."""
+        store = self.services.store
+        if scope.skipped:
+            self.skipped += 1
+            return
+        async with store.transaction():
+            if scope.error:
+                # Even after a committed write: the failure must be visible, not retried.
+                await store.inbox.fail(scope.update_id, self.services.clock(), scope.error)
+            elif not scope.marked:
+                await store.inbox.mark(scope.update_id, "handled", self.services.clock())
 
     async def _scope_for(self, update: Update) -> scopes.UpdateScope:
         store = self.services.store
@@ -113,13 +142,38 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         )
 
 
-def _marker(services: Services, scope: scopes.UpdateScope) -> Any:
-    async def mark(conn: aiosqlite.Connection) -> None:
-        if not scope.marked:
-            await services.store.inbox.mark(scope.update_id, "handled", services.clock())
-            scope.marked = True
+class AlreadyHandled(Exception):
+    """Another worker closed this update first: roll back, and skip the update."""
 
-    return mark
+
+class InboxMark:
+    """Close the update's inbox entry inside the handler's transaction, with its writes.
+
+    The first transaction of an update carries the mark; if the entry is no longer pending
+    (another process handled the same update), the transaction is rolled back instead.
+    """
+
+    def __init__(self, services: Services, scope: scopes.UpdateScope) -> None:
+        self.services = services
+        self.database = services.store.db
+        self.scope = scope
+        self._tentative = False
+
+    async def before_commit(self, conn: aiosqlite.Connection) -> None:
+        if self.scope.marked:
+            return
+        if not await self.services.store.inbox.mark(self.scope.update_id, "handled",
+                                                    self.services.clock()):
+            raise AlreadyHandled(self.scope.update_id)
+        self._tentative = True
+
+    def after_commit(self) -> None:
+        if self._tentative:
+            self.scope.marked = True
+            self._tentative = False
+
+    def after_rollback(self) -> None:
+        self._tentative = False
 
 
 def _discard(coroutine: Awaitable[Any]) -> None:

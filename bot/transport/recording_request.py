@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -41,5 +42,7 @@ class RecordingRequest(HTTPXRequest):
         if code == 200 and url.rsplit("/", 1)[-1].lower() == "getupdates":
             body = json.loads(payload)
             if body.get("ok") and body.get("result"):
-                await self._recorder(body["result"])
+                # Shielded: PTB cancels a pending getUpdates when it stops. The batch is then
+                # not confirmed and comes again; recording it anyway is harmless (by id).
+                await asyncio.shield(self._recorder(body["result"]))
         return code, payload

@@ -55,8 +55,9 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     parts: list[str] = []
     current = ""
     for line in text.split("\n"):
-        while size(line) > limit:  # a single huge line: cut it hard
-            head, line = line[: limit // 2], line[limit // 2 :]
+        while size(line) > limit:  # a single huge line: cut it hard, outside markup
+            cut = _safe_cut(line, limit // 2)
+            head, line = line[:cut], line[cut:]
             if current:
                 parts.append(current)
                 current = ""
@@ -70,6 +71,15 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     if current:
         parts.append(current)
     return parts
+
+
+def _safe_cut(line: str, at: int) -> int:
+    """Move a cut back so that it falls neither inside a tag nor inside an entity (&amp;)."""
+    for opener, closer in (("<", ">"), ("&", ";")):
+        start = line.rfind(opener, 0, at)
+        if start != -1 and line.find(closer, start) >= at:
+            at = start
+    return max(at, 1)
 
 
 async def deliver(update: Update, bot: ExtBot[None], outcome: Outcome) -> None:

@@ -16,6 +16,7 @@ class UpdateScope:
     language: str
     marked: bool = False  # the inbox entry was closed inside a handler's transaction
     error: str | None = None
+    skipped: bool = False  # another worker had already handled this update
 
 
 _scope: ContextVar[UpdateScope | None] = ContextVar("palabre_update_scope", default=None)

@@ -47,7 +47,7 @@ CREATE TABLE indicators (
 CREATE TABLE invitations (
     id              INTEGER PRIMARY KEY,
     code_hash       TEXT NOT NULL UNIQUE,
-    hint            TEXT NOT NULL,
+    label           TEXT NOT NULL UNIQUE,
     role            TEXT NOT NULL CHECK (role IN ('partner', 'coordinator', 'observer', 'admin')),
     organisation_id INTEGER REFERENCES organisations (id),
     max_uses        INTEGER NOT NULL CHECK (max_uses >= 1),
@@ -62,6 +62,7 @@ CREATE TABLE invitation_projects (
     project_id    INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     PRIMARY KEY (invitation_id, project_id)
 );
+CREATE INDEX invitation_projects_by_project ON invitation_projects (project_id);
 
 CREATE TABLE members (
     id               INTEGER PRIMARY KEY,
@@ -79,6 +80,7 @@ CREATE TABLE members (
     updated_at       TEXT NOT NULL
 );
 CREATE INDEX members_by_org ON members (organisation_id);
+CREATE INDEX members_by_invitation ON members (invitation_id);
 
 CREATE TABLE member_projects (
     member_id  INTEGER NOT NULL REFERENCES members (id) ON DELETE CASCADE,
@@ -98,6 +100,7 @@ CREATE TABLE onboarding (
     created_at       TEXT NOT NULL,
     updated_at       TEXT NOT NULL
 );
+CREATE INDEX onboarding_by_invitation ON onboarding (invitation_id);
 
 CREATE TABLE code_attempts (
     id               INTEGER PRIMARY KEY,
@@ -105,6 +108,7 @@ CREATE TABLE code_attempts (
     at               TEXT NOT NULL
 );
 CREATE INDEX code_attempts_by_user ON code_attempts (telegram_user_id, at);
+CREATE INDEX code_attempts_by_time ON code_attempts (at);
 
 -- Every update is recorded here before Telegram can be told it was received.
 CREATE TABLE inbox (
@@ -117,6 +121,7 @@ CREATE TABLE inbox (
     error            TEXT
 );
 CREATE INDEX inbox_pending ON inbox (update_id) WHERE status = 'pending';
+CREATE INDEX inbox_closed ON inbox (handled_at) WHERE status != 'pending';
 CREATE INDEX inbox_by_user ON inbox (telegram_user_id);
 
 CREATE TABLE kv (

@@ -73,6 +73,14 @@ class BotRunner:
             await asyncio.sleep(0.01)
         raise TimeoutError("the bot did not start")
 
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        return self._task
+
+    def detach(self) -> None:
+        """Forget a bot task that already ended (its outcome was checked by the test)."""
+        self._task = None
+
     async def stop(self) -> None:
         if self._stop is not None and self._task is not None:
             self._stop.set()

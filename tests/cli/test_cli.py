@@ -53,7 +53,7 @@ def test_invitations_create_list_revoke(cli: CliRunner, tmp_path: Path) -> None:
                               "eau-ziguinchor", "--uses", "3", "--expires", "7d", "--qr", str(qr),
                               "--bot-username", "@palabre_bot"])
     assert result.exit_code == 0, result.output
-    code = re.search(r"Code: (\S+)", result.output)
+    code = re.search(r"Code: (\S+)  \(label (#\w{6})\)", result.output)
     assert code is not None
     assert f"Link: https://t.me/palabre_bot?start={code[1]}" in result.output
     assert "of ziguinchor" in result.output
@@ -67,13 +67,18 @@ def test_invitations_create_list_revoke(cli: CliRunner, tmp_path: Path) -> None:
 
     listing = cli.invoke(app, ["invite", "list"])
     assert listing.exit_code == 0
-    assert f"{code[1][:4]}…" in listing.output and "0/3" in listing.output
+    assert code[2] in listing.output and "0/3" in listing.output
     assert code[1] not in listing.output  # full codes are never shown again
 
     assert cli.invoke(app, ["invite", "revoke", code[1]]).exit_code == 0
     assert "revoked" in cli.invoke(app, ["invite", "list"]).output
     again = cli.invoke(app, ["invite", "revoke", code[1]])
     assert again.exit_code == 1 and "no open invitation" in again.output
+    # By label, as the listing shows it.
+    other = re.search(r"(#\w{6}) +observer", listing.output)
+    assert other is not None
+    assert cli.invoke(app, ["invite", "revoke", other[1]]).exit_code == 0
+    assert cli.invoke(app, ["invite", "list"]).output.count("revoked") == 2
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -155,10 +155,13 @@ async def test_hostile_text_is_answered_safely(runner: BotRunner, phone_factory,
     phone = phone_factory("<b>Eve & co</b>", language_code="en")
     await join(runner, phone, language="en")
     for text in HOSTILE:
-        replies = await phone.send(text)
-        assert replies, text
-        replies = await phone.send("/" + "cmd" + text)
-        assert replies, text
+        [reply] = await phone.send(text)
+        assert reply.text == "I did not understand. Use the buttons below or send /help."
+        [reply] = await phone.send("/cmd" + text)
+        # Echoed as typed (cut to 64 characters), never interpreted as markup.
+        command = ("/cmd" + text).split()[0][:64]
+        assert reply.text == (f"I don't know the command {command}. "
+                              "Send /help to see what I can do.")
     # The hostile name is shown as typed, not interpreted.
     [welcome] = await phone.send("/start")
     assert "Welcome back, <b>Eve & co</b>!" in welcome.text

@@ -112,8 +112,6 @@ async def test_used_code_and_multi_use_code(runner: BotRunner, phone_factory) ->
         await phone.press("✅")
     late = phone_factory("Eva")
     [reply] = await late.send(f"/start {workshop}")
-    assert "already been used" in tr("en", "This invitation has already been used. Ask your "
-                                           "coordinator for a new link.")
     assert reply.text == tr("fr", "This invitation has already been used. Ask your coordinator "
                                   "for a new link.")
 
@@ -153,10 +151,15 @@ async def test_consent_declined_keeps_nothing(runner: BotRunner, phone_factory) 
     await phone.send(f"/start {code}")
     await phone.press("Español")
     answered = await phone.press(tr("es", "No, thanks"))
-    assert answered[-1].text == tr("es", "No problem: nothing about you was kept. If you change "
-                                         "your mind, open the invitation link again.")
+    assert answered[-1].text == (tr("es", "No problem: nothing about you was kept.") + " "
+                                 + tr("es", "If you change your mind, open the invitation link "
+                                            "again."))
     assert await runner.store.onboarding.get(phone.user_id) is None
     assert await runner.store.members.by_telegram_id(phone.user_id) is None
+    # Not even the raw messages, which held the person's name.
+    held = await runner.store.db.fetchval(
+        "SELECT COUNT(*) FROM inbox WHERE payload LIKE ?", ('%"Aminata"%',))
+    assert held == 0
     # The code was not used up: the person can still join later.
     await phone.send(f"/start {code}")
     await phone.press("Español")
@@ -187,18 +190,71 @@ async def test_administrator_joins_without_code(runner: BotRunner, phone_factory
 
 
 async def test_returning_member_and_second_invitation(runner: BotRunner, phone_factory) -> None:
-    phone = phone_factory("Rosa", language_code="es")
-    code = await runner.invite("coordinator", "ecoles-cusco", org="cusco")
+    phone = phone_factory("Claire", language_code="fr")
+    code = await runner.invite("coordinator", "eau-ziguinchor", org="rennes")
     await phone.send(f"/start {code}")
-    await phone.press("Español")
+    await phone.press("Français")
     await phone.press("✅")
     [welcome] = await phone.send("/start")
-    assert tr("es", "Welcome back, {name}!", name="Rosa") in welcome.text
+    assert tr("fr", "Welcome back, {name}!", name="Claire") in welcome.text
     member = await runner.store.members.by_telegram_id(phone.user_id)
     assert member is not None
-    assert [p.slug for p in await runner.store.members.projects(member.id)] == ["ecoles-cusco"]
-    # A second invitation adds its project; the role stays.
-    second = await runner.invite("coordinator", "dechets-garanhuns", org="garanhuns")
-    await phone.send(f"/start {second}")
+    assert [p.slug for p in await runner.store.members.projects(member.id)] == ["eau-ziguinchor"]
+    # A second invitation for the same role and organisation adds its project.
+    second = await runner.invite("coordinator", "ecoles-cusco", org="rennes")
+    [welcome] = await phone.send(f"/start {second}")
+    assert "Écoles bilingues à Cusco" in welcome.text
     slugs = [p.slug for p in await runner.store.members.projects(member.id)]
-    assert slugs == ["dechets-garanhuns", "ecoles-cusco"]
+    assert slugs == ["eau-ziguinchor", "ecoles-cusco"]
+
+
+async def test_change_language_at_the_consent_step(runner: BotRunner, phone_factory) -> None:
+    code = await runner.invite()
+    phone = phone_factory(language_code="fr")
+    await phone.send(f"/start {code}")
+    await phone.press("Français")
+    [back] = await phone.press("🌐")
+    assert back.text == tr("fr", "Welcome to Palabre! Which language do you prefer?")
+    answered = await phone.press("English")
+    assert "Do you agree?" in answered[-1].text
+    answered = await phone.press("✅")
+    assert "Welcome, Aminata!" in answered[-1].text
+
+
+async def test_declared_member_who_declines_is_told_to_send_start(runner: BotRunner,
+                                                                   phone_factory) -> None:
+    phone = phone_factory("Sophie", user_id=ADMIN_ID, language_code="en")
+    await phone.send("/start")
+    await phone.press("English")
+    answered = await phone.press("No, thanks")
+    assert answered[-1].text.endswith("If you change your mind, send /start.")
+    assert await runner.store.members.by_telegram_id(ADMIN_ID) is None
+
+
+async def test_member_opening_invitations_again(runner: BotRunner, phone_factory) -> None:
+    phone = phone_factory("Awa", language_code="en")
+    own = await runner.invite("partner", "eau-ziguinchor")
+    await phone.send(f"/start {own}")
+    await phone.press("English")
+    await phone.press("✅")
+    # Their own link again: simply back in, no complaint.
+    replies = await phone.send(f"/start {own}")
+    assert [r.text.splitlines()[0] for r in replies] == ["Welcome back, Awa!"]
+    # A coordinator's invitation is not for them: not used, and they are told.
+    other = await runner.invite("coordinator", "ecoles-cusco", org="cusco")
+    replies = await phone.send(other)  # typed rather than opened
+    assert replies[0].text.startswith("This invitation is for another role or organisation")
+    member = await runner.store.members.by_telegram_id(phone.user_id)
+    assert member is not None
+    assert [p.slug for p in await runner.store.members.projects(member.id)] == ["eau-ziguinchor"]
+    stranger = phone_factory("Rosa", language_code="es")
+    await stranger.send(f"/start {other}")  # still usable by the person it was meant for
+    await stranger.press("Español")
+    await stranger.press("✅")
+    assert await runner.store.members.by_telegram_id(stranger.user_id) is not None
+    # Wrong codes count against members too.
+    for _ in range(5):
+        replies = await phone.send("/start ZZZZ-ZZZZ-ZZZZ-ZZ")
+        assert replies[0].text.startswith("I don't know this invitation code")
+    replies = await phone.send("/start ZZZZ-ZZZZ-ZZZZ-ZZ")
+    assert replies[0].text.startswith("Too many wrong codes.")

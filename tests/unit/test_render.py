@@ -32,3 +32,12 @@ def test_every_keyboard_fits_telegram() -> None:
     account = AccountService(None)  # type: ignore[arg-type]
     replies += list(account.forget_prompt().replies)
     assert all(buttons_ok(r) for r in replies)
+
+
+def test_hard_cuts_never_split_markup() -> None:
+    line = ("a &amp; <b>b</b> " * 1000).strip()
+    parts = split_text(line)
+    assert "".join(parts) == line
+    for part in parts:
+        assert part.count("<") == part.count(">")
+        assert part.count("&") == part.count(";")
