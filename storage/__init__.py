@@ -15,6 +15,7 @@ from storage.members import MemberRepo
 from storage.migrations import upgrade
 from storage.network import NetworkRepo
 from storage.onboarding import OnboardingRepo
+from storage.reports import ReportRepo
 
 __all__ = ["Database", "StorageError", "Store"]
 
@@ -30,6 +31,7 @@ class Store:
         self.onboarding = OnboardingRepo(db)
         self.inbox = InboxRepo(db)
         self.kv = KeyValueRepo(db)
+        self.reports = ReportRepo(db)
 
     @classmethod
     async def open(cls, path: Path) -> Store:

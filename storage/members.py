@@ -53,7 +53,8 @@ class MemberRepo:
     async def update(self, member_id: int, now: datetime, **fields: object) -> None:
         """Set the given columns (names from code, never from users) and `updated_at`."""
         allowed = {"display_name", "username", "role", "organisation_id", "language",
-                   "timezone", "consent_at", "status", "telegram_user_id", "invitation_id"}
+                   "timezone", "consent_at", "status", "telegram_user_id", "invitation_id",
+                   "notify_reports"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"unknown member fields: {sorted(unknown)}")
@@ -79,6 +80,20 @@ class MemberRepo:
             " consent_at = NULL, status = 'forgotten', updated_at = ? WHERE id = ?",
             (now.isoformat(), member_id),
         )
+
+    async def coordinators_of(self, project_id: int) -> list[Member]:
+        """Active coordinators of a project who want report notifications."""
+        rows = await self.db.fetchall(
+            "SELECT m.* FROM members m JOIN member_projects mp ON mp.member_id = m.id"
+            " WHERE mp.project_id = ? AND m.role = 'coordinator' AND m.status = 'active'"
+            " AND m.notify_reports = 1 AND m.telegram_user_id IS NOT NULL ORDER BY m.id",
+            (project_id,))
+        return [Member.model_validate(dict(r)) for r in rows]
+
+    async def in_project(self, member_id: int, project_id: int) -> bool:
+        return bool(await self.db.fetchval(
+            "SELECT 1 FROM member_projects WHERE member_id = ? AND project_id = ?",
+            (member_id, project_id)))
 
     async def all(self) -> list[Member]:
         rows = await self.db.fetchall("SELECT * FROM members ORDER BY id")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -67,6 +67,7 @@ class Member(Model):
     invitation_id: int | None
     created_at: datetime
     updated_at: datetime
+    notify_reports: bool = True
 
     @property
     def is_active(self) -> bool:
@@ -103,3 +104,65 @@ class InboxEntry(Model):
     telegram_user_id: int | None
     payload: str | None
     status: Literal["pending", "handled", "failed"]
+
+
+ReportKind = Literal["report", "field_update"]
+ReportStatus = Literal["submitted", "accepted", "returned", "amended"]
+
+
+class Draft(Model):
+    id: int
+    member_id: int
+    kind: ReportKind
+    project_id: int | None
+    period_start: date | None
+    period_end: date | None
+    step: str
+    position: int
+    narrative: str | None
+    amends_report_id: int | None
+    media_group_id: str | None
+    status: Literal["open", "submitted", "closed", "declined"]
+    report_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Attachment(Model):
+    id: int
+    member_id: int | None
+    draft_id: int | None
+    report_version_id: int | None
+    purpose: Literal["attachment", "narrative"]
+    kind: Literal["photo", "document", "video", "voice", "audio", "location", "text"]
+    file_id: str | None
+    file_unique_id: str | None
+    mime_type: str | None
+    size: int | None
+    caption: str | None
+    body: str | None
+    latitude: float | None
+    longitude: float | None
+    media_group_id: str | None
+    sha256: str | None
+    path: str | None
+    state: Literal["none", "pending", "stored", "refused"]
+    attempts: int
+    error: str | None
+
+
+class Report(Model):
+    id: int
+    reference: str
+    kind: ReportKind
+    project_id: int
+    member_id: int
+    period_start: date | None
+    period_end: date | None
+    status: ReportStatus
+    status_by: int | None
+    status_at: datetime
+    status_comment: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
