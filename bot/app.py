@@ -19,6 +19,7 @@ from bot.logs import add_secret
 from bot.services import Clock, Services, system_clock
 from bot.transport import render
 from bot.transport.context import PalabreContext
+from bot.transport.media import MediaFetcher
 from bot.transport.processor import InboxUpdateProcessor
 from bot.transport.ratelimit import FloodLimiter
 from bot.transport.recording_request import RecordingRequest
@@ -26,6 +27,7 @@ from bot.transport.recording_request import RecordingRequest
 log = logging.getLogger(__name__)
 PalabreApp = Application[Any, PalabreContext, Any, Any, Any, Any]
 INBOX_RETENTION = timedelta(days=30)
+MEDIA_INTERVAL = timedelta(seconds=5)
 
 
 def build_application(settings: Settings, clock: Clock = system_clock) -> PalabreApp:
@@ -58,6 +60,7 @@ def build_application(settings: Settings, clock: Clock = system_clock) -> Palabr
         .build()
     )
     app.bot_data["services"] = services
+    app.bot_data["media"] = MediaFetcher(services)
     handlers.register(app)
     return app
 
@@ -76,7 +79,8 @@ async def _post_init(app: PalabreApp) -> None:
     if replayed:
         log.info("replaying %d update(s) recorded but not handled before the last stop", replayed)
     if app.job_queue is not None:
-        app.job_queue.run_repeating(_prune_inbox, interval=timedelta(hours=24), first=60)
+        app.job_queue.run_repeating(_fetch_media, interval=MEDIA_INTERVAL, first=1)
+        app.job_queue.run_repeating(_housekeeping, interval=timedelta(hours=6), first=60)
 
 
 async def _post_shutdown(app: PalabreApp) -> None:
@@ -107,12 +111,24 @@ async def replay_pending(app: PalabreApp) -> int:
     return count
 
 
-async def _prune_inbox(context: PalabreContext) -> None:
-    """Forget handled updates after the retention period."""
+def media_fetcher(app: Application[Any, Any, Any, Any, Any, Any]) -> MediaFetcher:
+    fetcher: MediaFetcher = app.bot_data["media"]
+    return fetcher
+
+
+async def _fetch_media(context: PalabreContext) -> None:
+    """Download the files received since the last round (and retry earlier failures)."""
+    await media_fetcher(context.application).run_once(context.bot)
+
+
+async def _housekeeping(context: PalabreContext) -> None:
+    """Forget handled updates after the retention period and declined field updates."""
     services = context.services
     removed = await services.store.inbox.prune(services.clock() - INBOX_RETENTION)
-    if removed:
-        log.info("pruned %d handled update(s) from the inbox", removed)
+    purged = await services.field_updates.purge_declined(services.clock())
+    if removed or purged:
+        log.info("housekeeping: %d inbox entries, %d declined field updates removed",
+                 removed, purged)
 
 
 async def serve(app: PalabreApp, stop: asyncio.Event, *, poll_timeout: int = 10) -> None:

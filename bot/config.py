@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     broadcast_rate: float = Field(default=30.0, gt=0)  # messages per second, all chats together
     chat_rate: float = Field(default=1.0, gt=0)  # messages per second in one private chat (bursts of 3)
     group_rate: float = Field(default=20.0, gt=0)  # messages per minute in one group
+    # Files larger than this are refused (Telegram lets bots download 20 MB at most).
+    max_download_mb: float = Field(default=20.0, gt=0, le=20.0)
+
+    @property
+    def max_download_bytes(self) -> int:
+        return int(self.max_download_mb * 1024 * 1024)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -9,7 +9,10 @@ from typing import Any
 
 from bot.config import Settings
 from bot.core.account import AccountService
+from bot.core.field_updates import FieldUpdateService
 from bot.core.onboarding import OnboardingService
+from bot.core.reports import ReportService
+from bot.core.reviews import ReviewService
 from storage import StorageError, Store
 
 Clock = Callable[[], datetime]
@@ -39,11 +42,17 @@ class Services:
         self._store: Store | None = None
         self._onboarding: OnboardingService | None = None
         self._account: AccountService | None = None
+        self._reports: ReportService | None = None
+        self._field_updates: FieldUpdateService | None = None
+        self._reviews: ReviewService | None = None
 
     async def open(self) -> None:
         self._store = await Store.open(self.settings.database)
         self._onboarding = OnboardingService(self._store, self.settings)
         self._account = AccountService(self._store)
+        self._reports = ReportService(self._store, self.settings.timezone)
+        self._field_updates = FieldUpdateService(self._store, self._reports)
+        self._reviews = ReviewService(self._store, self._reports)
 
     async def close(self) -> None:
         if self._store is not None:
@@ -67,6 +76,24 @@ class Services:
         if self._account is None:
             raise StorageError("services are not open")
         return self._account
+
+    @property
+    def reports(self) -> ReportService:
+        if self._reports is None:
+            raise StorageError("services are not open")
+        return self._reports
+
+    @property
+    def field_updates(self) -> FieldUpdateService:
+        if self._field_updates is None:
+            raise StorageError("services are not open")
+        return self._field_updates
+
+    @property
+    def reviews(self) -> ReviewService:
+        if self._reviews is None:
+            raise StorageError("services are not open")
+        return self._reviews
 
     async def record_updates(self, raw_updates: Sequence[Mapping[str, Any]]) -> None:
         """Store fetched updates durably before Telegram can be told they were received."""

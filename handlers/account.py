@@ -34,8 +34,15 @@ async def set_language(update: Update, context: PalabreContext, member: Member) 
 
 async def cancel(update: Update, context: PalabreContext) -> None:
     """Leave the flow under way, if any."""
-    outcome = await context.services.account.cancel(person(update).user_id,
-                                                    scopes.current().member)
+    services = context.services
+    member = scopes.current().member
+    outcome = None
+    if member is not None:
+        outcome = (await services.reviews.cancel(member)
+                   or await services.reports.cancel(member, now(context))
+                   or await services.field_updates.cancel(member, now(context)))
+    if outcome is None:
+        outcome = await services.account.cancel(person(update).user_id, member)
     await answer(update, context, outcome)
 
 

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from functools import wraps
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import filters
 
 from bot.core.onboarding import expired_button
 from bot.core.people import Person
 from bot.core.replies import Outcome
+from bot.logs import redact
 from bot.transport import render
 from bot.transport import scope as scopes
 from bot.transport.context import PalabreContext
 from storage.models import Member
+
+log = logging.getLogger(__name__)
 
 # Private chats only, and new messages only: an edited message is not a new request.
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
@@ -38,8 +43,14 @@ def now(context: PalabreContext) -> datetime:
 
 
 async def answer(update: Update, context: PalabreContext, outcome: Outcome) -> None:
-    """Render the outcome, then refresh the command menu if the core asks for it."""
+    """Render the outcome, tell the others it concerns, refresh the command menu if asked."""
     await render.deliver(update, context.bot, outcome)
+    for notice in outcome.notices:
+        try:
+            await render.send_reply(context.bot, notice.telegram_user_id, notice.reply)
+        except TelegramError as exc:
+            # The person acting is not to blame: their action stands, the notice is logged.
+            log.warning("could not notify %s: %s", notice.telegram_user_id, redact(str(exc)))
     if outcome.refresh_commands and update.effective_chat is not None and update.effective_user:
         member = await context.services.store.members.by_telegram_id(update.effective_user.id)
         await render.set_member_commands(context.bot, update.effective_chat.id, member)

@@ -7,14 +7,17 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from bot.core import codes
 from bot.core.commands import menu_action
+from bot.core.media import Media
 from bot.core.onboarding import expired_button
 from bot.transport import scope as scopes
 from bot.transport.context import PalabreContext
-from handlers import account
+from handlers import account, reports
 from handlers.common import PRIVATE, answer, now, person
 
 # Menu labels lead to the same callbacks as the commands they stand for.
 MENU_ACTIONS = {
+    "report": reports.report,
+    "myreports": reports.my_reports,
     "help": account.help_command,
     "language": account.language,
     "mydata": account.my_data,
@@ -37,7 +40,16 @@ async def text(update: Update, context: PalabreContext) -> None:
         await answer(update, context, await services.onboarding.start(who, body, now(context)))
         return
     if member is not None:
-        await answer(update, context, services.account.not_understood(member))
+        # A comment being written, then an answer to the report under way, then (from a
+        # partner) a field update: free text is never dropped.
+        outcome = (await services.reviews.on_text(member, body, now(context))
+                   or await services.reports.on_text(member, body, now(context)))
+        if outcome is None and member.role == "partner":
+            outcome = await services.field_updates.receive(
+                member, Media("text", body=body, chat_id=message.chat_id if message else None,
+                              message_id=message.message_id if message else None),
+                False, now(context))
+        await answer(update, context, outcome or services.account.not_understood(member))
         return
     pending = await services.store.onboarding.get(who.user_id)
     outcome = (services.onboarding.resume(pending) if pending

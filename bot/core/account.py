@@ -84,7 +84,32 @@ class AccountService:
             "member": member.model_dump(mode="json", exclude={"invitation_id"}),
             "organisation": None if org is None else org.model_dump(mode="json", exclude={"id"}),
             "projects": [{"id": p.slug, "name": p.name, "country": p.country} for p in projects],
+            "reports": await self._reports(member, {p.id: p.slug for p in
+                                                    await self.store.network.projects()}),
         }
+
+    async def _reports(self, member: Member, slugs: dict[int, str]) -> list[dict[str, Any]]:
+        found = []
+        for report_id in await self.store.reports.member_report_ids(member.id):
+            report = await self.store.reports.report(report_id)
+            assert report is not None
+            version_id, narrative = await self.store.reports.latest_version(report_id)
+            values = await self.store.reports.version_values(version_id)
+            attachments = await self.store.reports.version_attachments(version_id)
+            found.append({
+                "reference": report.reference, "kind": report.kind,
+                "project": slugs.get(report.project_id),
+                "period": None if report.period_start is None else
+                [report.period_start.isoformat(), report.period_end.isoformat()
+                 if report.period_end else None],
+                "status": report.status, "version": report.version,
+                "submitted_at": report.created_at.isoformat(), "narrative": narrative,
+                "values": {str(k): float(v) for k, v in values.items()},
+                "attachments": [{"kind": a.kind, "size": a.size, "sha256": a.sha256,
+                                 "caption": a.caption, "text": a.body}
+                                for a in attachments],
+            })
+        return found
 
     def forget_prompt(self) -> Outcome:
         return Outcome.of(Reply(
@@ -99,6 +124,9 @@ class AccountService:
         async with self.store.transaction():
             telegram_id = member.telegram_user_id
             await self.store.members.deidentify(member.id, now)
+            for report_id in await self.store.reports.member_report_ids(member.id):
+                await self.store.reports.audit(action="report.deidentified",
+                                               actor_id=member.id, report_id=report_id, now=now)
             if telegram_id is not None:
                 await self.store.onboarding.forget(telegram_id)
                 await self.store.inbox.scrub_user(telegram_id)

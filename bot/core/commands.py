@@ -18,11 +18,16 @@ class Command:
 
 
 EVERYONE = frozenset(ROLES)
+PARTNERS: frozenset[Role] = frozenset({"partner"})
+REVIEWERS: frozenset[Role] = frozenset({"coordinator", "admin"})
 
 # Shown in this order in /help and in Telegram's command menu.
 COMMANDS: tuple[Command, ...] = (
     Command("start", N_("Join with an invitation code or show the menu"), EVERYONE, True),
     Command("help", N_("What I can do for you"), EVERYONE, True),
+    Command("report", N_("Send a progress report"), PARTNERS),
+    Command("myreports", N_("Your reports; amend one"), PARTNERS),
+    Command("notifications", N_("Turn report notifications on or off"), REVIEWERS),
     Command("language", N_("Change your language"), EVERYONE),
     Command("cancel", N_("Stop what you are doing"), EVERYONE),
     Command("mydata", N_("Get a copy of your data"), EVERYONE),
@@ -44,6 +49,7 @@ def command_names() -> set[str]:
 
 # The main menu, a reply keyboard: (action, label msgid), in rows.
 MENU: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("report", N_("📝 Report")), ("myreports", N_("📋 My reports"))),
     (("help", N_("❓ Help")), ("language", N_("🌐 Language"))),
     (("mydata", N_("🗂 My data")),),
 )

@@ -37,12 +37,22 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A message for someone other than the person acting (e.g. a report's coordinators)."""
+
+    telegram_user_id: int
+    reply: Reply
+    report_id: int | None = None  # the report it is about, if any
+
+
+@dataclass(frozen=True)
 class Outcome:
     """The core's answer to one action: messages, a toast for a button, side effects to apply."""
 
     replies: tuple[Reply, ...] = ()
     toast: str | None = None
     refresh_commands: bool = False  # the person's command list changed (role, language, left)
+    notices: tuple[Notice, ...] = ()  # messages for other people, sent after the replies
 
     @classmethod
     def of(cls, *replies: Reply, toast: str | None = None, refresh_commands: bool = False) -> Outcome:

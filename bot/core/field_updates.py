@@ -1,0 +1,117 @@
+"""Quick field updates: anything a partner sends outside a flow is kept, then filed in a tap."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.core.media import Media
+from bot.core.onboarding import expired_button
+from bot.core.replies import Button, Outcome, Reply, h
+from bot.core.reports import ReportService, add_attachment, received_at, too_big_reply
+from bot.i18n import _
+from storage import Store
+from storage.models import Draft, Member
+
+CB = "fu"  # fu:ok:<draft>:<project> | fu:no:<draft>
+DECLINED_KEPT = timedelta(days=7)
+
+
+class FieldUpdateService:
+    def __init__(self, store: Store, reports: ReportService) -> None:
+        self.store = store
+        self.reports = reports
+
+    async def receive(self, member: Member, media: Media, refused: bool,
+                      now: datetime) -> Outcome:
+        """Keep what a partner sent as a draft update, and ask where it belongs."""
+        if media.media_group_id is not None:
+            album = await self.store.reports.draft_by_media_group(member.id, media.media_group_id)
+            if album is not None and album.status == "open":
+                # The rest of an album: one update, one question (already asked).
+                async with self.store.transaction():
+                    await add_attachment(self.store, member, album.id, media, refused, now)
+                return Outcome.of(too_big_reply()) if refused else Outcome()
+        draft = await self.store.reports.open_draft(member.id, "field_update")
+        async with self.store.transaction():
+            if draft is None:
+                draft_id = await self.store.reports.create_draft(
+                    member_id=member.id, kind="field_update", step="file", now=now,
+                    media_group_id=media.media_group_id)
+            else:
+                draft_id = draft.id
+            await add_attachment(self.store, member, draft_id, media, refused, now)
+        replies = [too_big_reply()] if refused else []
+        if draft is not None:
+            # Another piece for the update already waiting for an answer.
+            replies.append(Reply("📎 " + _("Added to your field update.")))
+            return Outcome(replies=tuple(replies))
+        fresh = await self.store.reports.draft(draft_id)
+        assert fresh is not None
+        replies.append(await self._question(member, fresh))
+        return Outcome(replies=tuple(replies))
+
+    async def _question(self, member: Member, draft: Draft) -> Reply:
+        projects = await self.store.members.projects(member.id)
+        no = Button("✖ " + _("No, don't send"), f"{CB}:no:{draft.id}")
+        if not projects:
+            return Reply(_("You are not part of any project yet, so I cannot file this. Ask "
+                           "your coordinator."), buttons=((no,),))
+        if len(projects) == 1:
+            project = projects[0]
+            return Reply(_("Send this as a field update for <b>{project}</b>?").format(
+                project=h(project.title(member.language))), buttons=((
+                    Button("✅ " + _("Send"), f"{CB}:ok:{draft.id}:{project.id}"), no),))
+        rows = tuple((Button(p.title(member.language), f"{CB}:ok:{draft.id}:{p.id}"),)
+                     for p in projects)
+        return Reply(_("Which project is this field update for?"), buttons=(*rows, (no,)))
+
+    async def on_callback(self, member: Member, data: str, now: datetime) -> Outcome:
+        parts = data.split(":")
+        if len(parts) < 3 or not parts[2].isdigit():
+            return expired_button()
+        draft = await self.store.reports.draft(int(parts[2]))
+        if (draft is None or draft.member_id != member.id or draft.status != "open"
+                or draft.kind != "field_update"):
+            return expired_button()
+        if parts[1] == "no":
+            async with self.store.transaction():
+                await self.store.reports.update_draft(draft.id, now, status="declined")
+            return Outcome.of(Reply(_("All right, it was not sent. I keep it for 7 days, then "
+                                      "delete it."), replace=True))
+        if parts[1] != "ok" or len(parts) != 4 or not parts[3].isdigit():
+            return expired_button()
+        project_id = int(parts[3])
+        if not await self.store.members.in_project(member.id, project_id):
+            return expired_button()  # not their project: a forged button
+        async with self.store.transaction():
+            report_id = await self.store.reports.create_report(
+                kind="field_update", prefix="F", project_id=project_id, member_id=member.id,
+                period_start=None, period_end=None, chat_id=member.telegram_user_id, now=now)
+            version_id = await self.store.reports.add_version(
+                report_id, 1, narrative=None, created_by=member.id, now=now, values=())
+            await self.store.reports.move_attachments(draft.id, version_id)
+            await self.store.reports.update_draft(draft.id, now, status="submitted",
+                                                  project_id=project_id, report_id=report_id)
+            await self.store.reports.audit(action="report.created", actor_id=member.id,
+                                           report_id=report_id, now=now, kind="field_update")
+        report = await self.store.reports.report(report_id)
+        assert report is not None
+        day, time = received_at(now, member.timezone)
+        receipt = Reply(_("✅ Field update {reference} received on {date} at {time}.").format(
+            reference=report.reference, date=day, time=time), replace=True)
+        notices = await self.reports.coordinator_notices(report, member)
+        return Outcome(replies=(receipt,), notices=tuple(notices))
+
+    async def cancel(self, member: Member, now: datetime) -> Outcome | None:
+        draft = await self.store.reports.open_draft(member.id, "field_update")
+        if draft is None:
+            return None
+        async with self.store.transaction():
+            await self.store.reports.update_draft(draft.id, now, status="declined")
+        return Outcome.of(Reply(_("All right, it was not sent. I keep it for 7 days, then "
+                                  "delete it.")))
+
+    async def purge_declined(self, now: datetime) -> int:
+        """Remove declined updates after a week (their attachments go with them)."""
+        async with self.store.transaction():
+            return await self.store.reports.delete_declined(now - DECLINED_KEPT)

@@ -1,0 +1,64 @@
+"""What people send besides text, and how received files are kept: by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+MediaKind = Literal["photo", "document", "video", "voice", "audio", "location", "text"]
+BOT_API_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # what getFile serves to a bot at most
+_DEFAULT_EXTENSION = {"photo": ".jpg", "voice": ".ogg", "video": ".mp4", "audio": ".mp3"}
+
+
+@dataclass(frozen=True)
+class Media:
+    """One thing a person sent, independent of the channel it came through."""
+
+    kind: MediaKind
+    file_id: str | None = None
+    file_unique_id: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+    caption: str | None = None
+    body: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    media_group_id: str | None = None
+    chat_id: int | None = None
+    message_id: int | None = None
+
+    @property
+    def has_file(self) -> bool:
+        return self.file_id is not None
+
+
+def extension(kind: str, mime_type: str | None) -> str:
+    """A file extension from the type Telegram reported (never from the sender's file name)."""
+    guessed = mimetypes.guess_extension(mime_type or "", strict=False) if mime_type else None
+    if guessed == ".jpe":
+        guessed = ".jpg"
+    return guessed or _DEFAULT_EXTENSION.get(kind, ".bin")
+
+
+def store_file(media_dir: Path, data: bytes, kind: str, mime_type: str | None) -> tuple[str, str]:
+    """Write `data` under its sha256 (once) and return (sha256, path relative to media_dir)."""
+    digest = hashlib.sha256(data).hexdigest()
+    relative = f"{digest[:2]}/{digest}{extension(kind, mime_type)}"
+    target = media_dir / relative
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Written aside, then renamed: a crash never leaves a half file under a good name.
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    return digest, relative

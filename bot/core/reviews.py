@@ -1,0 +1,125 @@
+"""Coordinators review reports: accept, or return with a comment the partner can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.core.onboarding import expired_button
+from bot.core.replies import Button, Notice, Outcome, Reply, h
+from bot.core.reports import ReportService
+from bot.i18n import _, use_language
+from storage import Store
+from storage.models import Member, Report
+
+MAX_COMMENT = 2000
+
+
+class ReviewService:
+    def __init__(self, store: Store, reports: ReportService) -> None:
+        self.store = store
+        self.reports = reports
+
+    async def _reviewable(self, member: Member, report_id: int) -> Report | None:
+        """The report, if this member may review it: a coordinator of its project, or admin."""
+        report = await self.store.reports.report(report_id)
+        if report is None:
+            return None
+        if member.role == "admin":
+            return report
+        if member.role != "coordinator":
+            return None
+        return report if await self.store.members.in_project(member.id, report.project_id) else None
+
+    async def on_callback(self, member: Member, data: str, now: datetime) -> Outcome:
+        parts = data.split(":")
+        if len(parts) != 3 or not parts[2].isdigit():
+            return expired_button()
+        report = await self._reviewable(member, int(parts[2]))
+        if report is None:
+            return expired_button()
+        if parts[1] == "ok":
+            return await self._accept(member, report, now)
+        if parts[1] == "re":
+            async with self.store.transaction():
+                await self.store.reports.await_comment(member.id, report.id, now)
+            author = await self.store.members.by_id(report.member_id)
+            name = h(author.display_name if author and author.display_name else "")
+            return Outcome(replies=(Reply(
+                _("Write your comment for {name} about {reference} in one message. /cancel to "
+                  "leave it.").format(name=name, reference=report.reference)),),
+                toast=_("Write your comment"))
+        return expired_button()
+
+    async def _accept(self, member: Member, report: Report, now: datetime) -> Outcome:
+        if report.status == "accepted":
+            return Outcome(toast=_("Already accepted."))
+        async with self.store.transaction():
+            await self.store.reports.set_status(report.id, "accepted", member.id, now)
+            await self.store.reports.audit(action="report.accepted", actor_id=member.id,
+                                           report_id=report.id, now=now)
+        reviewer = h(member.display_name or "")
+        card = await self.reports.review_card(report, with_buttons=False, footer="✅ " + _(
+            "Accepted by {name}.").format(name=reviewer))
+        notices = await self._tell_author(report, lambda: Reply(
+            "✅ " + _("Your report {reference} was accepted by {name}.").format(
+                reference=report.reference, name=reviewer)))
+        return Outcome(replies=(Reply(card.text, replace=True),), notices=notices)
+
+    async def on_text(self, member: Member, text: str, now: datetime) -> Outcome | None:
+        """Take the comment a coordinator is writing; None if they are not writing one."""
+        report_id = await self.store.reports.awaited_comment(member.id)
+        if report_id is None:
+            return None
+        report = await self._reviewable(member, report_id)
+        comment = text.strip()[:MAX_COMMENT]
+        if report is None or not comment:
+            async with self.store.transaction():
+                await self.store.reports.clear_comment(member.id)
+            return None if report is None else Outcome.of(Reply(_("Nothing was sent.")))
+        async with self.store.transaction():
+            await self.store.reports.set_status(report.id, "returned", member.id, now, comment)
+            await self.store.reports.clear_comment(member.id)
+            await self.store.reports.audit(action="report.returned", actor_id=member.id,
+                                           report_id=report.id, now=now, comment=comment)
+        reviewer = h(member.display_name or "")
+        author = await self.store.members.by_id(report.member_id)
+        name = h(author.display_name if author and author.display_name else "")
+        notices = await self._tell_author(report, lambda: Reply(
+            "↩ " + _("{name} returned your report {reference} with this comment:").format(
+                name=reviewer, reference=report.reference) + f"\n«{h(comment)}»\n"
+            + _("You can amend it with the button below."),
+            buttons=((Button("✏️ " + _("Amend {reference}").format(reference=report.reference),
+                             f"am:{report.id}"),),)))
+        return Outcome(replies=(Reply(_("Comment sent to {name}.").format(name=name)),),
+                       notices=notices)
+
+    async def cancel(self, member: Member) -> Outcome | None:
+        if await self.store.reports.awaited_comment(member.id) is None:
+            return None
+        async with self.store.transaction():
+            await self.store.reports.clear_comment(member.id)
+        return Outcome.of(Reply(_("Nothing was sent.")))
+
+    async def _tell_author(self, report: Report,
+                           make: Callable[[], Reply]) -> tuple[Notice, ...]:
+        author = await self.store.members.by_id(report.member_id)
+        if author is None or author.telegram_user_id is None or author.status == "forgotten":
+            return ()
+        with use_language(author.language):
+            return (Notice(author.telegram_user_id, make(), report.id),)
+
+    async def set_notifications(self, member: Member, on: bool, now: datetime) -> Outcome:
+        async with self.store.transaction():
+            await self.store.members.update(member.id, now, notify_reports=1 if on else 0)
+        return Outcome.of(Reply(
+            _("You will be told of each new report.") if on
+            else _("You will no longer be told of new reports."), replace=True))
+
+    def notifications_prompt(self, member: Member) -> Outcome:
+        if member.role not in ("coordinator", "admin"):
+            return Outcome.of(Reply(_("Report notifications are for coordinators.")))
+        state = _("on") if member.notify_reports else _("off")
+        return Outcome.of(Reply(
+            _("Notifications of new reports are {state}.").format(state=state),
+            buttons=((Button("🔔 " + _("On"), "nt:1"), Button("🔕 " + _("Off"), "nt:0")),)))

@@ -1,0 +1,151 @@
+"""Reports: /report, /myreports, /notifications, their buttons, and files sent by members."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from telegram import Message, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.core.media import Media, MediaKind
+from bot.core.onboarding import expired_button
+from bot.transport.context import PalabreContext
+from handlers.common import PRIVATE, answer, members_only, now
+from storage.models import Member
+
+
+class _FileLike(Protocol):
+    file_id: str
+    file_unique_id: str
+    file_size: int | None
+
+
+def media_of(message: Message) -> Media | None:
+    """What a message carries, with Telegram's file id (never the sender's file name)."""
+    chat_id, message_id = message.chat_id, message.message_id
+    if message.location is not None:
+        return Media("location", latitude=message.location.latitude,
+                     longitude=message.location.longitude, chat_id=chat_id,
+                     message_id=message_id)
+    found: tuple[MediaKind, _FileLike, str | None] | None = None
+    if message.photo:
+        found = ("photo", message.photo[-1], "image/jpeg")  # the largest size
+    elif message.voice is not None:
+        found = ("voice", message.voice, message.voice.mime_type)
+    elif message.audio is not None:
+        found = ("audio", message.audio, message.audio.mime_type)
+    elif message.video is not None:
+        found = ("video", message.video, message.video.mime_type)
+    elif message.document is not None:
+        found = ("document", message.document, message.document.mime_type)
+    if found is None:
+        return None
+    kind, item, mime_type = found
+    return Media(kind, item.file_id, item.file_unique_id, mime_type, item.file_size,
+                 caption=message.caption, media_group_id=message.media_group_id,
+                 chat_id=chat_id, message_id=message_id)
+
+
+@members_only
+async def report(update: Update, context: PalabreContext, member: Member) -> None:
+    """Start a guided report, or offer to resume one."""
+    await answer(update, context, await context.services.reports.begin(member, now(context)))
+
+
+@members_only
+async def report_button(update: Update, context: PalabreContext, member: Member) -> None:
+    """Handle a button of the guided report."""
+    data = (update.callback_query and update.callback_query.data) or ""
+    await answer(update, context,
+                 await context.services.reports.on_callback(member, data, now(context)))
+
+
+@members_only
+async def my_reports(update: Update, context: PalabreContext, member: Member) -> None:
+    """List the member's reports, newest first, with amend buttons."""
+    data = (update.callback_query and update.callback_query.data) or "mr:0"
+    offset = data.removeprefix("mr:")
+    outcome = await context.services.reports.my_reports(
+        member, int(offset) if offset.isdigit() else 0, now(context))
+    if update.callback_query is not None and outcome.replies:
+        # Paging edits the list in place instead of sending a new one.
+        outcome = type(outcome)(replies=tuple(
+            type(r)(r.text, buttons=r.buttons, replace=True) for r in outcome.replies))
+    await answer(update, context, outcome)
+
+
+@members_only
+async def amend(update: Update, context: PalabreContext, member: Member) -> None:
+    """Start amending one of the member's reports."""
+    data = (update.callback_query and update.callback_query.data) or ""
+    report_id = data.removeprefix("am:")
+    if not report_id.isdigit():
+        await answer(update, context, expired_button())
+        return
+    await answer(update, context,
+                 await context.services.reports.amend(member, int(report_id), now(context)))
+
+
+@members_only
+async def field_update_button(update: Update, context: PalabreContext, member: Member) -> None:
+    """File a field update in a project, or keep it unsent."""
+    data = (update.callback_query and update.callback_query.data) or ""
+    await answer(update, context,
+                 await context.services.field_updates.on_callback(member, data, now(context)))
+
+
+@members_only
+async def review_button(update: Update, context: PalabreContext, member: Member) -> None:
+    """Accept a report, or start writing a comment to return it."""
+    data = (update.callback_query and update.callback_query.data) or ""
+    await answer(update, context,
+                 await context.services.reviews.on_callback(member, data, now(context)))
+
+
+@members_only
+async def notifications(update: Update, context: PalabreContext, member: Member) -> None:
+    """Show whether report notifications are on, with buttons to change it."""
+    await answer(update, context, context.services.reviews.notifications_prompt(member))
+
+
+@members_only
+async def notifications_button(update: Update, context: PalabreContext, member: Member) -> None:
+    """Turn report notifications on or off."""
+    if member.role not in ("coordinator", "admin"):
+        await answer(update, context, expired_button())
+        return
+    on = bool(update.callback_query and update.callback_query.data == "nt:1")
+    await answer(update, context,
+                 await context.services.reviews.set_notifications(member, on, now(context)))
+
+
+@members_only
+async def media(update: Update, context: PalabreContext, member: Member) -> None:
+    """Keep a file or location: for the report under way, else as a field update."""
+    message = update.effective_message
+    item = None if message is None else media_of(message)
+    services = context.services
+    if item is None:
+        await answer(update, context, services.account.not_understood(member))
+        return
+    refused = item.size is not None and item.size > services.settings.max_download_bytes
+    outcome = await services.reports.on_media(member, item, refused, now(context))
+    if outcome is None and member.role == "partner":
+        outcome = await services.field_updates.receive(member, item, refused, now(context))
+    await answer(update, context, outcome or services.account.not_understood(member))
+
+
+MEDIA = (filters.PHOTO | filters.VOICE | filters.AUDIO | filters.VIDEO | filters.Document.ALL
+         | filters.LOCATION)
+HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
+    CommandHandler("report", report, filters=PRIVATE),
+    CommandHandler("myreports", my_reports, filters=PRIVATE),
+    CommandHandler("notifications", notifications, filters=PRIVATE),
+    CallbackQueryHandler(report_button, pattern=r"^rp:"),
+    CallbackQueryHandler(my_reports, pattern=r"^mr:\d+$"),
+    CallbackQueryHandler(amend, pattern=r"^am:"),
+    CallbackQueryHandler(field_update_button, pattern=r"^fu:"),
+    CallbackQueryHandler(review_button, pattern=r"^rv:"),
+    CallbackQueryHandler(notifications_button, pattern=r"^nt:[01]$"),
+    MessageHandler(PRIVATE & MEDIA, media),
+]
