@@ -30,7 +30,7 @@ from storage.models import Draft, Indicator, Member, Project, Report
 
 CB = "rp"  # callback prefix: rp:<action>:<draft id>[:<argument>]
 AMEND_WINDOW = timedelta(hours=72)
-MAX_NARRATIVE = 4000
+MAX_NARRATIVE = 10_000  # above Telegram's 4,096: what a person typed is never cut
 
 
 def status_name(status: str) -> str:
@@ -230,7 +230,8 @@ class ReportService:
         for indicator in await self.store.network.indicators(project_id):
             value = values.get(indicator.id)
             shown = "—" if value is None else show_value(indicator, value)
-            line = f"• {h(indicator_name(indicator))}: {shown}"
+            line = "• " + _("{name}: {value}").format(name=h(indicator_name(indicator)),
+                                                      value=shown)
             if indicator.id in previous:
                 line += " " + _("(previous period: {value})").format(
                     value=show_value(indicator, previous[indicator.id]))

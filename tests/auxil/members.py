@@ -8,7 +8,7 @@ LANG_BUTTON = {"fr": "Français", "en": "English", "pt": "Português", "es": "Es
 
 
 async def join(runner: BotRunner, phone: Phone, *, role: str = "partner",
-               project: str = "eau-ziguinchor", org: str | None = None,
+               project: str | list[str] = "eau-ziguinchor", org: str | None = None,
                language: str = "fr") -> None:
     code = await runner.invite(role, project, org=org)
     await phone.send(f"/start {code}")

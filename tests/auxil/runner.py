@@ -13,6 +13,7 @@ from bot.app import PalabreApp, build_application, serve, services_of, wait_hand
 from bot.config import Settings
 from bot.core import invitations, network_file
 from bot.emulator import BotApiEmulator, SentMessage
+from bot.services import Services
 from bot.transport.processor import InboxUpdateProcessor
 from storage import Store
 
@@ -48,13 +49,14 @@ class BotRunner:
         finally:
             await store.close()
 
-    async def invite(self, role: str = "partner", project: str = "eau-ziguinchor",
+    async def invite(self, role: str = "partner", project: str | list[str] = "eau-ziguinchor",
                      org: str | None = None, uses: int = 1, expires: str = "14d") -> str:
         """Create an invitation through the core (as the CLI does) and return its code."""
         store = await Store.open(self.settings.database)
+        projects = [project] if isinstance(project, str) else project
         try:
             created = await invitations.create(
-                store, role=role, project_slugs=[project] if project else [],  # type: ignore[arg-type]
+                store, role=role, project_slugs=[p for p in projects if p],  # type: ignore[arg-type]
                 org_slug=org, uses=uses, expires_in=invitations.parse_duration(expires),
                 now=self.clock())
         finally:
@@ -100,9 +102,13 @@ class BotRunner:
         await self.start()
 
     @property
-    def store(self) -> Store:
+    def services(self) -> Services:
         assert self.app is not None
-        return services_of(self.app).store
+        return services_of(self.app)
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
 
     async def handled(self, update_id: int, timeout: float = 10.0) -> str:
         """Wait until the update is closed in the inbox and answered; return its status."""

@@ -39,7 +39,7 @@ async def test_change_language(runner: BotRunner, phone_factory, emulator: BotAp
     await phone.send("/language")
     answered = await phone.press("English")
     assert answered[0].text == "Language: English"
-    assert phone.menu() == ["❓ Help", "🌐 Language", "🗂 My data"]
+    assert phone.menu() == ["📝 Report", "📋 My reports", "❓ Help", "🌐 Language", "🗂 My data"]
     member = await runner.store.members.by_telegram_id(phone.user_id)
     assert member is not None and member.language == "en"
     commands = emulator.commands(scope={"type": "chat", "chat_id": phone.user_id})
@@ -153,7 +153,8 @@ HOSTILE = [
 async def test_hostile_text_is_answered_safely(runner: BotRunner, phone_factory,
                                                emulator: BotApiEmulator) -> None:
     phone = phone_factory("<b>Eve & co</b>", language_code="en")
-    await join(runner, phone, language="en")
+    # An observer: free text is not a field update for them, so each text gets an answer.
+    await join(runner, phone, role="observer", org="rennes", language="en")
     for text in HOSTILE:
         [reply] = await phone.send(text)
         assert reply.text == "I did not understand. Use the buttons below or send /help."
@@ -173,3 +174,21 @@ async def test_hostile_text_from_visitors(runner: BotRunner, phone_factory) -> N
     for text in HOSTILE:
         assert await phone.send(text)
         assert await phone.send(f"/start {text}")
+
+
+async def test_hostile_text_from_a_partner_is_kept_verbatim(runner: BotRunner, phone_factory,
+                                                            emulator: BotApiEmulator) -> None:
+    phone = phone_factory("Eve", language_code="en")
+    await join(runner, phone, language="en")
+    [question] = await phone.send(HOSTILE[2])
+    assert question.text.startswith("Send this as a field update for")
+    for text in HOSTILE[3:]:
+        [added] = await phone.send(text)
+        assert added.text == "📎 Added to your field update."
+    [receipt] = await phone.press("Send")
+    assert "F-2026-000001" in receipt.text
+    report = await runner.store.reports.by_reference("F-2026-000001")
+    assert report is not None
+    version_id, _ = await runner.store.reports.latest_version(report.id)
+    bodies = [a.body for a in await runner.store.reports.version_attachments(version_id)]
+    assert bodies == HOSTILE[2:]

@@ -35,7 +35,8 @@ async def test_join_in_each_language(runner: BotRunner, phone_factory, emulator:
     answered = await phone.press("✅")
     welcome = answered[-1]
     assert tr(language, "Welcome, {name}!", name="Aminata") in welcome.text
-    assert phone.menu() == [tr(language, "❓ Help"), tr(language, "🌐 Language"),
+    assert phone.menu() == [tr(language, "📝 Report"), tr(language, "📋 My reports"),
+                            tr(language, "❓ Help"), tr(language, "🌐 Language"),
                             tr(language, "🗂 My data")]
 
     member = await runner.store.members.by_telegram_id(phone.user_id)
@@ -48,7 +49,8 @@ async def test_join_in_each_language(runner: BotRunner, phone_factory, emulator:
     # The member's own command list, in their language.
     commands = emulator.commands(scope={"type": "chat", "chat_id": phone.user_id})
     assert [c["command"] for c in commands] == [
-        "start", "help", "language", "cancel", "mydata", "stop", "forget"]
+        "start", "help", "report", "myreports", "language", "cancel", "mydata", "stop",
+        "forget"]
     assert commands[1]["description"] == tr(language, "What I can do for you")
 
 
