@@ -357,3 +357,74 @@ async def test_mydata_lists_reports(runner: BotRunner, phone_factory,
     assert (report["reference"], report["narrative"], report["status"]) == (
         "R-2026-000001", "Going well", "submitted")
     assert list(report["values"].values()) == [3.0]
+
+
+async def _send_report(partner: Phone, values: tuple[str, ...], period: str = "✓") -> None:
+    await partner.send("/report")
+    await partner.press(period)
+    for value in values:
+        await partner.send(value)
+    await partner.press("Skip")
+    await partner.press("Done")
+    await partner.press("Send")
+
+
+async def test_values_beside_the_previous_period_and_stale_drafts(runner: BotRunner,
+                                                                   phone_factory) -> None:
+    partner = await _partner(runner, phone_factory, "en", "Awa")
+    # Last period's report first (the second period offered), then this period's.
+    await _send_report(partner, ("10", "650", "40"), period="Jan 26")
+    await partner.send("/report")
+    await partner.press("✓")
+    [prompt] = await partner.send("12")
+    assert "previous period: 650" in prompt.text
+    await partner.send("1200")
+    await partner.send("45")
+    await partner.press("Skip")
+    [summary] = (await partner.press("Done"))[-1:]
+    assert "• Wells rehabilitated: 12 (previous period: 10)" in summary.text
+    await partner.press("Cancel")
+
+    # A draft left for a period that is over is closed (and kept) at the next /report.
+    await partner.send("/report")
+    await partner.press("✓")
+    await partner.send("7")
+    runner.clock.advance(days=90)
+    replies = await partner.send("/report")
+    assert replies[0].text.startswith("Your unfinished report for an earlier period was closed")
+    closed = await runner.store.db.fetchval(
+        "SELECT COUNT(*) FROM report_drafts WHERE status = 'closed'")
+    assert closed == 2  # the cancelled one and the stale one, both kept
+
+
+async def test_a_failed_download_is_retried_later(runner: BotRunner, phone_factory,
+                                                  emulator: BotApiEmulator) -> None:
+    partner = await _partner(runner, phone_factory)
+    await _media(runner, partner, emulator.send_photo(partner.user_id, PNG_A))
+    assert runner.app is not None
+    fetcher = media_fetcher(runner.app)
+    emulator.fail_next("getFile", error_code=502, description="Bad Gateway")
+    assert await fetcher.run_once(runner.app.bot) == 0
+    [pending] = await runner.store.db.fetchall(
+        "SELECT state, attempts, error FROM attachments")
+    assert (pending[0], pending[1]) == ("pending", 1) and "Bad Gateway" in pending[2]
+    assert await fetcher.run_once(runner.app.bot) == 0  # not due yet: it waits its turn
+    runner.clock.advance(seconds=31)
+    assert await fetcher.run_once(runner.app.bot) == 1
+    state = await runner.store.db.fetchval("SELECT state FROM attachments")
+    assert state == "stored"
+
+
+async def test_coordinators_can_turn_notifications_off(runner: BotRunner, phone_factory,
+                                                       emulator: BotApiEmulator) -> None:
+    coordinator = await _coordinator(runner, phone_factory, "en")
+    [prompt] = await coordinator.send("/notifications")
+    assert prompt.text == "Notifications of new reports are on."
+    [done] = await coordinator.press("Off")
+    assert done.text == "You will no longer be told of new reports."
+    partner = await _partner(runner, phone_factory, "en", "Awa")
+    emulator.drain_events(coordinator.user_id)
+    await _send_report(partner, ("1", "2", "3"))
+    assert [e for e in emulator.drain_events(coordinator.user_id) if e.kind == "send"] == []
+    [refused] = await partner.send("/notifications")
+    assert refused.text == "Report notifications are for coordinators."

@@ -95,3 +95,21 @@ async def test_reads_see_commits_made_by_other_tasks_at_once(tmp_path: Path) -> 
         assert results == ["v"] * 300
     finally:
         await store.close()
+
+
+async def test_the_audit_log_is_append_only(tmp_path: Path) -> None:
+    import sqlite3
+    from datetime import UTC, datetime
+
+    store = await Store.open(tmp_path / "a.db")
+    try:
+        async with store.transaction():
+            await store.reports.audit(action="report.created", actor_id=None, report_id=None,
+                                      now=datetime(2026, 1, 1, tzinfo=UTC))
+        for statement in ("UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"):
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                async with store.transaction():
+                    await store.db.execute(statement)
+        assert await store.db.fetchval("SELECT action FROM audit_log") == "report.created"
+    finally:
+        await store.close()
