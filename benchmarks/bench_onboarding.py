@@ -9,23 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
-import statistics
-import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import LIFTED, deployment, peak_rss_mib, percentiles, running_bot
 
-from bot.app import build_application, serve  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.core import invitations, network_file  # noqa: E402
-from bot.emulator import BotApiEmulator  # noqa: E402
-from storage import Store  # noqa: E402
+from bot.core import invitations
+from bot.emulator import BotApiEmulator
 
 FIRST_USER = 10_000
 
@@ -61,52 +52,33 @@ class Figures:
     latencies: list[float]
 
     def line(self, label: str, updates: int) -> str:
-        cuts = statistics.quantiles(self.latencies, n=100)
+        p50, p95 = percentiles(self.latencies)
         return (f"{label:<28} {updates / self.elapsed:7.0f} updates/s  "
-                f"p50 {cuts[49] * 1000:6.0f} ms  p95 {cuts[94] * 1000:6.0f} ms  "
-                f"({self.elapsed:.1f} s)")
+                f"p50 {p50:6.0f} ms  p95 {p95:6.0f} ms  ({self.elapsed:.1f} s)")
 
 
 async def run(people: int, limits: dict[str, float]) -> Figures:
     """Let `people` join at once with the given flood limits; return the timings."""
-    with tempfile.TemporaryDirectory() as folder:
-        async with BotApiEmulator() as emu:
-            settings = Settings.model_validate({
-                "telegram_token": emu.token, "telegram_base_url": emu.base_url,
-                "database": Path(folder) / "bench.db", "media_dir": Path(folder) / "media",
-                **limits,
-            })
-            store = await Store.open(settings.database)
-            now = datetime.now(UTC)
-            await network_file.load(store, network_file.read(ROOT / "examples/network.yaml"), now)
-            created = await invitations.create(
-                store, role="partner", project_slugs=["eau-ziguinchor"], org_slug=None,
-                uses=people, expires_in=invitations.parse_duration("1d"), now=now)
-            await store.close()
-            for i in range(people):
-                emu.add_user(FIRST_USER + i, f"Partner {i}", language_code="fr")
-
-            app = build_application(settings)
-            stop = asyncio.Event()
-            task = asyncio.create_task(serve(app, stop, poll_timeout=1))
-            while not (app.running and app.updater and app.updater.running):  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
-
+    async with deployment(limits) as (emu, settings, store):
+        created = await invitations.create(
+            store, role="partner", project_slugs=["eau-ziguinchor"], org_slug=None,
+            uses=people, expires_in=invitations.parse_duration("1d"), now=datetime.now(UTC))
+        for i in range(people):
+            emu.add_user(FIRST_USER + i, f"Partner {i}", language_code="fr")
+        async with running_bot(settings):
             latencies: list[float] = []
             started = time.perf_counter()
             await asyncio.gather(*(person(emu, FIRST_USER + i, created.code, latencies)
                                    for i in range(people)))
             elapsed = time.perf_counter() - started
-            stop.set()
-            await task
     return Figures(elapsed, latencies)
 
 
 async def main(people: int) -> None:
     updates = people * 4
-    lifted = await run(people, {"broadcast_rate": 1e6, "chat_rate": 1e6, "group_rate": 1e6})
+    lifted = await run(people, LIFTED)
     telegram = await run(people, {})
-    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mib = peak_rss_mib()
     print(f"{people} people join at once (link, language, consent, /help): {updates} updates, "
           f"{people * 6} messages")
     print(lifted.line("flood limits lifted", updates))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.config import Settings
 from bot.core.account import AccountService
@@ -16,6 +16,7 @@ from bot.core.reviews import ReviewService
 from storage import StorageError, Store
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 def system_clock() -> datetime:
@@ -33,6 +34,12 @@ def update_sender(raw: Mapping[str, Any]) -> int | None:
             if isinstance(chat, Mapping) and isinstance(chat.get("id"), int):
                 return int(chat["id"])
     return None
+
+
+def _opened(service: T | None) -> T:
+    if service is None:
+        raise StorageError("services are not open")
+    return service
 
 
 class Services:
@@ -61,39 +68,27 @@ class Services:
 
     @property
     def store(self) -> Store:
-        if self._store is None:
-            raise StorageError("services are not open")
-        return self._store
+        return _opened(self._store)
 
     @property
     def onboarding(self) -> OnboardingService:
-        if self._onboarding is None:
-            raise StorageError("services are not open")
-        return self._onboarding
+        return _opened(self._onboarding)
 
     @property
     def account(self) -> AccountService:
-        if self._account is None:
-            raise StorageError("services are not open")
-        return self._account
+        return _opened(self._account)
 
     @property
     def reports(self) -> ReportService:
-        if self._reports is None:
-            raise StorageError("services are not open")
-        return self._reports
+        return _opened(self._reports)
 
     @property
     def field_updates(self) -> FieldUpdateService:
-        if self._field_updates is None:
-            raise StorageError("services are not open")
-        return self._field_updates
+        return _opened(self._field_updates)
 
     @property
     def reviews(self) -> ReviewService:
-        if self._reviews is None:
-            raise StorageError("services are not open")
-        return self._reviews
+        return _opened(self._reviews)
 
     async def record_updates(self, raw_updates: Sequence[Mapping[str, Any]]) -> None:
         """Store fetched updates durably before Telegram can be told they were received."""

@@ -52,19 +52,21 @@ async def report(update: Update, context: PalabreContext, member: Member) -> Non
     await answer(update, context, await context.services.reports.begin(member, now(context)))
 
 
+def _data(update: Update) -> str:
+    return (update.callback_query and update.callback_query.data) or ""
+
+
 @members_only
 async def report_button(update: Update, context: PalabreContext, member: Member) -> None:
     """Handle a button of the guided report."""
-    data = (update.callback_query and update.callback_query.data) or ""
-    await answer(update, context,
-                 await context.services.reports.on_callback(member, data, now(context)))
+    outcome = await context.services.reports.on_callback(member, _data(update), now(context))
+    await answer(update, context, outcome)
 
 
 @members_only
 async def my_reports(update: Update, context: PalabreContext, member: Member) -> None:
     """List the member's reports, newest first, with amend buttons."""
-    data = (update.callback_query and update.callback_query.data) or "mr:0"
-    offset = data.removeprefix("mr:")
+    offset = (_data(update) or "mr:0").removeprefix("mr:")
     outcome = await context.services.reports.my_reports(
         member, int(offset) if offset.isdigit() else 0, now(context))
     if update.callback_query is not None and outcome.replies:
@@ -77,8 +79,7 @@ async def my_reports(update: Update, context: PalabreContext, member: Member) ->
 @members_only
 async def amend(update: Update, context: PalabreContext, member: Member) -> None:
     """Start amending one of the member's reports."""
-    data = (update.callback_query and update.callback_query.data) or ""
-    report_id = data.removeprefix("am:")
+    report_id = _data(update).removeprefix("am:")
     if not report_id.isdigit():
         await answer(update, context, expired_button())
         return
@@ -89,17 +90,16 @@ async def amend(update: Update, context: PalabreContext, member: Member) -> None
 @members_only
 async def field_update_button(update: Update, context: PalabreContext, member: Member) -> None:
     """File a field update in a project, or keep it unsent."""
-    data = (update.callback_query and update.callback_query.data) or ""
-    await answer(update, context,
-                 await context.services.field_updates.on_callback(member, data, now(context)))
+    outcome = await context.services.field_updates.on_callback(member, _data(update),
+                                                               now(context))
+    await answer(update, context, outcome)
 
 
 @members_only
 async def review_button(update: Update, context: PalabreContext, member: Member) -> None:
     """Accept a report, or start writing a comment to return it."""
-    data = (update.callback_query and update.callback_query.data) or ""
-    await answer(update, context,
-                 await context.services.reviews.on_callback(member, data, now(context)))
+    outcome = await context.services.reviews.on_callback(member, _data(update), now(context))
+    await answer(update, context, outcome)
 
 
 @members_only
@@ -114,7 +114,7 @@ async def notifications_button(update: Update, context: PalabreContext, member: 
     if member.role not in ("coordinator", "admin"):
         await answer(update, context, expired_button())
         return
-    on = bool(update.callback_query and update.callback_query.data == "nt:1")
+    on = _data(update) == "nt:1"
     await answer(update, context,
                  await context.services.reviews.set_notifications(member, on, now(context)))
 
