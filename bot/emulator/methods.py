@@ -166,12 +166,25 @@ def _edit_markup(p: Params) -> Markup:
 
 @_method("editMessageText")
 def edit_message_text(world: World, p: Params) -> Any:
-    sent = _editable(world, p)
-    text = p.get_str("text") or ""
+    return _edit_formatted(world, _editable(world, p), p, "text", "entities", caption=False)
+
+
+@_method("editMessageCaption")
+def edit_message_caption(world: World, p: Params) -> Any:
+    return _edit_formatted(world, _editable(world, p), p, "caption", "caption_entities",
+                           caption=True)
+
+
+def _edit_formatted(world: World, sent: SentMessage, p: Params, field: str,
+                    entities_field: str, *, caption: bool) -> Any:
+    """Edit a message's text or caption, refusing what Telegram refuses."""
+    body = p.get_str(field) or ""
     parse_mode = p.get_str("parse_mode") or None
-    parsed = parse_formatted(text, parse_mode, p.get("entities"))
+    parsed = parse_formatted(body, parse_mode, p.get(entities_field), caption=caption)
     markup = _edit_markup(p)
-    if sent.kind != "text":
+    if caption and sent.kind in ("text", "location"):
+        raise bad_request("there is no caption in the message to edit")
+    if not caption and sent.kind != "text":
         raise bad_request("there is no text in the message to edit")
     if (parsed.text, parsed.entities, markup.inline_keyboard) == (
         sent.text,
@@ -180,29 +193,7 @@ def edit_message_text(world: World, p: Params) -> Any:
     ):
         raise bad_request(_NOT_MODIFIED)
     edited = world.edit_bot_message(
-        sent, text=parsed.text, html=text, parse_mode=parse_mode, entities=parsed.entities,
-        inline_keyboard=markup.inline_keyboard,
-    )  # fmt: skip
-    return world.message_json(edited)
-
-
-@_method("editMessageCaption")
-def edit_message_caption(world: World, p: Params) -> Any:
-    sent = _editable(world, p)
-    caption = p.get_str("caption") or ""
-    parse_mode = p.get_str("parse_mode") or None
-    parsed = parse_formatted(caption, parse_mode, p.get("caption_entities"), caption=True)
-    markup = _edit_markup(p)
-    if sent.kind in ("text", "location"):
-        raise bad_request("there is no caption in the message to edit")
-    if (parsed.text, parsed.entities, markup.inline_keyboard) == (
-        sent.text,
-        sent.entities,
-        sent.inline_keyboard,
-    ):
-        raise bad_request(_NOT_MODIFIED)
-    edited = world.edit_bot_message(
-        sent, text=parsed.text, html=caption, parse_mode=parse_mode, entities=parsed.entities,
+        sent, text=parsed.text, html=body, parse_mode=parse_mode, entities=parsed.entities,
         inline_keyboard=markup.inline_keyboard,
     )  # fmt: skip
     return world.message_json(edited)
