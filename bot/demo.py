@@ -50,7 +50,8 @@ PERSONAS = (
             "administrator of the network (in PALABRE_ADMIN_IDS), phone in French"),
 )
 HELP = ("Demo commands: ':as NAME' switches person (" + ", ".join(p.key for p in PERSONAS)
-        + "), ':who' lists them, ':quit' leaves. A number presses the button shown with it.")
+        + "), ':who' lists them, ':quit' leaves. A number presses the button shown with it; "
+        "to send a small number as an answer instead, type it after an apostrophe: '3")
 
 
 class Terminal:
@@ -71,11 +72,11 @@ class Terminal:
 
     def choices(self) -> tuple[list[tuple[SentMessage, str, str]], list[str]]:
         """Inline buttons of the last message that has some, then the reply keyboard."""
-        inline: list[tuple[SentMessage, str, str]] = []
-        for message in reversed(self.emulator.messages(self.persona.user_id)):
-            if message.buttons:
-                inline = [(message, text, data) for text, data in message.buttons if data]
-                break
+        # The buttons of the latest message only: older ones are answered already.
+        messages = self.emulator.messages(self.persona.user_id)
+        latest = messages[-1] if messages else None
+        inline = [] if latest is None else [
+            (latest, text, data) for text, data in latest.buttons if data]
         menu = [label for row in (self.emulator.reply_keyboard(self.persona.user_id) or [])
                 for label in row]
         return inline, menu
@@ -248,7 +249,9 @@ async def _act(app: PalabreApp, emulator: BotApiEmulator, terminal: Terminal,
                text: str) -> int | None:
     """Turn a typed line into what the phone would send; return the update id."""
     persona = terminal.persona
-    if text.isdigit():
+    if text.startswith("'"):
+        text = text[1:]  # a number meant as an answer, not as a button
+    elif text.isdigit():
         inline, menu = terminal.choices()
         index = int(text) - 1
         if 0 <= index < len(inline):
@@ -256,9 +259,7 @@ async def _act(app: PalabreApp, emulator: BotApiEmulator, terminal: Terminal,
             return emulator.press(persona.user_id, message.message_id, data)
         if len(inline) <= index < len(inline) + len(menu):
             text = menu[index - len(inline)]
-        else:
-            terminal.say("   (no button with that number)")
-            return None
+        # Any other number is an answer (e.g. an indicator's value): sent as typed.
     if text == "/start" and persona.key in terminal.codes:
         member = await services_of(app).store.members.by_telegram_id(persona.user_id)
         if member is None:

@@ -139,9 +139,18 @@ class ReportService:
 
     # --- prompts -----------------------------------------------------------------------------
 
+    @staticmethod
+    def _token(draft: Draft) -> str:
+        """Where the draft stands: buttons carry it, so a press on an older question's button
+        cannot act on the current one."""
+        return f"{draft.step}.{draft.position}"
+
+    def _cb(self, action: str, draft: Draft) -> str:
+        return f"{CB}:{action}:{draft.id}:{self._token(draft)}"
+
     async def prompt(self, draft: Draft, member: Member, now: datetime) -> Reply:
         """The question of the step the draft is at."""
-        back = Button("◀ " + _("Back"), f"{CB}:bk:{draft.id}")
+        back = Button("◀ " + _("Back"), self._cb("bk", draft))
         if draft.step == "project":
             projects = await self._projects(member)
             rows = tuple((Button(p.title(member.language), f"{CB}:pj:{draft.id}:{p.id}"),)
@@ -161,7 +170,7 @@ class ReportService:
         if draft.step == "narrative":
             return Reply(
                 _("In a few words, how did the period go? Write it, or send a voice note."),
-                buttons=((Button(_("Skip"), f"{CB}:sk:{draft.id}"), back),))
+                buttons=((Button(_("Skip"), self._cb("sk", draft)), back),))
         if draft.step == "attachments":
             count = len(await self.store.reports.draft_attachments(draft.id))
             lines = [_("Add photos, documents, videos or your location if you wish.")]
@@ -171,7 +180,7 @@ class ReportService:
                                           count=count))
             lines.append(_("Press Done when you have finished."))
             return Reply("\n".join(lines), buttons=(
-                (Button("✅ " + _("Done"), f"{CB}:dn:{draft.id}"), back),))
+                (Button("✅ " + _("Done"), self._cb("dn", draft)), back),))
         return await self._summary(draft, member, project, indicators)
 
     async def _value_prompt(self, draft: Draft, project: Project, indicators: list[Indicator],
@@ -190,11 +199,11 @@ class ReportService:
         if facts:
             lines.append(" · ".join(facts))
         lines.append(_("Send a number, for example {example}.").format(example=example(indicator)))
-        row = [Button(_("Skip"), f"{CB}:sk:{draft.id}"), back]
+        row = [Button(_("Skip"), self._cb("sk", draft)), back]
         current = values.get(indicator.id)
         if current is not None:
             row.insert(0, Button(_("Keep {value}").format(value=show_value(indicator, current)),
-                                 f"{CB}:kp:{draft.id}"))
+                                 self._cb("kp", draft)))
         return Reply("\n".join(lines), buttons=(tuple(row),))
 
     async def _previous(self, draft: Draft) -> dict[int, Decimal]:
@@ -211,9 +220,9 @@ class ReportService:
                                    await self._previous(draft), member.language)
         title = _("<b>Check your report</b>")
         return Reply(f"{title}\n{body}\n\n" + _("Send it?"), buttons=(
-            (Button("✅ " + _("Send"), f"{CB}:ok:{draft.id}"),
-             Button("◀ " + _("Back"), f"{CB}:bk:{draft.id}")),
-            (Button("✖ " + _("Cancel"), f"{CB}:no:{draft.id}"),)))
+            (Button("✅ " + _("Send"), self._cb("ok", draft)),
+             Button("◀ " + _("Back"), self._cb("bk", draft))),
+            (Button("✖ " + _("Cancel"), self._cb("no", draft)),)))
 
     async def _attachment_kinds(self, draft_id: int) -> list[tuple[str, str]]:
         return [(a.kind, a.purpose) for a in await self.store.reports.draft_attachments(draft_id)]
@@ -268,6 +277,8 @@ class ReportService:
             return await self._choose_period(member, draft, argument, now)
         if action not in handlers:
             return expired_button()
+        if action not in ("rs", "new") and argument != self._token(draft):
+            return expired_button()  # a button of a question already answered
         return await handlers[action](member, draft, now)
 
     async def _advance(self, member: Member, draft: Draft, now: datetime, *,

@@ -105,8 +105,9 @@ async def test_guided_report_in_french_with_voice_and_photos(
                                                                    report.member_id)]
 
 
-async def test_guided_report_in_english_with_locale_numbers(runner: BotRunner,
-                                                            phone_factory) -> None:
+async def test_guided_report_in_english_with_locale_numbers(
+    runner: BotRunner, phone_factory, emulator: BotApiEmulator
+) -> None:
     partner = await _partner(runner, phone_factory, "en", "Awa")
     await partner.send("/report")
     await partner.press("✓")
@@ -124,7 +125,15 @@ async def test_guided_report_in_english_with_locale_numbers(runner: BotRunner,
     await partner.press("Skip")
     [attachments] = await partner.send("Two wells repaired; the pump in Lyndiane is late.")
     assert attachments.text.startswith("Add photos")
+    # After a written narrative, a voice note and photos are attachments.
+    for send in (lambda: emulator.send_voice(partner.user_id, VOICE),
+                 lambda: emulator.send_photo(partner.user_id, PNG_A),
+                 lambda: emulator.send_photo(partner.user_id, PNG_B)):
+        replies = await _media(runner, partner, send())
+        assert replies[-1].text.startswith("Add photos")
+    assert "3 files received so far." in replies[-1].text
     summary = (await partner.press("Done"))[-1]
+    assert "📎 3 attachments" in summary.text
     assert "• Households connected: 1,200" in summary.text
     assert "• Water committees trained: —" in summary.text
     assert "«Two wells repaired; the pump in Lyndiane is late.»" in summary.text
@@ -428,3 +437,18 @@ async def test_coordinators_can_turn_notifications_off(runner: BotRunner, phone_
     assert [e for e in emulator.drain_events(coordinator.user_id) if e.kind == "send"] == []
     [refused] = await partner.send("/notifications")
     assert refused.text == "Report notifications are for coordinators."
+
+
+async def test_a_button_of_an_answered_question_changes_nothing(runner: BotRunner,
+                                                                phone_factory) -> None:
+    partner = await _partner(runner, phone_factory, "en", "Awa")
+    await partner.send("/report")
+    await partner.press("✓")
+    first_question = partner.emulator.last_message(partner.user_id)
+    assert first_question is not None and first_question.text.startswith("1/3")
+    await partner.send("12")  # answered by typing: the old message keeps its buttons
+    await partner.press("Skip", first_question)
+    assert partner.toasts == ["This button has expired. Nothing was changed."]
+    draft = await runner.store.reports.open_draft(
+        (await runner.store.members.by_telegram_id(partner.user_id)).id, "report")  # type: ignore[union-attr]
+    assert draft is not None and (draft.step, draft.position) == ("value", 1)
