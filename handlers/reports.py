@@ -68,11 +68,8 @@ async def my_reports(update: Update, context: PalabreContext, member: Member) ->
     """List the member's reports, newest first, with amend buttons."""
     offset = (_data(update) or "mr:0").removeprefix("mr:")
     outcome = await context.services.reports.my_reports(
-        member, int(offset) if offset.isdigit() else 0, now(context))
-    if update.callback_query is not None and outcome.replies:
-        # Paging edits the list in place instead of sending a new one.
-        outcome = type(outcome)(replies=tuple(
-            type(r)(r.text, buttons=r.buttons, replace=True) for r in outcome.replies))
+        member, int(offset) if offset.isdigit() else 0, now(context),
+        paging=update.callback_query is not None)
     await answer(update, context, outcome)
 
 

@@ -95,6 +95,3 @@ class MemberRepo:
             "SELECT 1 FROM member_projects WHERE member_id = ? AND project_id = ?",
             (member_id, project_id)))
 
-    async def all(self) -> list[Member]:
-        rows = await self.db.fetchall("SELECT * FROM members ORDER BY id")
-        return [Member.model_validate(dict(r)) for r in rows]

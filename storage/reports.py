@@ -78,12 +78,6 @@ class ReportRepo:
             "SELECT indicator_id, value FROM draft_values WHERE draft_id = ?", (draft_id,))
         return {r[0]: None if r[1] is None else Decimal(r[1]) for r in rows}
 
-    async def drafts_to_close(self, period_start_before: date) -> list[Draft]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM report_drafts WHERE status = 'open' AND kind = 'report'"
-            " AND period_end IS NOT NULL AND period_end < ?", (period_start_before.isoformat(),))
-        return [Draft.model_validate(dict(r)) for r in rows]
-
     async def delete_declined(self, before: datetime) -> int:
         cur = await self.db.execute(
             "DELETE FROM report_drafts WHERE status = 'declined' AND updated_at < ?",
@@ -115,9 +109,6 @@ class ReportRepo:
             "SELECT * FROM attachments WHERE report_version_id = ? ORDER BY id", (version_id,))
         return [Attachment.model_validate(dict(r)) for r in rows]
 
-    async def drop_attachment(self, attachment_id: int) -> None:
-        await self.db.execute("DELETE FROM attachments WHERE id = ?", (attachment_id,))
-
     async def attachments_due(self, now: datetime, limit: int = 20) -> list[Attachment]:
         rows = await self.db.fetchall(
             "SELECT * FROM attachments WHERE state = 'pending' AND next_attempt_at <= ?"
@@ -140,10 +131,6 @@ class ReportRepo:
         await self.db.execute(
             "UPDATE attachments SET state = 'refused', error = ? WHERE id = ?",
             (error[:500], attachment_id))
-
-    async def path_in_use(self, path: str) -> bool:
-        return bool(await self.db.fetchval(
-            "SELECT 1 FROM attachments WHERE path = ? LIMIT 1", (path,)))
 
     # --- reports ------------------------------------------------------------------------
 
@@ -242,10 +229,6 @@ class ReportRepo:
             "UPDATE reports SET status = ?, status_by = ?, status_at = ?, status_comment = ?,"
             " version = COALESCE(?, version), updated_at = ? WHERE id = ?",
             (status, by, now.isoformat(), comment, version, now.isoformat(), report_id))
-
-    async def set_message(self, report_id: int, chat_id: int, message_id: int) -> None:
-        await self.db.execute("UPDATE reports SET chat_id = ?, message_id = ? WHERE id = ?",
-                              (chat_id, message_id, report_id))
 
     async def member_report_ids(self, member_id: int) -> list[int]:
         rows = await self.db.fetchall("SELECT id FROM reports WHERE member_id = ?", (member_id,))

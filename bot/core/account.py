@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.config import LANGUAGES
 from bot.core.commands import commands_for, menu_keyboard
-from bot.core.onboarding import expired_button, visitor_help
+from bot.core.onboarding import expired_button, forget_visitor, visitor_help
 from bot.core.people import role_name
 from bot.core.replies import Button, Document, Outcome, Reply, h
 from bot.i18n import LANGUAGE_NAMES, _, use_language
@@ -141,9 +141,7 @@ class AccountService:
         pending = await self.store.onboarding.get(telegram_user_id)
         if pending is not None:
             async with self.store.transaction():
-                # Nobody joined: nothing of theirs is kept.
-                await self.store.onboarding.forget(telegram_user_id)
-                await self.store.inbox.scrub_user(telegram_user_id)
+                await forget_visitor(self.store, telegram_user_id)  # nobody joined
             if pending.invitation_id is None:
                 return Outcome.of(Reply(_("Cancelled. Send /start when you are ready.")))
             return Outcome.of(Reply(_("Cancelled. Open your invitation link again when you are "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from bot.config import LANGUAGES
@@ -62,13 +63,18 @@ def menu_keyboard(role: Role) -> tuple[tuple[str, ...], ...]:
     return tuple(row for row in rows if row)
 
 
-def menu_action(text: str) -> str | None:
-    """Map a menu label in any of our languages back to its action."""
-    wanted = text.strip()
+@functools.cache
+def _labels() -> dict[str, str]:
+    """Every menu label, in every language, with its action (catalogs do not change)."""
+    found = {}
     for row in MENU:
         for action, label in row:
             for language in LANGUAGES:
                 with use_language(language):
-                    if _(label) == wanted:
-                        return action
-    return None
+                    found[_(label)] = action
+    return found
+
+
+def menu_action(text: str) -> str | None:
+    """Map a menu label in any of our languages back to its action."""
+    return _labels().get(text.strip())

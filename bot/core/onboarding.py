@@ -51,6 +51,12 @@ async def welcome(store: Store, member: Member, *, again: bool = False) -> Reply
         return Reply("\n".join(lines), menu=menu_keyboard(member.role))
 
 
+async def forget_visitor(store: Store, telegram_user_id: int) -> None:
+    """Drop all that was kept about someone who did not join (inside a transaction)."""
+    await store.onboarding.forget(telegram_user_id)
+    await store.inbox.scrub_user(telegram_user_id)
+
+
 class OnboardingService:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
@@ -203,7 +209,7 @@ class OnboardingService:
         with use_language(pending.language):
             if not accepted:
                 async with self.store.transaction():
-                    await self.forget_visitor(person.user_id)
+                    await forget_visitor(self.store, person.user_id)
                 again = (_("If you change your mind, open the invitation link again.")
                          if pending.invitation_id is not None
                          else _("If you change your mind, send /start."))
@@ -218,11 +224,6 @@ class OnboardingService:
             accepted_reply = Reply("✅ " + _("Thank you, you have agreed."), replace=True)
             return Outcome(replies=(accepted_reply, await welcome(self.store, member)),
                            refresh_commands=True)
-
-    async def forget_visitor(self, telegram_user_id: int) -> None:
-        """Drop all that was kept about someone who did not join (inside a transaction)."""
-        await self.store.onboarding.forget(telegram_user_id)
-        await self.store.inbox.scrub_user(telegram_user_id)
 
     async def _enrol(self, person: Person, pending: Onboarding, now: datetime) -> int | None:
         """Create or activate the member in one transaction; None if the code was used up."""

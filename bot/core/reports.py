@@ -77,7 +77,7 @@ class ReportService:
         return found[0]
 
     def _periods(self, project: Project, now: datetime, zone: str) -> list[Period]:
-        local_today = now.astimezone(_zone(zone)).date()
+        local_today = now.astimezone(ZoneInfo(zone)).date()
         return Cadence(project.cadence).current_and_previous(local_today)
 
     async def _owned_draft(self, member: Member, draft_id: int) -> Draft | None:
@@ -569,8 +569,9 @@ class ReportService:
         return (report.member_id == member.id and report.kind == "report"
                 and (report.status == "returned" or now - report.created_at <= AMEND_WINDOW))
 
-    async def my_reports(self, member: Member, offset: int, now: datetime,
-                         page: int = 5) -> Outcome:
+    async def my_reports(self, member: Member, offset: int, now: datetime, *,
+                         paging: bool = False, page: int = 5) -> Outcome:
+        """A page of the member's reports; `paging` edits the list in place."""
         total = await self.store.reports.count_member_reports(member.id)
         if total == 0:
             return Outcome.of(Reply(_("You have not sent any report yet. Send /report to "
@@ -582,7 +583,7 @@ class ReportService:
             first=offset + 1, last=offset + len(reports), total=total)]
         rows: list[tuple[Button, ...]] = []
         for report in reports:
-            when = format_date(report.created_at.astimezone(_zone(member.timezone)), "medium")
+            when = format_date(report.created_at.astimezone(ZoneInfo(member.timezone)), "medium")
             title = h(projects[report.project_id].title(member.language))
             lines.append(f"{report.reference} · {when} · {title} · {status_name(report.status)}")
             if self.can_amend(report, member, now):
@@ -595,7 +596,7 @@ class ReportService:
             navigation.append(Button(_("Older") + " ▶", f"mr:{offset + page}"))
         if navigation:
             rows.append(tuple(navigation))
-        return Outcome.of(Reply("\n".join(lines), buttons=tuple(rows)))
+        return Outcome.of(Reply("\n".join(lines), buttons=tuple(rows), replace=paging))
 
     async def amend(self, member: Member, report_id: int, now: datetime) -> Outcome:
         report = await self.store.reports.report(report_id)
@@ -650,7 +651,3 @@ async def add_attachment(store: Store, member: Member, draft_id: int | None, med
         longitude=media.longitude, media_group_id=media.media_group_id, chat_id=media.chat_id,
         message_id=media.message_id, state=state,
         error="file too big" if refused else None)
-
-
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
