@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from datetime import timedelta
@@ -133,27 +134,37 @@ async def _housekeeping(context: PalabreContext) -> None:
 
 async def serve(app: PalabreApp, stop: asyncio.Event, *, poll_timeout: int = 10) -> None:
     """Run the bot with long polling until `stop` is set (as run_polling does, without a loop)."""
-    await app.initialize()
-    try:
+    # Each teardown step runs even when an earlier one fails: with a revoked token,
+    # `updater.stop()` raises again, and the store must still be closed (its worker threads
+    # would otherwise keep the process alive after the bot is gone).
+    async with contextlib.AsyncExitStack() as teardown:
+        await app.initialize()
+        if app.post_shutdown:
+            teardown.push_async_callback(app.post_shutdown, app)
+        teardown.push_async_callback(app.shutdown)
         if app.post_init:
             await app.post_init(app)
         assert app.updater is not None
         await app.updater.start_polling(
             poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
         )
+        teardown.push_async_callback(_stop_polling, app)
         await app.start()
+        teardown.push_async_callback(_stop_application, app)
         log.info("Palabre is running as @%s", app.bot.username)
         await _until_stopped_or_polling_ends(stop)
-    finally:
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-            if app.post_stop:
-                await app.post_stop(app)
-        await app.shutdown()
-        if app.post_shutdown:
-            await app.post_shutdown(app)
+
+
+async def _stop_polling(app: PalabreApp) -> None:
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+
+
+async def _stop_application(app: PalabreApp) -> None:
+    if app.running:
+        await app.stop()
+        if app.post_stop:
+            await app.post_stop(app)
 
 
 POLLING_TASK = "Updater:start_polling:polling_task"  # the name PTB gives its polling task

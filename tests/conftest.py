@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,26 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def _database_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if "_connection_worker_thread" in t.name}
+
+
+@pytest.fixture(autouse=True)
+def _no_database_left_open() -> Any:
+    """Fail a test that leaves an SQLite connection open.
+
+    aiosqlite runs each connection on a non-daemon thread: one left open keeps the whole test
+    process alive after the last test (a CI run that never ends) instead of failing here.
+    """
+    before = _database_threads()
+    yield
+    left = _database_threads() - before
+    for thread in left:
+        thread.join(timeout=2)  # a closed connection's thread ends a moment after close()
+    still_open = [t.name for t in left if t.is_alive()]
+    assert not still_open, f"database connection(s) left open: {still_open}"
 
 
 @pytest.fixture
