@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from bot.config import Settings
 from bot.core.account import AccountService
+from bot.core.consultation import ConsultationService
 from bot.core.field_updates import FieldUpdateService
 from bot.core.onboarding import OnboardingService
 from bot.core.reports import ReportService
@@ -52,6 +53,7 @@ class Services:
         self._reports: ReportService | None = None
         self._field_updates: FieldUpdateService | None = None
         self._reviews: ReviewService | None = None
+        self._consultation: ConsultationService | None = None
 
     async def open(self) -> None:
         self._store = await Store.open(self.settings.database)
@@ -60,6 +62,8 @@ class Services:
         self._reports = ReportService(self._store, self.settings.timezone)
         self._field_updates = FieldUpdateService(self._store, self._reports)
         self._reviews = ReviewService(self._store, self._reports)
+        self._consultation = ConsultationService(self._store, self._reports,
+                                                 self.settings.database)
 
     async def close(self) -> None:
         if self._store is not None:
@@ -77,6 +81,10 @@ class Services:
     @property
     def account(self) -> AccountService:
         return _opened(self._account)
+
+    @property
+    def consultation(self) -> ConsultationService:
+        return _opened(self._consultation)
 
     @property
     def reports(self) -> ReportService:

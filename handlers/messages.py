@@ -11,13 +11,15 @@ from bot.core.media import Media
 from bot.core.onboarding import expired_button
 from bot.transport import scope as scopes
 from bot.transport.context import PalabreContext
-from handlers import account, reports
+from handlers import account, consultation, reports
 from handlers.common import PRIVATE, answer, now, person
 
 # Menu labels lead to the same callbacks as the commands they stand for.
 MENU_ACTIONS = {
     "report": reports.report,
     "myreports": reports.my_reports,
+    "summary": consultation.summary,
+    "latest": consultation.latest,
     "help": account.help_command,
     "language": account.language,
     "mydata": account.my_data,

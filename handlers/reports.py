@@ -48,8 +48,14 @@ def media_of(message: Message) -> Media | None:
 
 @members_only
 async def report(update: Update, context: PalabreContext, member: Member) -> None:
-    """Start a guided report, or offer to resume one."""
-    await answer(update, context, await context.services.reports.begin(member, now(context)))
+    """Show the report named after the command, else start (or resume) a guided report."""
+    if context.args:
+        # `/report R-2026-000042`: anyone may read a report of the projects they follow.
+        outcome = await context.services.consultation.show(member, " ".join(context.args)[:60],
+                                                           now(context))
+    else:
+        outcome = await context.services.reports.begin(member, now(context))
+    await answer(update, context, outcome)
 
 
 def _data(update: Update) -> str:

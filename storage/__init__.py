@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.consultation import ConsultationRepo
 from storage.db import Database, StorageError
 from storage.inbox import InboxRepo
 from storage.invitations import InvitationRepo
@@ -32,6 +33,7 @@ class Store:
         self.inbox = InboxRepo(db)
         self.kv = KeyValueRepo(db)
         self.reports = ReportRepo(db)
+        self.consultation = ConsultationRepo(db)
 
     @classmethod
     async def open(cls, path: Path) -> Store:

@@ -28,6 +28,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("help", N_("What I can do for you"), EVERYONE, True),
     Command("report", N_("Send a progress report"), PARTNERS),
     Command("myreports", N_("Your reports; amend one"), PARTNERS),
+    Command("summary", N_("Where the projects stand, with charts"), EVERYONE),
+    Command("latest", N_("The latest reports"), EVERYONE),
+    Command("export", N_("Everything as a spreadsheet"), EVERYONE),
     Command("notifications", N_("Turn report notifications on or off"), REVIEWERS),
     Command("language", N_("Change your language"), EVERYONE),
     Command("cancel", N_("Stop what you are doing"), EVERYONE),
@@ -51,6 +54,7 @@ def command_names() -> set[str]:
 # The main menu, a reply keyboard: (action, label msgid), in rows.
 MENU: tuple[tuple[tuple[str, str], ...], ...] = (
     (("report", N_("📝 Report")), ("myreports", N_("📋 My reports"))),
+    (("summary", N_("📊 Summary")), ("latest", N_("🗞 Latest reports"))),
     (("help", N_("❓ Help")), ("language", N_("🌐 Language"))),
     (("mydata", N_("🗂 My data")),),
 )

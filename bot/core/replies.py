@@ -25,6 +25,17 @@ class Document:
 
 
 @dataclass(frozen=True)
+class SentFile:
+    """A file Telegram already holds (a partner's photo, voice note…), sent again by its id."""
+
+    kind: str  # photo, video, document, voice, audio, location
+    file_id: str | None = None
+    caption: str = ""  # HTML, escaped by the core
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message to the person, in Telegram's HTML subset."""
 
@@ -33,6 +44,8 @@ class Reply:
     menu: tuple[tuple[str, ...], ...] | None = None  # a reply keyboard to show
     remove_menu: bool = False
     document: Document | None = None
+    photo: Document | None = None  # an image made by the bot (a chart); `text` is its caption
+    files: tuple[SentFile, ...] = ()  # sent after the text, photos and videos as albums
     replace: bool = False  # edit the message whose button was pressed instead of sending
 
 

@@ -91,7 +91,9 @@ class ReportService:
     async def begin(self, member: Member, now: datetime) -> Outcome:
         """Start a guided report, or offer to resume the one under way."""
         if member.role != "partner":
-            return Outcome.of(Reply(_("Reports are sent by the partners of a project.")))
+            return Outcome.of(Reply(_("Reports are sent by the partners of a project. To read "
+                                      "one: /latest, or /report followed by its reference "
+                                      "(e.g. /report R-2026-000042).")))
         projects = await self._projects(member)
         if not projects:
             return Outcome.of(Reply(_("You are not part of any project yet. Ask your "

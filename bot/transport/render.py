@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Sequence
 
 from telegram import (
     BotCommand,
@@ -12,6 +13,10 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    InputMediaAudio,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputMediaVideo,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -21,13 +26,14 @@ from telegram.ext import ExtBot
 
 from bot.config import LANGUAGES
 from bot.core.commands import commands_for
-from bot.core.replies import Outcome, Reply
+from bot.core.replies import Outcome, Reply, SentFile
 from bot.i18n import _, use_language
 from storage.models import Member
 
 log = logging.getLogger(__name__)
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 MAX_TEXT = 4096
+MAX_CAPTION = 1024  # Telegram's limit for a caption
 
 
 def markup(reply: Reply) -> Markup | None:
@@ -73,6 +79,14 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     return parts
 
 
+def caption_of(text: str) -> str:
+    """Shorten a caption to Telegram's limit without cutting through a tag or an entity."""
+    if len(text.encode("utf-16-le")) // 2 <= MAX_CAPTION:
+        return text
+    cut = _safe_cut(text, MAX_CAPTION // 2)
+    return text[:cut] + "…"
+
+
 def _safe_cut(line: str, at: int) -> int:
     """Move a cut back so that it falls neither inside a tag nor inside an entity (&amp;)."""
     for opener, closer in (("<", ">"), ("&", ";")):
@@ -111,17 +125,69 @@ async def send_reply(bot: ExtBot[None], chat_id: int, reply: Reply,
                 return
             log.info("could not edit message %s (%s); sending instead",
                      query.message.message_id, exc.message)
+    if reply.photo is not None:
+        await bot.send_photo(
+            chat_id, InputFile(io.BytesIO(reply.photo.content), filename=reply.photo.filename),
+            caption=caption_of(reply.text), reply_markup=keyboard,
+        )
+        return
+    if reply.files:
+        if reply.text:
+            for part in split_text(reply.text):
+                await bot.send_message(chat_id, part)
+        await send_files(bot, chat_id, reply.files)
+        return
     if reply.document is not None:
         doc = reply.document
         await bot.send_document(
             chat_id, InputFile(io.BytesIO(doc.content), filename=doc.filename),
-            caption=reply.text, reply_markup=keyboard,
+            caption=caption_of(reply.text), reply_markup=keyboard,
         )
         return
     parts = split_text(reply.text)
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
         await bot.send_message(chat_id, part, reply_markup=keyboard if last else None)
+
+
+_ALBUM_KINDS = {"photo": InputMediaPhoto, "video": InputMediaVideo,
+                "document": InputMediaDocument, "audio": InputMediaAudio}
+# Telegram groups photos with videos; documents and audio files only with their own kind.
+_ALBUM_FAMILY = {"photo": "visual", "video": "visual", "document": "document", "audio": "audio"}
+
+
+async def send_files(bot: ExtBot[None], chat_id: int, files: Sequence[SentFile]) -> None:
+    """Send stored files again: photos and videos as albums of up to ten, the rest one by one."""
+    families: dict[str, list[SentFile]] = {}
+    for item in files:
+        if item.kind == "location" and item.latitude is not None and item.longitude is not None:
+            await bot.send_location(chat_id, item.latitude, item.longitude)
+        elif item.kind == "voice" and item.file_id:
+            await bot.send_voice(chat_id, item.file_id, caption=caption_of(item.caption) or None)
+        elif item.kind in _ALBUM_FAMILY and item.file_id:
+            families.setdefault(_ALBUM_FAMILY[item.kind], []).append(item)
+    for members in families.values():
+        for start in range(0, len(members), 10):
+            chunk = members[start:start + 10]
+            if len(chunk) == 1:
+                await _send_one(bot, chat_id, chunk[0])
+                continue
+            await bot.send_media_group(chat_id, [
+                _ALBUM_KINDS[i.kind](i.file_id, caption=caption_of(i.caption) or None)
+                for i in chunk])
+
+
+async def _send_one(bot: ExtBot[None], chat_id: int, item: SentFile) -> None:
+    assert item.file_id is not None
+    caption = caption_of(item.caption) or None
+    if item.kind == "photo":
+        await bot.send_photo(chat_id, item.file_id, caption=caption)
+    elif item.kind == "video":
+        await bot.send_video(chat_id, item.file_id, caption=caption)
+    elif item.kind == "audio":
+        await bot.send_audio(chat_id, item.file_id, caption=caption)
+    else:
+        await bot.send_document(chat_id, item.file_id, caption=caption)
 
 
 def _bot_commands(role: Member | None) -> list[BotCommand]:

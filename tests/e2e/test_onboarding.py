@@ -36,6 +36,7 @@ async def test_join_in_each_language(runner: BotRunner, phone_factory, emulator:
     welcome = answered[-1]
     assert tr(language, "Welcome, {name}!", name="Aminata") in welcome.text
     assert phone.menu() == [tr(language, "📝 Report"), tr(language, "📋 My reports"),
+                            tr(language, "📊 Summary"), tr(language, "🗞 Latest reports"),
                             tr(language, "❓ Help"), tr(language, "🌐 Language"),
                             tr(language, "🗂 My data")]
 

@@ -1,0 +1,80 @@
+"""Charts of indicator progress, drawn with matplotlib's Agg backend (no screen, thread-safe
+through the object API: no pyplot state is shared between threads)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+# Readable on a phone: about 1,000 pixels wide, large type, one small panel per indicator.
+WIDTH_INCHES = 6.4
+PANEL_INCHES = 2.3
+DPI = 160
+MAX_PANELS = 6
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str  # already translated, e.g. "Households connected (households)"
+    points: Sequence[tuple[date, float]]
+    target: float | None = None
+
+
+@dataclass(frozen=True)
+class ChartTexts:
+    """The words on the chart, translated by the caller."""
+
+    title: str
+    target: str  # legend of the target line
+    no_data: str
+
+
+def progress_chart(panels: Sequence[Panel], texts: ChartTexts, language: str) -> bytes:
+    """Draw one panel per indicator (values over periods, target dashed) and return a PNG."""
+    locale = Locale.parse(language)
+    shown = list(panels)[:MAX_PANELS] or [Panel(texts.no_data, ())]
+    figure = Figure(figsize=(WIDTH_INCHES, 0.9 + PANEL_INCHES * len(shown)), dpi=DPI)
+    FigureCanvasAgg(figure)
+    figure.suptitle(texts.title, fontsize=15, fontweight="bold")
+    axes_list = figure.subplots(len(shown), 1, squeeze=False)[:, 0]
+    numbers = FuncFormatter(lambda value, _pos: format_decimal(round(value, 2), locale=locale))
+    for axes, panel in zip(axes_list, shown, strict=True):
+        axes.set_title(panel.title, fontsize=12, loc="left")
+        axes.yaxis.set_major_formatter(numbers)
+        axes.grid(axis="y", alpha=0.3)
+        axes.spines[["top", "right"]].set_visible(False)
+        if panel.points:
+            xs = list(range(len(panel.points)))
+            ys = [value for _day, value in panel.points]
+            axes.plot(xs, ys, marker="o", linewidth=2.2, markersize=6, color="#1f6f8b")
+            axes.set_xticks(xs, [format_date(day, "MMM yy", locale=locale)
+                                 for day, _value in panel.points], fontsize=9)
+            axes.annotate(format_decimal(round(ys[-1], 2), locale=locale), (xs[-1], ys[-1]),
+                          textcoords="offset points", xytext=(0, 7), ha="center", fontsize=10)
+            if len(xs) == 1:
+                axes.set_xlim(-1, 1)
+        else:
+            axes.text(0.5, 0.5, texts.no_data, ha="center", va="center",
+                      transform=axes.transAxes, fontsize=11, color="#777777")
+            axes.set_xticks([])
+        if panel.target is not None:
+            axes.axhline(panel.target, linestyle="--", color="#c0392b", linewidth=1.5,
+                         label=f"{texts.target}: {format_decimal(panel.target, locale=locale)}")
+            axes.legend(loc="upper left", fontsize=9, frameon=False)
+        highest = max([value for _day, value in panel.points]
+                      + ([panel.target] if panel.target is not None else []), default=0.0)
+        axes.set_ylim(bottom=0, top=(highest * 1.18) or 1.0)  # room for the legend and label
+        axes.tick_params(axis="y", labelsize=9)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

@@ -1,0 +1,203 @@
+"""The tables of an export (reports, indicator values, attachments) as streams of typed rows."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.i18n import N_, _, current_language
+
+Cell = str | int | float | date | datetime | None
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an export covers: these projects (None: all), reports submitted since a date."""
+
+    project_ids: tuple[int, ...] | None = None
+    since: date | None = None
+
+    def where(self, alias: str = "r") -> tuple[str, list[Any]]:
+        clauses: list[str] = ["1 = 1"]
+        params: list[Any] = []
+        if self.project_ids is not None:
+            clauses.append(f"{alias}.project_id IN ({', '.join('?' * len(self.project_ids))})")
+            params.extend(self.project_ids)
+        if self.since is not None:
+            clauses.append(f"{alias}.created_at >= ?")
+            params.append(self.since.isoformat())
+        return " AND ".join(clauses), params
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str  # a msgid, translated when written
+    width: int  # in characters, for spreadsheets
+    kind: str = "text"  # text, number, date, datetime
+
+
+@dataclass
+class Table:
+    key: str  # file-name part: reports, indicator_values, attachments
+    title: str  # a msgid: the sheet name
+    columns: Sequence[Column]
+    count_sql: str
+    rows: Callable[[sqlite3.Connection, Scope, ZoneInfo], Iterator[tuple[Cell, ...]]]
+
+    def count(self, conn: sqlite3.Connection, scope: Scope) -> int:
+        clause, params = scope.where()
+        return int(conn.execute(self.count_sql.format(where=clause), params).fetchone()[0])
+
+
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection of its own (the bot keeps writing through its own)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+def _local(value: str | None, zone: ZoneInfo) -> datetime | None:
+    """A stored UTC instant as a naive local time: spreadsheets have no time zones."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).astimezone(zone).replace(tzinfo=None)
+
+
+def _day(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+class _Names:
+    """Multilingual names (JSON) shown in the reader's language, looked up once each."""
+
+    def __init__(self) -> None:
+        self.language = current_language()
+        self.cache: dict[str, str] = {}
+
+    def __call__(self, raw: str | None) -> str:
+        if raw is None:
+            return ""
+        found = self.cache.get(raw)
+        if found is None:
+            names = json.loads(raw)
+            found = names.get(self.language) or names.get("fr") or next(iter(names.values()), "")
+            self.cache[raw] = found
+        return found
+
+
+def _stream(cursor: sqlite3.Cursor) -> Iterator[tuple[Any, ...]]:
+    while rows := cursor.fetchmany(BATCH):
+        yield from rows
+
+
+_KINDS = {"report": N_("report"), "field_update": N_("field update")}
+_STATUSES = {"submitted": N_("received"), "accepted": N_("accepted"),
+             "returned": N_("returned"), "amended": N_("amended")}
+
+
+def _report_rows(conn: sqlite3.Connection, scope: Scope,
+                 zone: ZoneInfo) -> Iterator[tuple[Cell, ...]]:
+    clause, params = scope.where()
+    names = _Names()
+    kinds = {k: _(v) for k, v in _KINDS.items()}
+    statuses = {k: _(v) for k, v in _STATUSES.items()}
+    cursor = conn.execute(
+        "SELECT r.reference, r.kind, p.name, o.name, m.display_name, r.period_start,"
+        " r.period_end, r.status, r.version, r.created_at, r.status_at, v.narrative,"
+        " r.status_comment FROM reports r"
+        " JOIN projects p ON p.id = r.project_id JOIN members m ON m.id = r.member_id"
+        " LEFT JOIN organisations o ON o.id = m.organisation_id"
+        " LEFT JOIN report_versions v ON v.report_id = r.id AND v.version = r.version"
+        f" WHERE {clause} ORDER BY r.id", params)
+    for (reference, kind, project, org, author, start, end, status, version, created,
+         status_at, narrative, comment) in _stream(cursor):
+        yield (reference, kinds.get(kind, kind), names(project), org, author, _day(start),
+               _day(end), statuses.get(status, status), version, _local(created, zone),
+               _local(status_at, zone), narrative, comment)
+
+
+def _value_rows(conn: sqlite3.Connection, scope: Scope,
+                zone: ZoneInfo) -> Iterator[tuple[Cell, ...]]:
+    clause, params = scope.where()
+    names = _Names()
+    yes, no = _("yes"), _("no")
+    cursor = conn.execute(
+        "SELECT r.reference, p.name, r.period_start, r.period_end, i.code, i.name, i.unit,"
+        " iv.value, i.target, v.version, v.version = r.version, v.created_at FROM reports r"
+        " JOIN projects p ON p.id = r.project_id"
+        " JOIN report_versions v ON v.report_id = r.id"
+        " JOIN indicator_values iv ON iv.report_version_id = v.id"
+        " JOIN indicators i ON i.id = iv.indicator_id"
+        f" WHERE {clause} ORDER BY r.id, v.version, i.position", params)
+    for (reference, project, start, end, code, name, unit, value, target, version, current,
+         created) in _stream(cursor):
+        yield (reference, names(project), _day(start), _day(end), code, names(name), unit,
+               value, target, version, yes if current else no, _local(created, zone))
+
+
+def _attachment_rows(conn: sqlite3.Connection, scope: Scope,
+                     zone: ZoneInfo) -> Iterator[tuple[Cell, ...]]:
+    clause, params = scope.where()
+    names = _Names()
+    cursor = conn.execute(
+        "SELECT r.reference, p.name, a.kind, a.purpose, a.path, a.mime_type, a.size, a.sha256,"
+        " a.caption, a.latitude, a.longitude, a.state, a.created_at FROM reports r"
+        " JOIN projects p ON p.id = r.project_id"
+        " JOIN report_versions v ON v.report_id = r.id AND v.version = r.version"
+        " JOIN attachments a ON a.report_version_id = v.id"
+        f" WHERE {clause} ORDER BY r.id, a.id", params)
+    for (reference, project, kind, purpose, path, mime, size, sha, caption, lat, lon, state,
+         created) in _stream(cursor):
+        file_name = None if path is None else Path(path).name
+        yield (reference, names(project), kind, purpose, file_name, mime, size, sha, path,
+               caption, lat, lon, state, _local(created, zone))
+
+
+def _count(sql_from: str) -> str:
+    return "SELECT COUNT(*) " + sql_from + " WHERE {where}"
+
+
+TABLES: tuple[Table, ...] = (
+    Table("reports", N_("Reports"), (
+        Column(N_("Reference"), 16), Column(N_("Kind"), 14), Column(N_("Project"), 30),
+        Column(N_("Organisation"), 28), Column(N_("Author"), 22),
+        Column(N_("Period start"), 13, "date"), Column(N_("Period end"), 13, "date"),
+        Column(N_("Status"), 12), Column(N_("Version"), 9, "number"),
+        Column(N_("Submitted at"), 18, "datetime"), Column(N_("Status changed at"), 18, "datetime"),
+        Column(N_("Narrative"), 60), Column(N_("Comment"), 40),
+    ), _count("FROM reports r"), _report_rows),
+    Table("indicator_values", N_("Indicator values"), (
+        Column(N_("Reference"), 16), Column(N_("Project"), 30),
+        Column(N_("Period start"), 13, "date"), Column(N_("Period end"), 13, "date"),
+        Column(N_("Indicator code"), 16), Column(N_("Indicator"), 32), Column(N_("Unit"), 12),
+        Column(N_("Value"), 12, "number"), Column(N_("Target"), 12, "number"),
+        Column(N_("Version"), 9, "number"), Column(N_("Current version"), 10),
+        Column(N_("Submitted at"), 18, "datetime"),
+    ), _count("FROM reports r JOIN report_versions v ON v.report_id = r.id"
+              " JOIN indicator_values iv ON iv.report_version_id = v.id"), _value_rows),
+    Table("attachments", N_("Attachments"), (
+        Column(N_("Reference"), 16), Column(N_("Project"), 30), Column(N_("Type"), 10),
+        Column(N_("Purpose"), 11), Column(N_("File name"), 30), Column(N_("Media type"), 18),
+        Column(N_("Size (bytes)"), 12, "number"), Column(N_("SHA-256"), 66),
+        Column(N_("Path in the media folder"), 40), Column(N_("Caption"), 40),
+        Column(N_("Latitude"), 11, "number"), Column(N_("Longitude"), 11, "number"),
+        Column(N_("State"), 9), Column(N_("Received at"), 18, "datetime"),
+    ), _count("FROM reports r JOIN report_versions v ON v.report_id = r.id"
+              " AND v.version = r.version JOIN attachments a ON a.report_version_id = v.id"),
+        _attachment_rows),
+)
+
+
+def headers(table: Table) -> list[str]:
+    return [_(column.header) for column in table.columns]
+
+
+def total_rows(conn: sqlite3.Connection, scope: Scope) -> int:
+    return sum(table.count(conn, scope) for table in TABLES)
