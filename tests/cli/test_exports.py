@@ -1,0 +1,211 @@
+"""Exports from the command line: XLSX, CSV, JSON Lines round trip, scope, media packs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+import zipfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from storage import Store
+from tests.auxil.seed import PHOTO, Seeded, seed
+
+NOW = datetime(2026, 3, 30, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Seeded:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PALABRE_DATABASE", str(tmp_path / "palabre.db"))
+    monkeypatch.setenv("PALABRE_MEDIA_DIR", str(tmp_path / "media"))
+    monkeypatch.setenv("PALABRE_TIMEZONE", "Europe/Paris")
+    store = await Store.open(tmp_path / "palabre.db")
+    try:
+        return await seed(store, NOW, tmp_path / "media")
+    finally:
+        await store.close()
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_xlsx_cell_by_cell(seeded: Seeded, tmp_path: Path) -> None:
+    out = tmp_path / "out" / "export.xlsx"
+    output = _run("export", "--format", "xlsx", "--out", str(out))
+    assert "Wrote" in output
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["Rapports", "Valeurs des indicateurs", "Pièces jointes"]
+    reports = book["Rapports"]
+    assert reports.freeze_panes == "A2"
+    assert reports.auto_filter.ref == "A1:M7"
+    header = [c.value for c in reports[1]]
+    assert header[:3] == ["Référence", "Type", "Projet"]
+    first = [c.value for c in reports[2]]
+    assert first[0] == "R-2026-000001"
+    assert first[2] == "Accès à l'eau potable à Ziguinchor"
+    assert first[5] == datetime(2026, 1, 26) and reports.cell(2, 6).number_format == "yyyy-mm-dd"
+    assert isinstance(first[9], datetime)  # submitted at, local time
+    assert first[8] == 1 and first[7] == "reçu"
+    # A narrative starting like a formula stays text.
+    assert first[11] == "=1+1 Période 1 : « ça avance »" and reports.cell(2, 12).data_type == "s"
+    values = book["Valeurs des indicateurs"]
+    row = [c.value for c in values[2]]
+    assert row[0] == "R-2026-000001" and row[4] == "wells" and row[5] == "Puits réhabilités"
+    assert row[7] == 10 and values.cell(2, 8).data_type == "n" and row[8] == 12
+    attachments = book["Pièces jointes"]
+    assert attachments.max_row == 4  # one photo in each project's second report
+    photo = [c.value for c in attachments[2]]
+    assert photo[2] == "photo" and photo[6] == len(PHOTO) and len(photo[7]) == 64
+    assert photo[8].startswith(photo[7][:2] + "/") and photo[4] == Path(photo[8]).name
+
+
+def test_xlsx_in_english_for_a_member(seeded: Seeded, tmp_path: Path) -> None:
+    out = tmp_path / "marc.xlsx"
+    _run("export", "--out", str(out), "--as", str(seeded.members["Marc"]))
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["Reports", "Indicator values", "Attachments"]
+    projects = {row[2] for row in book["Reports"].iter_rows(min_row=2, values_only=True)}
+    assert projects == {"Waste management in Garanhuns"}
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_csv_with_either_delimiter(seeded: Seeded, tmp_path: Path, delimiter: str) -> None:
+    out = tmp_path / "rapports.csv"
+    _run("export", "--format", "csv", "--delimiter", delimiter, "--out", str(out),
+         "--project", "eau-ziguinchor")
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: spreadsheets then read UTF-8
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=delimiter))
+    assert rows[0][0] == "Référence" and len(rows) == 3
+    assert [r[0] for r in rows[1:]] == seeded.references["eau-ziguinchor"]
+    assert rows[1][11] == "'=1+1 Période 1 : « ça avance »"  # never run as a formula
+    values = tmp_path / "rapports_indicator_values.csv"
+    with values.open(encoding="utf-8-sig", newline="") as handle:
+        value_rows = list(csv.reader(handle, delimiter=delimiter))
+    assert len(value_rows) == 1 + 2 * 3  # two reports, three indicators
+    assert (tmp_path / "rapports_attachments.csv").exists()
+
+
+def test_since_keeps_later_reports(seeded: Seeded, tmp_path: Path) -> None:
+    out = tmp_path / "since.csv"
+    _run("export", "--format", "csv", "--out", str(out), "--since", "2026-03-01")
+    with out.open(encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    assert len(rows) == 1 + 3  # the second report of each project
+
+
+@pytest.mark.parametrize(("who", "visible"), [
+    ("Claire", {"eau-ziguinchor", "ecoles-cusco"}),  # observer, Rennes
+    ("Didier", {"dechets-garanhuns", "ecoles-cusco"}),  # observer, Drôme
+    ("Marc", {"dechets-garanhuns"}),  # coordinator of one project
+    ("Aminata", {"eau-ziguinchor"}),  # partner
+    ("Sophie", {"eau-ziguinchor", "dechets-garanhuns", "ecoles-cusco"}),  # admin
+])
+def test_each_role_exports_only_its_scope(seeded: Seeded, tmp_path: Path, who: str,
+                                         visible: set[str]) -> None:
+    out = tmp_path / f"{who}.jsonl"
+    _run("export", "--format", "json", "--out", str(out), "--as", str(seeded.members[who]))
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()[1:]]
+    projects = {r["row"]["slug"] for r in records if r["table"] == "projects"}
+    assert projects == visible
+    project_ids = {seeded.projects[s] for s in visible}
+    assert {r["row"]["project_id"] for r in records if r["table"] == "reports"} == project_ids
+    assert not any(r["table"] == "invitations" for r in records)
+    xlsx = tmp_path / f"{who}.xlsx"
+    _run("export", "--out", str(xlsx), "--as", str(seeded.members[who]))
+    references = {row[0] for row in openpyxl.load_workbook(xlsx).worksheets[0]
+                  .iter_rows(min_row=2, values_only=True)}
+    assert references == {ref for slug in visible for ref in seeded.references[slug]}
+
+
+def test_a_project_outside_the_scope_is_refused(seeded: Seeded, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["export", "--out", str(tmp_path / "x.xlsx"), "--as",
+                                      str(seeded.members["Marc"]), "--project",
+                                      "eau-ziguinchor"])
+    assert result.exit_code == 1
+    assert "outside what member" in result.output
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_json_lines_round_trip_is_byte_identical(seeded: Seeded, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    first = tmp_path / "first.jsonl"
+    _run("export", "--format", "json", "--out", str(first))
+    monkeypatch.setenv("PALABRE_DATABASE", str(tmp_path / "moved" / "palabre.db"))
+    assert "Imported" in _run("import", str(first))
+    second = tmp_path / "second.jsonl"
+    _run("export", "--format", "json", "--out", str(second))
+    assert first.read_bytes() == second.read_bytes()
+    # A second import into the now non-empty database is refused, and changes nothing.
+    result = CliRunner().invoke(app, ["import", str(first)])
+    assert result.exit_code == 1 and "not empty" in result.output
+    with sqlite3.connect(tmp_path / "moved" / "palabre.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM reports").fetchone() == (6,)
+
+
+def test_a_scoped_dump_imports_on_its_own(seeded: Seeded, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    dump = tmp_path / "drome.jsonl"
+    _run("export", "--format", "json", "--out", str(dump), "--as", str(seeded.members["Didier"]))
+    monkeypatch.setenv("PALABRE_DATABASE", str(tmp_path / "drome" / "palabre.db"))
+    _run("import", str(dump))
+    with sqlite3.connect(tmp_path / "drome" / "palabre.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM reports").fetchone() == (4,)
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_a_broken_import_names_the_line_and_loads_nothing(seeded: Seeded, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    dump = tmp_path / "all.jsonl"
+    _run("export", "--format", "json", "--out", str(dump))
+    lines = dump.read_text(encoding="utf-8").splitlines()
+    lines[5] = json.dumps({"table": "sqlite_master", "row": {"x": 1}})
+    dump.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setenv("PALABRE_DATABASE", str(tmp_path / "other" / "palabre.db"))
+    result = CliRunner().invoke(app, ["import", str(dump)])
+    assert result.exit_code == 1 and "line 6: unknown table 'sqlite_master'" in result.output
+    with sqlite3.connect(tmp_path / "other" / "palabre.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM organisations").fetchone() == (0,)
+
+
+def test_media_pack(seeded: Seeded, tmp_path: Path) -> None:
+    out = tmp_path / "pack.zip"
+    assert "Packed 1 files" in _run("media", "pack", "--project", "eau-ziguinchor",
+                                    "--out", str(out))
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        index = archive.read("index.csv").decode("utf-8-sig").splitlines()
+        photo = next(n for n in names if n != "index.csv")
+        assert archive.read(photo) == PHOTO
+    reference = seeded.references["eau-ziguinchor"][1]
+    assert photo.startswith(reference + "/")
+    assert index[0].startswith("file,reference,kind")
+    assert index[1].startswith(f"{photo},{reference},photo,attachment,image/jpeg")
+
+
+def test_media_pack_skips_a_path_outside_the_media_folder(seeded: Seeded,
+                                                          tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the zip")
+    with sqlite3.connect(tmp_path / "palabre.db") as db:
+        db.execute("UPDATE attachments SET path = '../secret.txt'")
+    out = tmp_path / "pack.zip"
+    assert "1 not downloaded yet or missing" in _run("media", "pack", "--project",
+                                                     "eau-ziguinchor", "--out", str(out))
+    with zipfile.ZipFile(out) as archive:
+        assert archive.namelist() == ["index.csv"]
+
+
+def test_seeded_dates_are_what_the_tests_expect() -> None:
+    assert date(2026, 1, 26) < NOW.date()
