@@ -131,6 +131,8 @@ class ConsultationService:
                      *, paging: bool = False) -> Outcome:
         """A page of the latest reports in scope, newest first, each one tap from its details."""
         projects = await self._projects(member, slug)
+        if slug and not projects:
+            return Outcome.of(Reply(_("No project matches."), replace=paging))
         ids = [p.id for p in projects]
         titles = {p.id: p.title(member.language) for p in projects}
         total = await self.store.consultation.count(ids)

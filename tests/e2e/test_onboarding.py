@@ -50,8 +50,8 @@ async def test_join_in_each_language(runner: BotRunner, phone_factory, emulator:
     # The member's own command list, in their language.
     commands = emulator.commands(scope={"type": "chat", "chat_id": phone.user_id})
     assert [c["command"] for c in commands] == [
-        "start", "help", "report", "myreports", "language", "cancel", "mydata", "stop",
-        "forget"]
+        "start", "help", "report", "myreports", "summary", "latest", "export", "language",
+        "cancel", "mydata", "stop", "forget"]
     assert commands[1]["description"] == tr(language, "What I can do for you")
 
 
