@@ -35,6 +35,7 @@ from storage.models import Member, Project, Report
 
 PAGE = 5
 MAX_CHARTS = 5  # charts sent for one /summary; the others are one tap away with /summary <project>
+MAX_UPLOAD = 50 * 1024 * 1024  # what a bot may send through Telegram
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -251,6 +252,9 @@ class ConsultationService:
             path = Path(folder) / name
             rows = await asyncio.to_thread(write_xlsx, self.database, path, scope,
                                            member.timezone)
+            if path.stat().st_size > MAX_UPLOAD:
+                return Outcome.of(Reply(_("The spreadsheet is too large to send here. Ask an "
+                                          "administrator for `palabre export`, or use /summary.")))
             content = path.read_bytes()
         caption = ngettext("{count} row, {projects} project(s): reports, indicator values, "
                            "attachments.", "{count} rows, {projects} project(s): reports, "
