@@ -18,7 +18,7 @@ Printed:
   its rows/s and peak RSS, and the ratios palabre csv / sqlite3 and palabre xlsx / sqlite3.
 
 Usage: .venv/bin/python benchmarks/bench_consultation.py [--reports N] [--keep DIR]
-(`--reports 20000` is a smoke run of a few seconds; `--keep DIR` keeps the database and files.)
+(`--reports 20000` is a smoke run of about half a minute; `--keep DIR` keeps the database and files.)
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import asyncio
 import hashlib
 import json
 import random
+import re
 import resource
 import shutil
 import sqlite3
@@ -40,6 +41,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -103,8 +105,19 @@ CLI_QUERIES = {
 }
 
 
-def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024  # Linux: KiB
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def own_peak_rss_mib() -> float:
+    """This process's own peak RSS (VmHWM). In a spawned child, ru_maxrss is not: Linux keeps
+    the parent's high-water mark across fork and exec, so it would show the parent's peak."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return peak_rss_mib()
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) / 1024 if found else peak_rss_mib()
 
 
 def mib(size: int) -> float:
@@ -328,10 +341,10 @@ async def time_summary(database: Path, admin_id: int, now: datetime) -> SummaryT
                 ends = [p.end for p in periods_to_check(Cadence(project.cadence), today)
                         if p is not None]
                 calls: dict[str, Callable[[], Awaitable[object]]] = {
-                    "last_report": lambda p=project: repo.last_report(p.id),
-                    "reported_periods": lambda p=project, e=ends: repo.reported_periods(p.id, e),
-                    "latest_values": lambda p=project: repo.latest_values(p.id),
-                    "series": lambda p=project: repo.series(p.id),
+                    "last_report": partial(repo.last_report, project.id),
+                    "reported_periods": partial(repo.reported_periods, project.id, ends),
+                    "latest_values": partial(repo.latest_values, project.id),
+                    "series": partial(repo.series, project.id),
                 }
                 for name, call in calls.items():
                     queries[name] += (await _timed(call))[1]
@@ -355,7 +368,7 @@ class ExportRun:
 
 def export_child(kind: str, database: str, out: str) -> ExportRun:
     """Run in a fresh process: one export of everything, with its own peak RSS."""
-    before = peak_rss_mib()
+    before = own_peak_rss_mib()
     counted = 0
 
     def progress(rows: int) -> None:
@@ -371,7 +384,7 @@ def export_child(kind: str, database: str, out: str) -> ExportRun:
             files = list(write_csv(Path(database), Path(out), Scope(), TIMEZONE,
                                    progress=progress).values())
         seconds = time.perf_counter() - started
-    return ExportRun(counted, seconds, before, peak_rss_mib(),
+    return ExportRun(counted, seconds, before, own_peak_rss_mib(),
                      sum(f.stat().st_size for f in files))
 
 
@@ -383,15 +396,17 @@ def run_export(kind: str, database: Path, out: Path) -> ExportRun:
 @dataclass(frozen=True)
 class CliRun:
     seconds: float
-    peak_mib: float
+    peak_mib: float | None  # measured with GNU time when there is one
     size_bytes: int
 
 
 def run_sqlite_cli(cli: str, database: Path, folder: Path) -> CliRun:
-    """The same rows through `sqlite3 -readonly db '.mode csv' '.once f' 'SELECT …'`.
-
-    Run before any other child process, so that RUSAGE_CHILDREN's peak is the tool's own."""
-    args = [cli, "-bail", "-readonly", str(database), ".headers on", ".mode csv"]
+    """The same rows through `sqlite3 -readonly db '.mode csv' '.once f' 'SELECT …'`, under
+    GNU time (a small parent, so the peak RSS it reports is the tool's own) if installed."""
+    gnu_time = Path("/usr/bin/time")
+    rss_file = folder / "sqlite3_rss.txt"
+    args = [str(gnu_time), "-f", "%M", "-o", str(rss_file)] if gnu_time.exists() else []
+    args += [cli, "-bail", "-readonly", str(database), ".headers on", ".mode csv"]
     files = []
     for key, query in CLI_QUERIES.items():
         path = folder / f"sqlite3_{key}.csv"
@@ -400,8 +415,8 @@ def run_sqlite_cli(cli: str, database: Path, folder: Path) -> CliRun:
     started = time.perf_counter()
     subprocess.run(args, check=True)  # noqa: S603  # our own arguments, no shell
     seconds = time.perf_counter() - started
-    return CliRun(seconds, peak_rss_mib(resource.RUSAGE_CHILDREN),
-                  sum(f.stat().st_size for f in files))
+    peak = int(rss_file.read_text().split()[-1]) / 1024 if gnu_time.exists() else None
+    return CliRun(seconds, peak, sum(f.stat().st_size for f in files))
 
 
 # --- main ---------------------------------------------------------------------------------
@@ -462,7 +477,8 @@ def main(reports: int, keep: Path | None) -> None:
             cli_run = run_sqlite_cli(cli, database, folder)
             print(f"sqlite3 .mode csv: {expected:,} rows in {cli_run.seconds:.1f} s = "
                   f"{expected / cli_run.seconds:,.0f} rows/s; {mib(cli_run.size_bytes):,.1f} MiB "
-                  f"written; peak RSS {cli_run.peak_mib:.0f} MiB")
+                  "written; peak RSS " + ("unknown (no /usr/bin/time)" if cli_run.peak_mib is None
+                                          else f"{cli_run.peak_mib:.0f} MiB"))
 
         csv_run = run_export("csv", database, folder / "export.csv")
         print(export_line("csv export", csv_run, expected))
