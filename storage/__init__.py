@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.announcements import AnnouncementRepo
 from storage.db import Database, StorageError
 from storage.inbox import InboxRepo
 from storage.invitations import InvitationRepo
@@ -32,6 +33,7 @@ class Store:
         self.inbox = InboxRepo(db)
         self.kv = KeyValueRepo(db)
         self.reports = ReportRepo(db)
+        self.announcements = AnnouncementRepo(db)
 
     @classmethod
     async def open(cls, path: Path) -> Store:

@@ -34,6 +34,10 @@ class Reply:
     remove_menu: bool = False
     document: Document | None = None
     replace: bool = False  # edit the message whose button was pressed instead of sending
+    # A photo or document already on Telegram's servers, as (kind, file id): sent with the
+    # text as its caption.
+    media: tuple[str, str] | None = None
+    reply_to: int | None = None  # the message this one answers, in the same chat
 
 
 @dataclass(frozen=True)
