@@ -95,7 +95,7 @@ class AnnouncementRepo:
             if not project_ids:
                 return []
             marks = ",".join("?" * len(project_ids))
-            scope = (" AND m.id IN (SELECT member_id FROM member_projects"
+            scope = (" AND m.id IN (SELECT member_id FROM member_projects"  # noqa: S608
                      " WHERE project_id IN (" + marks + "))")
             params += list(project_ids)
         rows = await self.db.fetchall(

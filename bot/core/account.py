@@ -124,6 +124,7 @@ class AccountService:
         async with self.store.transaction():
             telegram_id = member.telegram_user_id
             await self.store.members.deidentify(member.id, now)
+            await self.store.announcements.forget_member(member.id)
             for report_id in await self.store.reports.member_report_ids(member.id):
                 await self.store.reports.audit(action="report.deidentified",
                                                actor_id=member.id, report_id=report_id, now=now)

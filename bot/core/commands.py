@@ -28,6 +28,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("help", N_("What I can do for you"), EVERYONE, True),
     Command("report", N_("Send a progress report"), PARTNERS),
     Command("myreports", N_("Your reports; amend one"), PARTNERS),
+    Command("announce", N_("Send an announcement"), REVIEWERS),
+    Command("announcements", N_("Your announcements and their delivery"), REVIEWERS),
     Command("notifications", N_("Turn report notifications on or off"), REVIEWERS),
     Command("language", N_("Change your language"), EVERYONE),
     Command("cancel", N_("Stop what you are doing"), EVERYONE),
@@ -51,6 +53,7 @@ def command_names() -> set[str]:
 # The main menu, a reply keyboard: (action, label msgid), in rows.
 MENU: tuple[tuple[tuple[str, str], ...], ...] = (
     (("report", N_("📝 Report")), ("myreports", N_("📋 My reports"))),
+    (("announce", N_("📢 Announce")),),
     (("help", N_("❓ Help")), ("language", N_("🌐 Language"))),
     (("mydata", N_("🗂 My data")),),
 )
