@@ -110,3 +110,242 @@ async def test_a_coordinator_announces_to_their_project(runner: BotRunner, phone
     report = emulator.last_message(claire.user_id)
     assert report is not None
     assert tr("fr", "{count} sent", count="2") in report.text
+
+
+async def test_others_are_refused(runner: BotRunner, phone_factory: Any) -> None:
+    partner = phone_factory("Awa")
+    await join(runner, partner)
+    [refused] = await partner.send("/announce")
+    assert refused.text == tr("fr", "Announcements are sent by coordinators and administrators.")
+    [refused] = await partner.send("/announcements")
+    assert refused.text == tr("fr", "Announcements are sent by coordinators and administrators.")
+    await partner.forge("an:pv:1")
+    assert partner.toasts == [tr("fr", "This button has expired. Nothing was changed.")]
+
+
+async def test_a_coordinator_cannot_press_another_authors_buttons(
+    runner: BotRunner, phone_factory: Any, emulator: BotApiEmulator
+) -> None:
+    claire = await coordinator(runner, phone_factory)
+    await seed(runner, 501, "Awa")
+    await compose(claire, "Hello")
+    other = phone_factory("Rosa")
+    await join(runner, other, role="coordinator", project="ecoles-cusco", org="cusco")
+    draft_id = await runner.store.db.fetchval("SELECT id FROM announcements")
+    for action in ("ok", "pv", "no", "who", "rm", "ra"):
+        await other.forge(f"an:{action}:{draft_id}")
+        assert other.toasts == [tr("fr", "This button has expired. Nothing was changed.")]
+    assert await runner.store.db.fetchval("SELECT COUNT(*) FROM outbox") == 0
+
+
+CRITERIA = [
+    # (the button of the kind, the button of the value, who receives it)
+    ("By project", "Gestion des déchets", {601, 604}),
+    ("By country", "Pérou", {602}),
+    ("By organisation", "Commune de Ziguinchor", {603, 605}),
+    ("By role", "observateur", {604}),
+    ("By language", "Español", {602}),
+]
+
+
+@pytest.mark.parametrize(("kind", "value", "expected"), CRITERIA,
+                         ids=[c[0].split()[-1] for c in CRITERIA])
+async def test_targeting_by_each_criterion(runner: BotRunner, phone_factory: Any,
+                                           emulator: BotApiEmulator, kind: str, value: str,
+                                           expected: set[int]) -> None:
+    admin = phone_factory("Sophie", user_id=9001)
+    [welcome] = await admin.send("/start")
+    await admin.press("Français")
+    await admin.press("✅")
+    await seed(runner, 601, "João", org="garanhuns", projects=("dechets-garanhuns",),
+               language="pt")
+    await seed(runner, 602, "Rosa", org="cusco", projects=("ecoles-cusco",), language="es")
+    await seed(runner, 603, "Awa")
+    await seed(runner, 604, "Marc", role="observer", org="drome",
+               projects=("dechets-garanhuns",), language="en")
+    await seed(runner, 605, "Moussa", language="en")
+    await admin.send("/announce")
+    await admin.send("Bonjour à tous")
+    await admin.press(tr("fr", kind))
+    [summary] = await admin.press(value)
+    assert f"{len(expected)} " in summary.text
+    await admin.press("👁")
+    await admin.press("✅")
+    await settled(runner)
+    reached = {uid for uid in (601, 602, 603, 604, 605) if announcements_in(emulator, uid)}
+    assert reached == expected
+
+
+async def test_language_versions(runner: BotRunner, phone_factory: Any,
+                                 emulator: BotApiEmulator) -> None:
+    claire = await coordinator(runner, phone_factory)
+    await seed(runner, 501, "Awa")
+    await seed(runner, 502, "Moussa", language="en")
+    await seed(runner, 503, "Zé", language="pt")
+    await compose(claire, "Réunion mardi")
+    await claire.press("🌐")
+    [ask] = await claire.press("English")
+    assert tr("fr", "Write the version in {language} in one message.",
+              language="English") in ask.text
+    [summary] = await claire.send("Meeting on Tuesday")
+    assert "English" in summary.text
+    preview = await claire.press("👁")
+    assert sum(m.html.startswith("<b>📢") for m in preview) == 2  # one per version
+    await claire.press("✅")
+    await settled(runner)
+    assert "Réunion mardi" in announcements_in(emulator, 501)[0].text
+    assert "Meeting on Tuesday" in announcements_in(emulator, 502)[0].text
+    assert tr("en", "Announcement") in announcements_in(emulator, 502)[0].text
+    pt = announcements_in(emulator, 503)[0].text
+    assert "Réunion mardi" in pt and tr("pt", "Announcement") in pt  # the default text
+
+
+async def test_cancel_sends_nothing(runner: BotRunner, phone_factory: Any,
+                                    emulator: BotApiEmulator) -> None:
+    claire = await coordinator(runner, phone_factory)
+    await seed(runner, 501, "Awa")
+    await compose(claire, "Oops")
+    await claire.press("👁")
+    [cancelled] = await claire.press("✖")
+    assert cancelled.text == tr("fr", "Announcement cancelled. Nothing was sent.")
+    await compose(claire, "Oops again")
+    [cancelled] = await claire.send("/cancel")
+    assert cancelled.text == tr("fr", "Announcement cancelled. Nothing was sent.")
+    await asyncio.sleep(0.3)
+    assert announcements_in(emulator, 501) == []
+    assert await runner.store.db.fetchval("SELECT COUNT(*) FROM outbox") == 0
+    # Text sent afterwards is no longer taken as an announcement.
+    [reply] = await claire.send("Hello")
+    assert reply.text == tr("fr", "I did not understand. Use the buttons below or send /help.")
+
+
+async def test_scheduled_for_later(runner: BotRunner, phone_factory: Any,
+                                   emulator: BotApiEmulator) -> None:
+    claire = await coordinator(runner, phone_factory)
+    await seed(runner, 501, "Awa")
+    await compose(claire, "Demain")
+    await claire.press("⏰")
+    [summary] = await claire.press(tr("fr", "In one hour"))
+    assert "3 mars 2026, 16:05" in summary.text  # Claire's time zone: Europe/Paris
+    await claire.press("👁")
+    [done] = await claire.press("✅")
+    assert done.text.startswith("⏰")
+    await asyncio.sleep(1.0)
+    assert announcements_in(emulator, 501) == []
+    runner.clock.advance(hours=1, seconds=1)
+    await settled(runner)
+    assert len(announcements_in(emulator, 501)) == 1
+
+
+async def test_a_typed_date(runner: BotRunner, phone_factory: Any) -> None:
+    claire = await coordinator(runner, phone_factory)
+    await seed(runner, 501, "Awa")
+    await compose(claire, "Plus tard")
+    await claire.press("⏰")
+    await claire.press("⌨️")
+    [again] = await claire.send("hier")
+    assert "10" in again.text or "/" in again.text
+    [summary] = await claire.send("10/03 09:30")
+    assert "10 mars 2026, 09:30" in summary.text
+
+
+async def test_a_reply_goes_back_to_the_author(runner: BotRunner, phone_factory: Any,
+                                               emulator: BotApiEmulator) -> None:
+    claire = await coordinator(runner, phone_factory)
+    await seed(runner, 501, "Awa")
+    await compose(claire, "Qui vient mardi ?")
+    await claire.press("👁")
+    await claire.press("✅")
+    await settled(runner)
+    emulator.drain_events(claire.user_id)
+    emulator.drain_events(501)
+    [received] = announcements_in(emulator, 501)
+    update_id = emulator.send_text(501, "Moi, avec <deux> collègues",
+                                   reply_to_message_id=received.message_id)
+    assert await runner.handled(update_id) == "handled"
+    [thanks] = [e.message for e in emulator.drain_events(501) if e.kind == "send" and e.message]
+    assert thanks.text == "✅ " + tr("fr", "Your answer was passed on to {name}.", name="Claire")
+    [forwarded] = [e.message for e in emulator.drain_events(claire.user_id)
+                   if e.kind == "send" and e.message]
+    assert "Awa (Commune de Ziguinchor · Accès à l'eau potable à Ziguinchor)" in forwarded.text
+    assert "Moi, avec &lt;deux&gt; collègues" in forwarded.html
+    assert await runner.store.announcements.replies(1) == [(2, "Moi, avec <deux> collègues")]
+    # Not a field update draft.
+    assert await runner.store.db.fetchval("SELECT COUNT(*) FROM report_drafts") == 0
+    [listing] = await claire.send("/announcements")
+    assert "💬 " + tr("fr", "{count} reply", count="1") in listing.text
+
+
+async def test_acknowledgements_and_a_reminder(runner: BotRunner, phone_factory: Any,
+                                               emulator: BotApiEmulator) -> None:
+    claire = await coordinator(runner, phone_factory)
+    for uid, name in ((501, "Awa"), (502, "Bineta"), (503, "Cheikh")):
+        await seed(runner, uid, name)
+    await compose(claire, "Merci de confirmer")
+    await claire.press("✓")
+    await claire.press("👁")
+    await claire.press("✅")
+    await settled(runner)
+    awa = runner.phone(501, "Awa")
+    [received] = announcements_in(emulator, 501)
+    await awa.press(tr("fr", "Received"), received)
+    assert awa.toasts == ["✓ " + tr("fr", "Noted, thank you!")]
+    await awa.press(tr("fr", "Received"), received)
+    assert awa.toasts == [tr("fr", "Already noted, thank you.")]
+    emulator.drain_events(claire.user_id)  # the delivery report
+    [listing] = await claire.send("/announcements")
+    assert "✓ " + tr("fr", "{acked}/{sent} received", acked="1", sent="3") in listing.text
+    [who] = await claire.press("#1")
+    assert "Awa" in who.text and "Bineta, Cheikh" in who.text
+    [reminded] = await claire.press("🔔")
+    assert "2" in reminded.text
+    await settled(runner)
+    assert len(announcements_in(emulator, 501)) == 1
+    for uid in (502, 503):
+        first, reminder = announcements_in(emulator, uid)
+        assert reminder.html.startswith("<b>⏰")
+        assert reminder.reply_to_message_id == first.message_id
+
+
+async def test_blocked_recipients_are_unreachable(runner: BotRunner, phone_factory: Any,
+                                                  emulator: BotApiEmulator) -> None:
+    claire = await coordinator(runner, phone_factory)
+    await seed(runner, 501, "Awa")
+    await seed(runner, 502, "Bineta")
+    emulator.block(502)
+    await compose(claire, "Première")
+    await claire.press("👁")
+    await claire.press("✅")
+    await settled(runner)
+    report = emulator.last_message(claire.user_id)
+    assert report is not None
+    assert tr("fr", "{count} unreachable", count="1") in report.text
+    member = await runner.store.members.by_telegram_id(502)
+    assert member is not None and member.unreachable_at is not None
+    # No further sends: the next announcement leaves her out.
+    await compose(claire, "Deuxième")
+    [summary] = emulator.messages(claire.user_id)[-1:]
+    assert "1 " in summary.text
+    calls = [c for c in emulator.calls if c.params.get("chat_id") == 502]
+    assert len(calls) == 1
+
+
+async def test_429_and_5xx_lose_and_duplicate_nothing(runner: BotRunner, phone_factory: Any,
+                                                      emulator: BotApiEmulator) -> None:
+    claire = await coordinator(runner, phone_factory)
+    for uid in range(501, 521):
+        await seed(runner, uid, f"P{uid}")
+    emulator.fail_next("sendMessage", error_code=429,
+                       description="Too Many Requests: retry after 1", retry_after=1, times=3)
+    emulator.fail_next("sendMessage", error_code=500, description="Internal Server Error",
+                       times=3, chat_id=505)
+    emulator.fail_next("sendMessage", error_code=502, description="Bad Gateway", chat_id=506)
+    await compose(claire, "Robuste")
+    await claire.press("👁")
+    await claire.press("✅")
+    await settled(runner)
+    for uid in range(501, 521):
+        assert len(announcements_in(emulator, uid)) == 1, uid
+    assert emulator.stats["429"] >= 3
+    counts = await runner.store.announcements.counts(1)
+    assert (counts.sent, counts.failed, counts.pending) == (20, 0, 0)
