@@ -349,3 +349,84 @@ async def test_429_and_5xx_lose_and_duplicate_nothing(runner: BotRunner, phone_f
     assert emulator.stats["429"] >= 3
     counts = await runner.store.announcements.counts(1)
     assert (counts.sent, counts.failed, counts.pending) == (20, 0, 0)
+
+
+async def seed_many(runner: BotRunner, first: int, count: int) -> None:
+    store = runner.store
+    project = await store.network.project("eau-ziguinchor")
+    org = await store.network.organisation("ziguinchor")
+    assert project is not None and org is not None
+    async with store.transaction():
+        for uid in range(first, first + count):
+            await store.members.create(
+                telegram_user_id=uid, display_name=f"P{uid}", username=None, role="partner",
+                organisation_id=org.id, language="fr", timezone="Africa/Dakar",
+                status="active", consent_at=runner.clock(), invitation_id=None,
+                project_ids=[project.id], now=runner.clock())
+    for uid in range(first, first + count):
+        runner.emulator.add_user(uid, f"P{uid}")
+
+
+async def confirm_to_everyone(claire: Phone, text: str) -> None:
+    await compose(claire, text)
+    await claire.press("👁")
+    await claire.press("✅")
+
+
+async def wait_sent(emulator: BotApiEmulator, at_least: int) -> None:
+    for _ in range(3000):
+        if emulator.stats["messages_sent"] >= at_least:
+            return
+        await asyncio.sleep(0.005)
+    raise TimeoutError(f"fewer than {at_least} messages sent")
+
+
+async def test_a_crash_in_the_middle_of_2000_recipients(runner: BotRunner, phone_factory: Any,
+                                                        emulator: BotApiEmulator) -> None:
+    """The bot is killed while delivering; after the restart each person has one message."""
+    claire = await coordinator(runner, phone_factory)
+    await seed_many(runner, 10_000, 2000)
+    before = emulator.stats["messages_sent"]
+    await confirm_to_everyone(claire, "Deux mille")
+    await wait_sent(emulator, before + 600)
+    await runner.kill()
+    sent_at_crash = emulator.stats["messages_sent"] - before
+    assert sent_at_crash < 2000  # the crash did come in the middle
+    await runner.start()
+    await settled(runner, timeout=120)
+    counts = Counter(len(announcements_in(emulator, uid)) for uid in range(10_000, 12_000))
+    assert counts == Counter({1: 2000})
+    summary = await runner.store.announcements.counts(1)
+    assert (summary.sent, summary.pending, summary.uncertain) == (2000, 0, 0)
+
+
+async def test_a_call_cut_off_by_a_crash_is_never_resent_blindly(
+    runner: BotRunner, phone_factory: Any, emulator: BotApiEmulator
+) -> None:
+    """A call still unanswered when the process dies: delivery unknown. The row is marked
+    uncertain, not re-sent; the author is told and chooses to send it again."""
+    claire = await coordinator(runner, phone_factory)
+    await seed(runner, 501, "Awa")
+    await seed(runner, 502, "Bineta")
+    emulator.hang_next("sendMessage", chat_id=502)  # never answered (and not delivered)
+    assert runner.app is not None
+    runner.app.bot_data["outbox"].drain_timeout = 0.3
+    await confirm_to_everyone(claire, "Incertain")
+    for _ in range(500):
+        if await runner.store.db.fetchval("SELECT COUNT(*) FROM outbox WHERE state = 'sent'"):
+            break
+        await asyncio.sleep(0.01)
+    await runner.kill()
+    await runner.start()
+    await settled(runner)
+    counts = await runner.store.announcements.counts(1)
+    assert (counts.sent, counts.uncertain) == (1, 1)
+    assert announcements_in(emulator, 502) == []
+    report = emulator.last_message(claire.user_id)
+    assert report is not None and report.text.startswith("📢")
+    assert "❔" in report.text
+    emulator.drain_events(claire.user_id)
+    await claire.press("↻", report)
+    await settled(runner)
+    assert len(announcements_in(emulator, 502)) == 1
+    assert len(announcements_in(emulator, 501)) == 1
