@@ -753,9 +753,9 @@ class AnnouncementService:
     @staticmethod
     def _uncertain_note(count: int) -> str:
         return "❔ " + ngettext(
-            "For {count} person, the bot stopped while sending: it may or may not have "
+            "For {count} person, delivery could not be confirmed: it may or may not have "
             "arrived.",
-            "For {count} people, the bot stopped while sending: it may or may not have "
+            "For {count} people, delivery could not be confirmed: it may or may not have "
             "arrived.", count).format(count=count)
 
     @staticmethod
