@@ -13,7 +13,7 @@ import pytest
 from bot.emulator import BotApiEmulator, SentMessage
 from tests.auxil.members import join
 from tests.auxil.runner import BotRunner, Phone
-from tests.auxil.texts import tr
+from tests.auxil.texts import tr, trn
 
 ANNOUNCEMENT = "📢 " + "Announcement"
 
@@ -96,7 +96,8 @@ async def test_a_coordinator_announces_to_their_project(runner: BotRunner, phone
     assert len(shown) == 1
     assert "Réunion <mardi> & mercredi à 10h" in shown[0].text
     assert "Claire" in shown[0].text and "Ville de Rennes" in shown[0].text
-    assert preview[-1].text == tr("fr", "Send it now to {count} people?", count="2")
+    assert preview[-1].text == trn("fr", "Send it now to {count} person?",
+                                   "Send it now to {count} people?", 2)
     await claire.press("✅")
     await settled(runner)
 
@@ -273,7 +274,7 @@ async def test_a_reply_goes_back_to_the_author(runner: BotRunner, phone_factory:
     # Not a field update draft.
     assert await runner.store.db.fetchval("SELECT COUNT(*) FROM report_drafts") == 0
     [listing] = await claire.send("/announcements")
-    assert "💬 " + tr("fr", "{count} reply", count="1") in listing.text
+    assert "💬 " + trn("fr", "{count} reply", "{count} replies", 1) in listing.text
 
 
 async def test_acknowledgements_and_a_reminder(runner: BotRunner, phone_factory: Any,
@@ -295,7 +296,7 @@ async def test_acknowledgements_and_a_reminder(runner: BotRunner, phone_factory:
     emulator.drain_events(claire.user_id)  # the delivery report
     [listing] = await claire.send("/announcements")
     assert "✓ " + tr("fr", "{acked}/{sent} received", acked="1", sent="3") in listing.text
-    [who] = await claire.press("#1")
+    [who] = await claire.press(tr("fr", "#{number}: who received it", number="1"))
     assert "Awa" in who.text and "Bineta, Cheikh" in who.text
     [reminded] = await claire.press("🔔")
     assert "2" in reminded.text
