@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -62,7 +61,7 @@ async def settled(runner: BotRunner, announcement_id: int | None = None,
     while True:
         left = await runner.store.db.fetchval(
             "SELECT COUNT(*) FROM announcements WHERE status IN ('sending', 'scheduled')"
-            + ("" if announcement_id is None else f" AND id = {int(announcement_id)}"))
+            " AND (? IS NULL OR id = ?)", (announcement_id, announcement_id))
         if left == 0:
             await asyncio.sleep(0.1)  # the final report is sent after the commit
             return
@@ -155,7 +154,7 @@ async def test_targeting_by_each_criterion(runner: BotRunner, phone_factory: Any
                                            emulator: BotApiEmulator, kind: str, value: str,
                                            expected: set[int]) -> None:
     admin = phone_factory("Sophie", user_id=9001)
-    [welcome] = await admin.send("/start")
+    await admin.send("/start")
     await admin.press("Français")
     await admin.press("✅")
     await seed(runner, 601, "João", org="garanhuns", projects=("dechets-garanhuns",),
