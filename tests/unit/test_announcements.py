@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.core.announcements import (
+    AnnouncementService,
     Audience,
     AudienceError,
-    AnnouncementService,
     choose_text,
     parse_moment,
 )
