@@ -289,6 +289,14 @@ class AnnouncementRepo:
             " ORDER BY id", (announcement_id,))
         return [(int(r["member_id"]), str(r["text"])) for r in rows]
 
+    async def member_replies(self, member_id: int) -> list[dict[str, object]]:
+        """What a member answered to announcements (for /mydata)."""
+        rows = await self.db.fetchall(
+            "SELECT announcement_id, text, created_at FROM announcement_replies"
+            " WHERE member_id = ? ORDER BY id", (member_id,))
+        return [{"announcement": int(r["announcement_id"]), "text": r["text"],
+                 "at": r["created_at"]} for r in rows]
+
     async def reply_count(self, announcement_id: int) -> int:
         return int(await self.db.fetchval(
             "SELECT COUNT(*) FROM announcement_replies WHERE announcement_id = ?",

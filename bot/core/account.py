@@ -86,6 +86,7 @@ class AccountService:
             "projects": [{"id": p.slug, "name": p.name, "country": p.country} for p in projects],
             "reports": await self._reports(member, {p.id: p.slug for p in
                                                     await self.store.network.projects()}),
+            "announcement_replies": await self.store.announcements.member_replies(member.id),
         }
 
     async def _reports(self, member: Member, slugs: dict[int, str]) -> list[dict[str, Any]]:

@@ -131,8 +131,9 @@ class OutboxSender:
                 task = asyncio.create_task(self._send(row, token))
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
-        if not self._in_flight:
-            await self._report(await self.announcements.complete_finished(services.clock()))
+        # An announcement with no row pending or in flight is finished (checked in SQL, so
+        # other announcements still being sent do not delay its report).
+        await self._report(await self.announcements.complete_finished(services.clock()))
         return progressed
 
     async def _place(self, row: OutboxRow) -> bool:
@@ -196,6 +197,10 @@ class OutboxSender:
             self._not_before.pop(row.id, None)
             self.stats["sent"] += 1
             await announcements.delivered(row, token, message.message_id, clock())
+        except Exception:
+            # E.g. the database failed while recording: the row stays `sending`, and the next
+            # start marks it uncertain (never re-sent on its own).
+            log.exception("outbox row %s: outcome not recorded", row.id)
         finally:
             self._slots.release()
 
