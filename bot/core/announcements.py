@@ -446,8 +446,8 @@ class AnnouncementService:
             shown = (_("Your text") if not language else LANGUAGE_NAMES[language])
             replies.append(Reply(f"<i>{h(shown)} · " + ngettext(
                 "{count} person", "{count} people", count).format(count=count) + "</i>"))
-            reader = language or (member.language if member.language not in versions
-                                  else by_text[language][0])
+            # Header and footer are in each reader's language: show the commonest one.
+            reader = language or Counter(by_text[language]).most_common(1)[0][0]
             replies.append(self._message(cached, reader))
         when = self._when(draft, member.timezone)
         question = (ngettext("Send it now to {count} person?", "Send it now to {count} people?",
