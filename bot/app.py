@@ -21,6 +21,7 @@ from bot.services import Clock, Services, system_clock
 from bot.transport import render
 from bot.transport.context import PalabreContext
 from bot.transport.media import MediaFetcher
+from bot.transport.outbox import OutboxSender
 from bot.transport.processor import InboxUpdateProcessor
 from bot.transport.ratelimit import FloodLimiter
 from bot.transport.recording_request import RecordingRequest
@@ -57,6 +58,7 @@ def build_application(settings: Settings, clock: Clock = system_clock) -> Palabr
             group_per_minute=settings.group_rate,
         ))
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
@@ -79,12 +81,26 @@ async def _post_init(app: PalabreApp) -> None:
     replayed = await replay_pending(app)
     if replayed:
         log.info("replaying %d update(s) recorded but not handled before the last stop", replayed)
+    limiter = app.bot.rate_limiter
+    sender = OutboxSender(services, app.bot,
+                          limiter if isinstance(limiter, FloodLimiter) else None)
+    app.bot_data["outbox"] = sender
+    await sender.start()
     if app.job_queue is not None:
         app.job_queue.run_repeating(_fetch_media, interval=MEDIA_INTERVAL, first=1)
         app.job_queue.run_repeating(_housekeeping, interval=timedelta(hours=6), first=60)
 
 
+async def _post_stop(app: PalabreApp) -> None:
+    # Before the HTTP client closes: calls under way finish and are recorded (a call cut
+    # off half-way would leave its message's delivery unknown).
+    sender: OutboxSender | None = app.bot_data.get("outbox")
+    if sender is not None:
+        await sender.stop()
+
+
 async def _post_shutdown(app: PalabreApp) -> None:
+    await _post_stop(app)  # when the application never started
     await services_of(app).close()
 
 
@@ -110,6 +126,11 @@ async def replay_pending(app: PalabreApp) -> int:
         await app.update_queue.put(update)
         count += 1
     return count
+
+
+def outbox_sender(app: Application[Any, Any, Any, Any, Any, Any]) -> OutboxSender:
+    sender: OutboxSender = app.bot_data["outbox"]
+    return sender
 
 
 def media_fetcher(app: Application[Any, Any, Any, Any, Any, Any]) -> MediaFetcher:

@@ -51,7 +51,8 @@ PERSONAS = (
 )
 HELP = ("Demo commands: ':as NAME' switches person (" + ", ".join(p.key for p in PERSONAS)
         + "), ':who' lists them, ':quit' leaves. A number presses the button shown with it; "
-        "to send a small number as an answer instead, type it after an apostrophe: '3")
+        "to send a small number as an answer instead, type it after an apostrophe: '3. "
+        "'> text' answers the bot's last message with a Telegram reply (e.g. an announcement).")
 
 
 class Terminal:
@@ -249,6 +250,11 @@ async def _act(app: PalabreApp, emulator: BotApiEmulator, terminal: Terminal,
                text: str) -> int | None:
     """Turn a typed line into what the phone would send; return the update id."""
     persona = terminal.persona
+    if text.startswith(">"):
+        last = emulator.last_message(persona.user_id)
+        if last is not None:  # a Telegram reply, as when swiping a message to answer it
+            return emulator.send_text(persona.user_id, text[1:].strip(),
+                                      reply_to_message_id=last.message_id)
     if text.startswith("'"):
         text = text[1:]  # a number meant as an answer, not as a button
     elif text.isdigit():

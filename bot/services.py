@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from bot.config import Settings
 from bot.core.account import AccountService
+from bot.core.announcements import AnnouncementService
 from bot.core.consultation import ConsultationService
 from bot.core.field_updates import FieldUpdateService
 from bot.core.onboarding import OnboardingService
@@ -54,6 +55,7 @@ class Services:
         self._field_updates: FieldUpdateService | None = None
         self._reviews: ReviewService | None = None
         self._consultation: ConsultationService | None = None
+        self._announcements: AnnouncementService | None = None
 
     async def open(self) -> None:
         self._store = await Store.open(self.settings.database)
@@ -64,6 +66,7 @@ class Services:
         self._reviews = ReviewService(self._store, self._reports)
         self._consultation = ConsultationService(self._store, self._reports,
                                                  self.settings.database)
+        self._announcements = AnnouncementService(self._store, self.settings.timezone)
 
     async def close(self) -> None:
         if self._store is not None:
@@ -97,6 +100,10 @@ class Services:
     @property
     def reviews(self) -> ReviewService:
         return _opened(self._reviews)
+
+    @property
+    def announcements(self) -> AnnouncementService:
+        return _opened(self._announcements)
 
     async def record_updates(self, raw_updates: Sequence[Mapping[str, Any]]) -> None:
         """Store fetched updates durably before Telegram can be told they were received."""

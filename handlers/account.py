@@ -38,7 +38,8 @@ async def cancel(update: Update, context: PalabreContext) -> None:
     member = scopes.current().member
     outcome = None
     if member is not None:
-        outcome = (await services.reviews.cancel(member)
+        outcome = (await services.announcements.cancel(member, now(context))
+                   or await services.reviews.cancel(member)
                    or await services.reports.cancel(member, now(context))
                    or await services.field_updates.cancel(member, now(context)))
     if outcome is None:

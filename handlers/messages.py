@@ -11,7 +11,7 @@ from bot.core.media import Media
 from bot.core.onboarding import expired_button
 from bot.transport import scope as scopes
 from bot.transport.context import PalabreContext
-from handlers import account, consultation, reports
+from handlers import account, announcements, consultation, reports
 from handlers.common import PRIVATE, answer, now, person
 
 # Menu labels lead to the same callbacks as the commands they stand for.
@@ -23,6 +23,7 @@ MENU_ACTIONS = {
     "help": account.help_command,
     "language": account.language,
     "mydata": account.my_data,
+    "announce": announcements.announce,
 }
 
 
@@ -42,9 +43,12 @@ async def text(update: Update, context: PalabreContext) -> None:
         await answer(update, context, await services.onboarding.start(who, body, now(context)))
         return
     if member is not None:
-        # A comment being written, then an answer to the report under way, then (from a
-        # partner) a field update: free text is never dropped.
-        outcome = (await services.reviews.on_text(member, body, now(context))
+        # A reply to an announcement, then an announcement or a comment being written, then
+        # an answer to the report under way, then (from a partner) a field update: free text
+        # is never dropped.
+        outcome = ((message and await announcements.reply_outcome(message, context, member))
+                   or await services.announcements.on_text(member, body, now(context))
+                   or await services.reviews.on_text(member, body, now(context))
                    or await services.reports.on_text(member, body, now(context)))
         if outcome is None and member.role == "partner":
             outcome = await services.field_updates.receive(

@@ -10,6 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.core.media import Media, MediaKind
 from bot.core.onboarding import expired_button
 from bot.transport.context import PalabreContext
+from handlers import announcements
 from handlers.common import PRIVATE, answer, members_only, now
 from storage.models import Member
 
@@ -132,7 +133,12 @@ async def media(update: Update, context: PalabreContext, member: Member) -> None
         await answer(update, context, services.account.not_understood(member))
         return
     refused = item.size is not None and item.size > services.settings.max_download_bytes
-    outcome = await services.reports.on_media(member, item, refused, now(context))
+    # A captioned reply to an announcement goes to its author; a photo or document may be
+    # the announcement being written; else it belongs to the report under way.
+    outcome = ((message and await announcements.reply_outcome(message, context, member))
+               or await services.announcements.on_media(member, item.kind, item.file_id,
+                                                        item.caption, now(context))
+               or await services.reports.on_media(member, item, refused, now(context)))
     if outcome is None and member.role == "partner":
         outcome = await services.field_updates.receive(member, item, refused, now(context))
     await answer(update, context, outcome or services.account.not_understood(member))

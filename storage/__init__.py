@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.announcements import AnnouncementRepo
 from storage.consultation import ConsultationRepo
 from storage.db import Database, StorageError
 from storage.inbox import InboxRepo
@@ -34,6 +35,7 @@ class Store:
         self.kv = KeyValueRepo(db)
         self.reports = ReportRepo(db)
         self.consultation = ConsultationRepo(db)
+        self.announcements = AnnouncementRepo(db)
 
     @classmethod
     async def open(cls, path: Path) -> Store:

@@ -68,6 +68,7 @@ class Member(Model):
     created_at: datetime
     updated_at: datetime
     notify_reports: bool = True
+    unreachable_at: datetime | None = None  # the chat answered 403: nothing more is sent
 
     @property
     def is_active(self) -> bool:
@@ -166,3 +167,63 @@ class Report(Model):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+AnnouncementStatus = Literal["draft", "scheduled", "sending", "done", "cancelled"]
+OutboxState = Literal["pending", "sending", "sent", "failed", "unreachable", "uncertain"]
+
+
+class Announcement(Model):
+    id: int
+    author_id: int | None
+    status: AnnouncementStatus
+    step: str
+    text: str
+    media_kind: Literal["photo", "document"] | None
+    media_file_id: str | None
+    audience: str  # JSON {criterion: [values]}, read by bot.core.announcements.Audience
+    ack: bool
+    send_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    confirmed_at: datetime | None
+    completed_at: datetime | None
+
+
+class OutboxRow(Model):
+    id: int
+    announcement_id: int
+    round: int
+    member_id: int
+    chat_id: int
+    language: str
+    state: OutboxState
+    token: str | None
+    attempts: int
+    message_id: int | None
+    error: str | None
+    sent_at: datetime | None
+    acked_at: datetime | None
+
+
+class Recipient(Model):
+    member_id: int
+    telegram_user_id: int
+    language: str
+    role: Role
+    organisation: str | None
+    country: str | None
+    projects: tuple[str, ...]
+
+
+class DeliveryCounts(Model):
+    pending: int = 0  # pending or in flight
+    sent: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    uncertain: int = 0
+    acked: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.pending + self.sent + self.failed + self.unreachable + self.uncertain

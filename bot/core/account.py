@@ -86,6 +86,7 @@ class AccountService:
             "projects": [{"id": p.slug, "name": p.name, "country": p.country} for p in projects],
             "reports": await self._reports(member, {p.id: p.slug for p in
                                                     await self.store.network.projects()}),
+            "announcement_replies": await self.store.announcements.member_replies(member.id),
         }
 
     async def _reports(self, member: Member, slugs: dict[int, str]) -> list[dict[str, Any]]:
@@ -124,6 +125,7 @@ class AccountService:
         async with self.store.transaction():
             telegram_id = member.telegram_user_id
             await self.store.members.deidentify(member.id, now)
+            await self.store.announcements.forget_member(member.id)
             for report_id in await self.store.reports.member_report_ids(member.id):
                 await self.store.reports.audit(action="report.deidentified",
                                                actor_id=member.id, report_id=report_id, now=now)

@@ -31,6 +31,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("summary", N_("Where the projects stand, with charts"), EVERYONE),
     Command("latest", N_("The latest reports"), EVERYONE),
     Command("export", N_("Everything as a spreadsheet"), EVERYONE),
+    Command("announce", N_("Send an announcement"), REVIEWERS),
+    Command("announcements", N_("Your announcements and their delivery"), REVIEWERS),
     Command("notifications", N_("Turn report notifications on or off"), REVIEWERS),
     Command("language", N_("Change your language"), EVERYONE),
     Command("cancel", N_("Stop what you are doing"), EVERYONE),
@@ -55,6 +57,7 @@ def command_names() -> set[str]:
 MENU: tuple[tuple[tuple[str, str], ...], ...] = (
     (("report", N_("📝 Report")), ("myreports", N_("📋 My reports"))),
     (("summary", N_("📊 Summary")), ("latest", N_("🗞 Latest reports"))),
+    (("announce", N_("📢 Announce")),),
     (("help", N_("❓ Help")), ("language", N_("🌐 Language"))),
     (("mydata", N_("🗂 My data")),),
 )

@@ -47,6 +47,10 @@ class Reply:
     photo: Document | None = None  # an image made by the bot (a chart); `text` is its caption
     files: tuple[SentFile, ...] = ()  # sent after the text, photos and videos as albums
     replace: bool = False  # edit the message whose button was pressed instead of sending
+    # A photo or document already on Telegram's servers, as (kind, file id): sent with the
+    # text as its caption.
+    media: tuple[str, str] | None = None
+    reply_to: int | None = None  # the message this one answers, in the same chat
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,10 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
             member = await store.members.by_telegram_id(user.id)
             if member is not None and member.status in ("active", "stopped"):
                 language = member.language
+                if member.unreachable_at is not None:
+                    # They blocked the bot once; writing to it again proves the chat works.
+                    async with store.transaction():
+                        await store.announcements.member_reachable(member.id)
             else:
                 member = None
                 pending = await store.onboarding.get(user.id)

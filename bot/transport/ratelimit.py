@@ -7,6 +7,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -44,20 +45,34 @@ class Cadence:
         self.tat = max(self.tat, until + self.tolerance)
 
 
-def _retry_after_seconds(exc: RetryAfter) -> float:
+@dataclass(frozen=True)
+class Paced:
+    """`rate_limit_args` of a call whose place the caller booked already (the outbox's
+    sender, through `FloodLimiter.broadcast_delay`): it goes out at once, and a 429 is
+    raised to the caller, who knows better than to wait in line holding a slot."""
+
+
+PACED = Paced()
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PTB announces a type change of this attribute
         value: Any = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class FloodLimiter(BaseRateLimiter[int]):
+class FloodLimiter(BaseRateLimiter[int | Paced]):
     """Pace messages per chat (1/s in private chats, 20/min in groups) and overall (30/s).
 
     A 429 holds back only the chat it concerns (or, for a call without a chat, only that
     call), and the call is retried after Telegram's `retry_after`: one person's flood wait
     does not freeze everybody else's replies, unlike AIORateLimiter.
-    `rate_limit_args` may give the number of retries for one call.
+    `rate_limit_args` may give the number of retries for one call, or be `PACED`.
+
+    Broadcasts (the outbox) ask `broadcast_delay` for a place and only take one that is free
+    now, leaving a margin of the overall burst unused: replies to people book places as
+    before, ahead of any broadcast, so the bot stays responsive during a large announcement.
     """
 
     def __init__(
@@ -72,6 +87,10 @@ class FloodLimiter(BaseRateLimiter[int]):
         self.max_retries = max_retries
         self.clock = clock
         self._chats: dict[int | str, Cadence] = {}
+        # The part of the overall burst a broadcast never uses: kept for interactive replies
+        # (and, against Telegram's own bucket, a cushion for network jitter).
+        self.broadcast_margin = min(self.overall.tolerance,
+                                    max(3 * self.overall.interval, 0.3 * self.overall.tolerance))
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -106,6 +125,20 @@ class FloodLimiter(BaseRateLimiter[int]):
         so that a chat's wait never holds a place that others could use meanwhile."""
         return self.overall.reserve(self.clock()) if self.paced(endpoint) else 0.0
 
+    def broadcast_delay(self, chat_id: int | str) -> tuple[float, float]:
+        """Book a place for one broadcast message if it may go now and return (0, 0); else
+        book nothing and return how long the overall pace and the chat's pace ask to wait."""
+        now = self.clock()
+        overall = self.overall
+        overall_wait = overall.tat - (overall.tolerance - self.broadcast_margin) - now
+        chat = self._chat(chat_id)
+        chat_wait = chat.tat - chat.tolerance - now
+        if overall_wait > 0 or chat_wait > 0:
+            return max(overall_wait, 0.0), max(chat_wait, 0.0)
+        overall.reserve(now)
+        chat.reserve(now)
+        return 0.0, 0.0
+
     async def process_request(
         self,
         callback: Callable[..., Coroutine[Any, Any, JSON]],
@@ -113,23 +146,30 @@ class FloodLimiter(BaseRateLimiter[int]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | None,
+        rate_limit_args: int | Paced | None,
     ) -> JSON:
         chat_id = _chat_id(data.get("chat_id"))
+        if isinstance(rate_limit_args, Paced):
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if chat_id is not None:
+                    self._chat(chat_id).hold(self.clock() + retry_after_seconds(exc))
+                raise
         wait = self.chat_delay(endpoint, chat_id)
         if wait > 0:
             await asyncio.sleep(wait)
         wait = self.overall_delay(endpoint)
         if wait > 0:
             await asyncio.sleep(wait)
-        retries = self.max_retries if rate_limit_args is None else rate_limit_args
+        retries = self.max_retries if rate_limit_args is None else int(rate_limit_args)
         for attempt in range(retries + 1):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 if attempt == retries:
                     raise
-                delay = _retry_after_seconds(exc) + 0.1
+                delay = retry_after_seconds(exc) + 0.1
                 log.info("flood limit on %s (chat %s): retrying in %.1f s", endpoint, chat_id,
                          delay)
                 if chat_id is not None:

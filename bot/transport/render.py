@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from telegram import (
     BotCommand,
@@ -17,8 +18,10 @@ from telegram import (
     InputMediaDocument,
     InputMediaPhoto,
     InputMediaVideo,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    ReplyParameters,
     Update,
 )
 from telegram.error import BadRequest, Forbidden
@@ -114,6 +117,9 @@ async def send_reply(bot: ExtBot[None], chat_id: int, reply: Reply,
                      update: Update | None = None) -> None:
     query = None if update is None else update.callback_query
     keyboard = markup(reply)
+    if reply.media is not None or reply.reply_to is not None:
+        await send_one(bot, chat_id, reply)
+        return
     if reply.replace and query is not None and query.message is not None and not reply.document:
         inline = keyboard if isinstance(keyboard, InlineKeyboardMarkup) else None
         try:
@@ -188,6 +194,27 @@ async def _send_one(bot: ExtBot[None], chat_id: int, item: SentFile) -> None:
         await bot.send_audio(chat_id, item.file_id, caption=caption)
     else:
         await bot.send_document(chat_id, item.file_id, caption=caption)
+async def send_one(bot: ExtBot[Any], chat_id: int, reply: Reply,
+                   rate_limit_args: Any = None, read_timeout: float | None = None) -> Message:
+    """Send one message: a text, or a photo or document by file id with the text as its
+    caption (the outbox uses it too, so a preview is exactly what recipients get)."""
+    keyboard = markup(reply)
+    answer_to = (None if reply.reply_to is None
+                 else ReplyParameters(reply.reply_to, allow_sending_without_reply=True))
+    if reply.media is not None:
+        kind, file_id = reply.media
+        if kind == "photo":
+            return await bot.send_photo(chat_id, file_id, caption=reply.text or None,
+                                        reply_markup=keyboard, reply_parameters=answer_to,
+                                        rate_limit_args=rate_limit_args,
+                                        read_timeout=read_timeout)
+        return await bot.send_document(chat_id, file_id, caption=reply.text or None,
+                                       reply_markup=keyboard, reply_parameters=answer_to,
+                                       rate_limit_args=rate_limit_args,
+                                       read_timeout=read_timeout)
+    return await bot.send_message(chat_id, reply.text, reply_markup=keyboard,
+                                  reply_parameters=answer_to, rate_limit_args=rate_limit_args,
+                                  read_timeout=read_timeout)
 
 
 def _bot_commands(role: Member | None) -> list[BotCommand]:

@@ -172,3 +172,55 @@ def test_backup_while_a_writer_holds_a_transaction(cli: CliRunner, tmp_path: Pat
     with sqlite3.connect(copy) as db:
         assert db.execute("SELECT COUNT(*) FROM kv WHERE key = 'half'").fetchone() == (0,)
         assert db.execute("SELECT COUNT(*) FROM projects").fetchone() == (3,)
+
+
+def _member(db: sqlite3.Connection, telegram_id: int, project: str, language: str) -> None:
+    stamp = "2026-03-03T12:00:00+00:00"
+    org = db.execute("SELECT organisation_id FROM project_organisations po JOIN organisations o"
+                     " ON o.id = po.organisation_id JOIN projects p ON p.id = po.project_id"
+                     " WHERE p.slug = ? AND o.kind = 'partner'", (project,)).fetchone()[0]
+    cur = db.execute(
+        "INSERT INTO members (telegram_user_id, display_name, role, organisation_id, language,"
+        " timezone, consent_at, status, created_at, updated_at) VALUES (?, ?, 'partner', ?, ?,"
+        " 'UTC', ?, 'active', ?, ?)", (telegram_id, f"P{telegram_id}", org, language, stamp,
+                                       stamp, stamp))
+    db.execute("INSERT INTO member_projects (member_id, project_id) SELECT ?, id FROM projects"
+               " WHERE slug = ?", (cur.lastrowid, project))
+
+
+def test_announce_from_the_command_line(cli: CliRunner, tmp_path: Path) -> None:
+    assert cli.invoke(app, ["network", "load", str(NETWORK)]).exit_code == 0
+    with sqlite3.connect(tmp_path / "data" / "palabre.db") as db:
+        _member(db, 501, "eau-ziguinchor", "fr")
+        _member(db, 502, "eau-ziguinchor", "en")
+        _member(db, 503, "ecoles-cusco", "es")
+    text, english = tmp_path / "msg.txt", tmp_path / "msg.en.txt"
+    text.write_text("Réunion mardi <10 h>\n", encoding="utf-8")
+    english.write_text("Meeting on Tuesday\n", encoding="utf-8")
+    base = ["announce", "--text-file", str(text), "--lang-file", f"en={english}"]
+
+    result = cli.invoke(app, [*base, "--audience", "project=eau-ziguinchor"], input="n\n")
+    assert result.exit_code == 1 and "Recipients: 2 (en, fr)" in result.output
+    assert "Nothing was sent." in result.output
+
+    result = cli.invoke(app, [*base, "--audience", "project=eau-ziguinchor",
+                              "--audience", "language=en", "--at", "2099-01-01T09:00", "--ack",
+                              "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "Recipients: 1 (en)" in result.output and "queued for 1 people" in result.output
+    with sqlite3.connect(tmp_path / "data" / "palabre.db") as db:
+        assert db.execute("SELECT status, ack, send_at, audience FROM announcements").fetchall() \
+            == [("scheduled", 1, "2099-01-01T09:00:00+00:00",
+                 '{"language": ["en"], "project": ["eau-ziguinchor"]}')]
+        assert db.execute("SELECT chat_id, language, state FROM outbox").fetchall() == [
+            (502, "en", "pending")]
+        assert db.execute("SELECT language, text FROM announcement_versions").fetchall() == [
+            ("en", "Meeting on Tuesday")]
+
+    for bad, message in ((["--audience", "planet=mars"], "unknown audience"),
+                         (["--audience", "project=nowhere"], "nobody matches"),
+                         (["--at", "yesterday"], "ISO 8601"),
+                         (["--lang-file", "de=x.txt"], "LANG=FILE")):
+        result = cli.invoke(app, [*base, *bad, "--yes"])
+        assert result.exit_code == 1 and message in result.output, result.output
+        assert "Traceback" not in result.output

@@ -1,0 +1,226 @@
+"""The outbox's sender: drains announcement rows at Telegram's pace, exactly once each.
+
+Each row is claimed (`pending` → `sending`, with a fresh token) in a committed transaction
+before its HTTP call, and settled with Telegram's answer (`sent` with the message id,
+`pending` again after a 429 or a transient error, `unreachable` after a 403, `failed` after a
+refusal). When the bot stops, in-flight calls are given time to finish and be recorded, so an
+ordinary stop or restart leaves nothing ambiguous; rows still `sending` at the next start
+(the process died mid-call) become `uncertain` (see `AnnouncementService.reconcile`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from typing import Any
+
+import httpx
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
+from telegram.ext import ExtBot
+
+from bot.core.announcements import AnnouncementService
+from bot.logs import redact
+from bot.services import Services
+from bot.transport import render
+from bot.transport.ratelimit import PACED, FloodLimiter, retry_after_seconds
+from storage.models import OutboxRow
+
+log = logging.getLogger(__name__)
+FIRST_RETRY = 0.5  # seconds; doubled at each transient failure of a row
+LAST_RETRY = 60.0
+SEND_TIMEOUT = 20.0  # a read timeout is ambiguous (the request reached Telegram): be patient
+
+
+class OutboxSender:
+    """One task that sends due outbox rows, with at most `max_in_flight` calls at a time."""
+
+    def __init__(self, services: Services, bot: ExtBot[Any], limiter: FloodLimiter | None, *,
+                 batch: int = 500, max_in_flight: int = 16, idle: float = 0.5,
+                 drain_timeout: float = 5.0) -> None:
+        self.services = services
+        self.bot = bot
+        # Without the bot's limiter (not expected), pace on a private one at the settings' rate.
+        settings = services.settings
+        self.limiter = limiter or FloodLimiter(
+            overall_per_second=settings.broadcast_rate, chat_per_second=settings.chat_rate,
+            group_per_minute=settings.group_rate)
+        self.batch = batch
+        self.idle = idle
+        self.drain_timeout = drain_timeout
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._not_before: dict[int, float] = {}  # row id → monotonic time of its next try
+        self._paused_until = 0.0  # after a 429 on a broadcast: Telegram asked to slow down
+        self._task: asyncio.Task[None] | None = None
+        self.stats: dict[str, int] = {"sent": 0, "429": 0, "retries": 0, "unreachable": 0,
+                                      "failed": 0, "uncertain": 0}
+
+    @property
+    def announcements(self) -> AnnouncementService:
+        return self.services.announcements
+
+    async def start(self) -> None:
+        """Settle what a previous process left in flight, then start sending."""
+        uncertain = await self.announcements.reconcile()
+        if uncertain:
+            log.warning("%d announcement message(s) were in flight when the bot last stopped; "
+                        "marked uncertain, not re-sent", uncertain)
+        self._task = asyncio.create_task(self._run(), name="palabre-outbox")
+
+    async def stop(self) -> None:
+        """Stop claiming rows; let the calls under way finish and be recorded."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if self._in_flight:
+            _done, pending = await asyncio.wait(self._in_flight, timeout=self.drain_timeout)
+            for left in pending:
+                left.cancel()  # its row stays `sending`: uncertain at the next start
+            if pending:
+                await asyncio.wait(pending)
+
+    async def _run(self) -> None:
+        queued = self.announcements.queued
+        while True:
+            try:
+                progressed = await self._round()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox round failed; trying again shortly")
+                progressed = False
+                await asyncio.sleep(1.0)
+            if not progressed:
+                queued.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.idle):
+                        await queued.wait()
+
+    async def _round(self) -> bool:
+        """Send what is due now; return whether anything was claimed."""
+        services = self.services
+        progressed = False
+        after = 0
+        while True:
+            rows = await self.announcements.due(self.batch, services.clock(), after)
+            if not rows:
+                break
+            after = rows[-1].id
+            for row in rows:
+                if self._not_before.get(row.id, 0.0) > time.monotonic():
+                    continue
+                if not await self._place(row):
+                    continue
+                await self._slots.acquire()
+                token = secrets.token_hex(8)
+                try:
+                    claimed = await self.announcements.claim(row, token)
+                except BaseException:
+                    self._slots.release()
+                    raise
+                if not claimed:
+                    self._slots.release()
+                    continue
+                progressed = True
+                task = asyncio.create_task(self._send(row, token))
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+        # An announcement with no row pending or in flight is finished (checked in SQL, so
+        # other announcements still being sent do not delay its report).
+        await self._report(await self.announcements.complete_finished(services.clock()))
+        return progressed
+
+    async def _place(self, row: OutboxRow) -> bool:
+        """Wait for a place in the overall pace; False if this row's chat must wait (it is
+        tried again later, and the others go meanwhile)."""
+        while True:
+            pause = self._paused_until - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            overall, chat = self.limiter.broadcast_delay(row.chat_id)
+            if overall == 0 and chat == 0:
+                return True
+            if chat > overall:
+                self._not_before[row.id] = time.monotonic() + chat
+                return False
+            await asyncio.sleep(overall)
+
+    async def _send(self, row: OutboxRow, token: str) -> None:
+        announcements = self.announcements
+        clock = self.services.clock
+        try:
+            sending = await announcements.sending(row)
+            if sending is None:
+                await announcements.failed(row, token, "announcement not found", clock())
+                return
+            try:
+                message = await render.send_one(self.bot, row.chat_id, sending.reply,
+                                                rate_limit_args=PACED,
+                                                read_timeout=SEND_TIMEOUT)
+            except RetryAfter as exc:
+                wait = retry_after_seconds(exc)
+                self.stats["429"] += 1
+                # Telegram does not say which limit was hit: slow every broadcast down.
+                self._paused_until = max(self._paused_until, time.monotonic() + wait)
+                await announcements.retry_later(row, token, f"429: retry after {wait:g} s",
+                                                clock(), count_attempt=False)
+                return
+            except Forbidden as exc:
+                self.stats["unreachable"] += 1
+                log.info("member %s is unreachable: %s", row.member_id, exc.message)
+                await announcements.unreachable(row, token, clock())
+                return
+            except BadRequest as exc:
+                self.stats["failed"] += 1
+                log.warning("announcement %s refused for member %s: %s", row.announcement_id,
+                            row.member_id, exc.message)
+                await announcements.failed(row, token, redact(exc.message), clock())
+                return
+            except TimedOut as exc:
+                if isinstance(exc.__cause__, httpx.ReadTimeout):
+                    # The request reached Telegram; whether it was delivered is unknown: the
+                    # same case as a crash in flight, settled the same way.
+                    self.stats["uncertain"] += 1
+                    await announcements.uncertain(row, token, clock())
+                    return
+                await self._transient(row, token, exc)
+                return
+            except TelegramError as exc:  # 5xx, a connection that failed…
+                await self._transient(row, token, exc)
+                return
+            self._not_before.pop(row.id, None)
+            self.stats["sent"] += 1
+            await announcements.delivered(row, token, message.message_id, clock())
+        except Exception:
+            # E.g. the database failed while recording: the row stays `sending`, and the next
+            # start marks it uncertain (never re-sent on its own).
+            log.exception("outbox row %s: outcome not recorded", row.id)
+        finally:
+            self._slots.release()
+
+    async def _transient(self, row: OutboxRow, token: str, exc: Exception) -> None:
+        self.stats["retries"] += 1
+        again = await self.announcements.retry_later(row, token, redact(str(exc)),
+                                                     self.services.clock())
+        if again:
+            pause = min(FIRST_RETRY * 2 ** row.attempts, LAST_RETRY)
+            self._not_before[row.id] = time.monotonic() + pause
+            log.info("announcement message %s failed (%s); next try in %.1f s", row.id,
+                     redact(str(exc)), pause)
+        else:
+            self.stats["failed"] += 1
+            self._not_before.pop(row.id, None)
+
+    async def _report(self, notices: list[Any]) -> None:
+        for notice in notices:
+            try:
+                await render.send_reply(self.bot, notice.telegram_user_id, notice.reply)
+            except TelegramError as exc:
+                log.warning("could not send the delivery report to %s: %s",
+                            notice.telegram_user_id, redact(str(exc)))
