@@ -172,6 +172,8 @@ async def serve(app: PalabreApp, stop: asyncio.Event, *, poll_timeout: int = 10)
         teardown.push_async_callback(_stop_polling, app)
         await app.start()
         teardown.push_async_callback(_stop_application, app)
+        # First of all on the way down: no new broadcast message once stopping has begun.
+        teardown.push_async_callback(_post_stop, app)
         log.info("Palabre is running as @%s", app.bot.username)
         await _until_stopped_or_polling_ends(stop)
 

@@ -388,10 +388,10 @@ async def test_a_crash_in_the_middle_of_2000_recipients(runner: BotRunner, phone
     await seed_many(runner, 10_000, 2000)
     before = emulator.stats["messages_sent"]
     await confirm_to_everyone(claire, "Deux mille")
-    await wait_sent(emulator, before + 600)
+    await wait_sent(emulator, before + 400)
     await runner.kill()
     sent_at_crash = emulator.stats["messages_sent"] - before
-    assert sent_at_crash < 2000  # the crash did come in the middle
+    assert sent_at_crash < 2000, sent_at_crash  # the crash did come in the middle
     await runner.start()
     await settled(runner, timeout=120)
     counts = Counter(len(announcements_in(emulator, uid)) for uid in range(10_000, 12_000))
