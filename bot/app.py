@@ -25,11 +25,14 @@ from bot.transport.outbox import OutboxSender
 from bot.transport.processor import InboxUpdateProcessor
 from bot.transport.ratelimit import FloodLimiter
 from bot.transport.recording_request import RecordingRequest
+from bot.transport.reminders import ReminderSender
 
 log = logging.getLogger(__name__)
 PalabreApp = Application[Any, PalabreContext, Any, Any, Any, Any]
 INBOX_RETENTION = timedelta(days=30)
 MEDIA_INTERVAL = timedelta(seconds=5)
+PLAN_INTERVAL = timedelta(hours=1)
+REMINDER_INTERVAL = timedelta(seconds=30)
 
 
 def build_application(settings: Settings, clock: Clock = system_clock) -> PalabreApp:
@@ -86,9 +89,31 @@ async def _post_init(app: PalabreApp) -> None:
                           limiter if isinstance(limiter, FloodLimiter) else None)
     app.bot_data["outbox"] = sender
     await sender.start()
+    reminders = ReminderSender(services, app.bot,
+                               limiter if isinstance(limiter, FloodLimiter) else None)
+    app.bot_data["reminders"] = reminders
+    await reminders.start()
     if app.job_queue is not None:
         app.job_queue.run_repeating(_fetch_media, interval=MEDIA_INTERVAL, first=1)
+        # Planned first, then sent: after a downtime, what fell due is caught up at once.
+        app.job_queue.run_repeating(_plan_reminders, interval=PLAN_INTERVAL, first=0.5)
+        app.job_queue.run_repeating(_send_reminders, interval=REMINDER_INTERVAL, first=2)
         app.job_queue.run_repeating(_housekeeping, interval=timedelta(hours=6), first=60)
+
+
+async def _plan_reminders(context: PalabreContext) -> None:
+    """Plan the reminders the current reporting periods call for."""
+    await reminder_sender(context.application).plan()
+
+
+async def _send_reminders(context: PalabreContext) -> None:
+    """Send the reminders that are due."""
+    await reminder_sender(context.application).tick()
+
+
+def reminder_sender(app: Application[Any, Any, Any, Any, Any, Any]) -> ReminderSender:
+    sender: ReminderSender = app.bot_data["reminders"]
+    return sender
 
 
 async def _post_stop(app: PalabreApp) -> None:

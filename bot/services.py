@@ -13,6 +13,7 @@ from bot.core.announcements import AnnouncementService
 from bot.core.consultation import ConsultationService
 from bot.core.field_updates import FieldUpdateService
 from bot.core.onboarding import OnboardingService
+from bot.core.reminders import ReminderService
 from bot.core.reports import ReportService
 from bot.core.reviews import ReviewService
 from storage import StorageError, Store
@@ -56,6 +57,7 @@ class Services:
         self._reviews: ReviewService | None = None
         self._consultation: ConsultationService | None = None
         self._announcements: AnnouncementService | None = None
+        self._reminders: ReminderService | None = None
 
     async def open(self) -> None:
         self._store = await Store.open(self.settings.database)
@@ -67,6 +69,7 @@ class Services:
         self._consultation = ConsultationService(self._store, self._reports,
                                                  self.settings.database)
         self._announcements = AnnouncementService(self._store, self.settings.timezone)
+        self._reminders = ReminderService(self._store, self._reports, self.settings.timezone)
 
     async def close(self) -> None:
         if self._store is not None:
@@ -100,6 +103,10 @@ class Services:
     @property
     def reviews(self) -> ReviewService:
         return _opened(self._reviews)
+
+    @property
+    def reminders(self) -> ReminderService:
+        return _opened(self._reminders)
 
     @property
     def announcements(self) -> AnnouncementService:

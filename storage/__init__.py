@@ -17,6 +17,7 @@ from storage.members import MemberRepo
 from storage.migrations import upgrade
 from storage.network import NetworkRepo
 from storage.onboarding import OnboardingRepo
+from storage.reminders import ReminderRepo
 from storage.reports import ReportRepo
 
 __all__ = ["Database", "StorageError", "Store"]
@@ -34,6 +35,7 @@ class Store:
         self.inbox = InboxRepo(db)
         self.kv = KeyValueRepo(db)
         self.reports = ReportRepo(db)
+        self.reminders = ReminderRepo(db)
         self.consultation = ConsultationRepo(db)
         self.announcements = AnnouncementRepo(db)
 

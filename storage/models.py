@@ -47,6 +47,7 @@ class Project(Model):
     country: str
     timezone: str
     cadence: str
+    reminders: str | None = None  # the reminder policy as JSON (None: the defaults)
 
     def title(self, language: str) -> str:
         """Return the name in `language`, else French, else any."""
@@ -227,3 +228,18 @@ class DeliveryCounts(Model):
     @property
     def total(self) -> int:
         return self.pending + self.sent + self.failed + self.unreachable + self.uncertain
+
+
+class ReminderRow(Model):
+    id: int
+    member_id: int
+    project_id: int | None
+    subject: str
+    kind: str
+    step: int
+    due_at: datetime
+    send_at: datetime
+    state: str
+    token: str | None
+    message_id: int | None
+    note: str | None

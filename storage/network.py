@@ -17,6 +17,7 @@ def project_from_row(row: aiosqlite.Row) -> Project:
     return Project(
         id=row["id"], slug=row["slug"], name=json.loads(row["name"]), country=row["country"],
         timezone=row["timezone"], cadence=row["cadence"],
+        reminders=row["reminders"],
     )
 
 
@@ -49,18 +50,18 @@ class NetworkRepo:
 
     async def upsert_project(
         self, *, slug: str, name: dict[str, str], country: str, timezone: str, cadence: str,
-        organisation_ids: Sequence[int], now: datetime,
+        organisation_ids: Sequence[int], now: datetime, reminders: str | None = None,
     ) -> int:
         """Insert or update a project by slug with its links; return its id."""
         stamp = now.isoformat()
         cur = await self.db.execute(
-            "INSERT INTO projects (slug, name, country, timezone, cadence, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO projects (slug, name, country, timezone, cadence, reminders, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (slug) DO UPDATE SET name=excluded.name, country=excluded.country,"
-            " timezone=excluded.timezone, cadence=excluded.cadence, updated_at=excluded.updated_at"
-            " RETURNING id",
+            " timezone=excluded.timezone, cadence=excluded.cadence,"
+            " reminders=excluded.reminders, updated_at=excluded.updated_at RETURNING id",
             (slug, json.dumps(name, ensure_ascii=False, sort_keys=True), country, timezone,
-             cadence, stamp, stamp),
+             cadence, reminders, stamp, stamp),
         )
         row = await cur.fetchone()
         assert row is not None

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.config import LANGUAGES
 from bot.core.periods import Cadence
+from bot.core.reminder_policy import ReminderPolicy
 from storage import Store
 from storage.models import IndicatorType, Role
 
@@ -88,6 +89,7 @@ class ProjectSpec(Strict):
     partners: list[Slug] = Field(min_length=1)
     cadence: str | list[date]
     indicators: list[IndicatorSpec] = Field(default_factory=list)
+    reminders: ReminderPolicy | None = None
 
     _names = field_validator("name")(_names)
     _tz = field_validator("timezone")(_timezone)
@@ -234,7 +236,8 @@ async def load(store: Store, spec: NetworkSpec, now: datetime,
                 slug=project.id, name=_names(project.name), country=project.country,
                 timezone=project.timezone, cadence=project.cadence_text(),
                 organisation_ids=[org_ids[s] for s in project.collectivities + project.partners],
-                now=now,
+                now=now, reminders=None if project.reminders is None
+                else project.reminders.model_dump_json(),
             )
             project_ids[project.id] = pid
             await store.network.replace_indicators(pid, [

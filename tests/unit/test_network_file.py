@@ -9,6 +9,7 @@ import pytest
 
 from bot.core import network_file
 from bot.core.network_file import NetworkFileError
+from bot.core.reminders import policy_of
 from storage import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,3 +81,27 @@ def test_cadence_as_dates() -> None:
 def test_not_yaml() -> None:
     with pytest.raises(NetworkFileError, match="not valid YAML"):
         network_file.parse("a: [b")
+
+
+async def test_a_project_reminder_policy_is_stored(tmp_path: Path) -> None:
+    spec = network_file.parse(BASE + "projects: [{id: p, name: P, country: SN, timezone: UTC,"
+                              " collectivities: [rennes], partners: [zig], cadence: FREQ=MONTHLY,"
+                              " reminders: {before: [5], escalate_north: null,"
+                              " hours: ['09:00', '18:30']}}]")
+    store = await Store.open(tmp_path / "p.db")
+    try:
+        await network_file.load(store, spec, datetime(2026, 3, 3, tzinfo=UTC))
+        project = await store.network.project("p")
+    finally:
+        await store.close()
+    assert project is not None
+    policy = policy_of(project)
+    assert policy.before == (5,) and policy.escalate_north is None
+    assert policy.hours[1].hour == 18 and policy.hours[1].minute == 30
+
+
+def test_a_bad_reminder_policy_is_explained() -> None:
+    with pytest.raises(NetworkFileError, match="reminders.overdue_every"):
+        network_file.parse(BASE + "projects: [{id: p, name: P, country: SN, timezone: UTC,"
+                           " collectivities: [rennes], partners: [zig], cadence: FREQ=MONTHLY,"
+                           " reminders: {overdue_every: 0}}]")

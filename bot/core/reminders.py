@@ -1,0 +1,267 @@
+"""Reminders: plan them as rows, decide at sending time, snooze, escalate, digest, /overdue.
+
+The current time is always a parameter; nothing here imports Telegram or sleeps.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from bot.core.onboarding import expired_button
+from bot.core.periods import Cadence, Period
+from bot.core.reminder_policy import (
+    DEFAULT_POLICY,
+    STALE_AFTER,
+    Planned,
+    ReminderPolicy,
+    allowed,
+    escalations,
+    next_digest,
+    plan_for_due_date,
+    snoozed_until,
+)
+from bot.core.replies import Button, Outcome, Reply, h
+from bot.core.reports import ReportService
+from bot.core.status import periods_to_check, reporting_status
+from bot.i18n import _, format_date, format_datetime, ngettext, use_language
+from storage import Store
+from storage.models import Member, Project, ReminderRow
+
+log = logging.getLogger(__name__)
+CB = "rm"  # rm:<go|1|3>:<reminder id>
+SNOOZE_DAYS = (1, 3)
+
+
+def policy_of(project: Project) -> ReminderPolicy:
+    if project.reminders is None:
+        return DEFAULT_POLICY
+    return ReminderPolicy.model_validate_json(project.reminders)
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Literal["send", "settle", "defer"]
+    reply: Reply | None = None
+    chat_id: int | None = None
+    state: str = ""  # for settle: done, skipped, cancelled, unreachable
+    note: str = ""
+    send_at: datetime | None = None
+
+
+class ReminderService:
+    def __init__(self, store: Store, reports: ReportService, timezone: str) -> None:
+        self.store = store
+        self.reports = reports
+        self.timezone = timezone
+        self._projects: dict[int, Project] = {}
+
+    async def _project(self, project_id: int) -> Project:
+        found = self._projects.get(project_id)
+        if found is None:
+            found = (await self.store.network.projects_by_ids([project_id]))[0]
+            self._projects[project_id] = found
+        return found
+
+    # --- planning -----------------------------------------------------------------------
+
+    async def plan(self, now: datetime) -> int:
+        """Plan every reminder the current periods call for (idempotent); return new rows."""
+        self._projects.clear()
+        created = 0
+        for project in await self.store.network.projects():
+            rows = await self._plan_project(project, now)
+            async with self.store.transaction():
+                created += await self.store.reminders.plan(rows, now)
+        rows = []
+        for member in await self.store.reminders.coordinators():
+            zone = ZoneInfo(member.timezone)
+            # This week's (if planning starts after Monday's opening) and the next one.
+            upcoming = next_digest(now, zone, DEFAULT_POLICY.hours)
+            for moment in (next_digest(upcoming - timedelta(days=7), zone,
+                                       DEFAULT_POLICY.hours), upcoming):
+                monday = moment.astimezone(zone).date().isoformat()
+                rows.append((member.id, None, f"digest:{monday}", "digest", 0, moment, moment))
+        async with self.store.transaction():
+            created += await self.store.reminders.plan(rows, now)
+        return created
+
+    async def _plan_project(self, project: Project, now: datetime) -> list[
+            tuple[int, int | None, str, str, int, datetime, datetime]]:
+        policy = policy_of(project)
+        project_zone = ZoneInfo(project.timezone)
+        cadence = Cadence(project.cadence)
+        today = now.astimezone(project_zone).date()
+        last, current = periods_to_check(cadence, today)
+        started = await self.store.consultation.project_started(project.id)
+        periods = [p for p in (last, current) if p is not None and p.end >= started]
+        if not periods:
+            return []
+        reported = await self.store.consultation.reported_periods(project.id,
+                                                                  [p.end for p in periods])
+        rows: list[tuple[int, int | None, str, str, int, datetime, datetime]] = []
+        partners = await self.store.reminders.partners_of(project.id)
+        for period in periods:
+            if period.end in reported:
+                continue
+            subject = f"report:{period.end.isoformat()}"
+            for member in partners:
+                zone = ZoneInfo(member.timezone)
+                for item in plan_for_due_date(policy, period.end, zone):
+                    rows.append(_row(member, project, subject, item, zone, policy))
+            for item in escalations(policy, period.end, project_zone):
+                kind = "partner" if item.kind == "escalate_partner" else "collectivity"
+                for coordinator in await self.store.reminders.coordinators_at(project.id, kind):
+                    rows.append(_row(coordinator, project, subject, item,
+                                     ZoneInfo(coordinator.timezone), policy))
+        return rows
+
+    # --- sending ------------------------------------------------------------------------
+
+    async def decide(self, row: ReminderRow, now: datetime) -> Decision:
+        """Whether a due reminder goes now, waits for allowed hours, or is closed unsent."""
+        member = await self.store.members.by_id(row.member_id)
+        if member is None or member.status != "active" or member.telegram_user_id is None:
+            return Decision("settle", state="cancelled", note="member stopped or left")
+        if member.unreachable_at is not None:
+            return Decision("settle", state="unreachable", note="blocked the bot")
+        project = None if row.project_id is None else await self._project(row.project_id)
+        policy = DEFAULT_POLICY if project is None else policy_of(project)
+        period = None
+        if project is not None and row.subject.startswith("report:"):
+            due = date.fromisoformat(row.subject.removeprefix("report:"))
+            period = Cadence(project.cadence).period_ending(due)
+            if due in await self.store.consultation.reported_periods(project.id, [due]):
+                return Decision("settle", state="done", note="report received")
+        if now - row.due_at > STALE_AFTER:
+            log.info("reminder %s (%s, %s) skipped: due %s, too long ago", row.id, row.kind,
+                     row.subject, row.due_at.isoformat())
+            return Decision("settle", state="skipped", note="stale")
+        if await self.store.reminders.superseded(row, now):
+            return Decision("settle", state="skipped", note="a later reminder is due")
+        opening = allowed(now, ZoneInfo(member.timezone), policy.hours)
+        if opening > now:
+            return Decision("defer", send_at=opening)
+        with use_language(member.language):
+            if row.kind == "digest":
+                reply = await self.overdue_reply(member, now, digest=True)
+                if reply is None:
+                    return Decision("settle", state="skipped", note="nothing late")
+            else:
+                assert project is not None and period is not None
+                reply = await self._compose(row, member, project, period, now)
+        return Decision("send", reply=reply, chat_id=member.telegram_user_id)
+
+    async def _compose(self, row: ReminderRow, member: Member, project: Project,
+                       period: Period, now: datetime) -> Reply:
+        title = h(project.title(member.language))
+        due = format_date(period.end, "long")
+        if row.kind in ("escalate_partner", "escalate_north"):
+            late = [h(p.display_name or "?") for p in
+                    await self.store.reminders.partners_of(project.id)]
+            days = (now.astimezone(ZoneInfo(project.timezone)).date() - period.end).days
+            text = "⚠️ " + ngettext(
+                "<b>{project}</b>: the report for {period} is {days} day late (due on {due}).",
+                "<b>{project}</b>: the report for {period} is {days} days late (due on {due}).",
+                days).format(project=title, period=period.label(), days=days, due=due)
+            if late:
+                text += "\n" + _("Partners asked to report: {names}").format(
+                    names=", ".join(late))
+            return Reply(text + "\n" + _("/overdue shows everything that is late."))
+        if row.kind == "overdue":
+            text = "⚠️ " + _("<b>{project}</b>: the report for {period} was due on {due}. "
+                             "It takes a few minutes.").format(project=title,
+                                                               period=period.label(), due=due)
+        elif row.kind == "before" and row.step == 0:
+            text = "📝 " + _("<b>{project}</b>: the report for {period} is due today.").format(
+                project=title, period=period.label())
+        else:
+            text = "📝 " + _("<b>{project}</b>: the report for {period} is due on {due}.").format(
+                project=title, period=period.label(), due=due)
+        buttons = ((Button(_("📝 Report now"), f"{CB}:go:{row.id}"),),
+                   (Button(_("⏰ Tomorrow"), f"{CB}:1:{row.id}"),
+                    Button(_("In 3 days"), f"{CB}:3:{row.id}")))
+        return Reply(text, buttons=buttons)
+
+    # --- buttons ------------------------------------------------------------------------
+
+    async def on_callback(self, member: Member, data: str, now: datetime) -> Outcome:
+        """Report now, or snooze this member's reminder (a button of another person's
+        reminder, or a forged one, changes nothing)."""
+        parts = data.split(":")
+        if len(parts) != 3 or not parts[2].isdigit():
+            return expired_button()
+        row = await self.store.reminders.get(int(parts[2]))
+        if row is None or row.member_id != member.id or row.project_id is None:
+            return expired_button()
+        if parts[1] == "go":
+            return await self.reports.begin(member, now)
+        if parts[1] not in {str(d) for d in SNOOZE_DAYS}:
+            return expired_button()
+        project = await self._project(row.project_id)
+        zone = ZoneInfo(member.timezone)
+        until = snoozed_until(now, int(parts[1]), zone, policy_of(project).hours)
+        async with self.store.transaction():
+            await self.store.reminders.skip_subject(member.id, row.subject, until, "snoozed", now)
+            await self.store.reminders.plan(
+                [(member.id, row.project_id, row.subject, "snooze", row.id, until, until)], now)
+        when = format_datetime(until, zone, "EEEE d MMMM, HH:mm")
+        return Outcome(replies=(Reply(_("⏰ I will remind you on {when}.").format(when=when),
+                                      replace=True),), toast=_("Reminder moved"))
+
+    # --- what is late -------------------------------------------------------------------
+
+    async def overdue_reply(self, member: Member, now: datetime, *,
+                            digest: bool = False) -> Reply | None:
+        """Who is late, per project in the member's scope (None for a digest with nothing)."""
+        ids = await self.store.consultation.visible_project_ids(member)
+        blocks = []
+        for project in sorted(await self.store.network.projects_by_ids(ids), key=lambda p: p.slug):
+            cadence = Cadence(project.cadence)
+            today = now.astimezone(ZoneInfo(project.timezone)).date()
+            ends = [p.end for p in periods_to_check(cadence, today) if p is not None]
+            status = reporting_status(cadence, today, await self.store.consultation
+                                      .reported_periods(project.id, ends),
+                                      await self.store.consultation.project_started(project.id))
+            if status.kind != "overdue" or status.period is None:
+                continue
+            days = (today - status.period.end).days
+            lines = [f"<b>{h(project.title(member.language))}</b> · " + ngettext(
+                "{days} day late", "{days} days late", days).format(days=days)
+                + " · " + status.period.label()]
+            for partner in await self._partners_any(project.id):
+                mark = " 🚫 " + _("cannot be reached (blocked the bot)") \
+                    if partner.unreachable_at is not None else ""
+                lines.append(f"• {h(partner.display_name or _('(removed)'))}{mark}")
+            blocks.append("\n".join(lines))
+        if not blocks:
+            return None if digest else Reply("✅ " + _("Nothing is late."))
+        head = "🗓 " + _("Weekly digest: late reports") if digest else "⚠️ " + _("Late reports")
+        return Reply(f"<b>{head}</b>\n\n" + "\n\n".join(blocks))
+
+    async def _partners_any(self, project_id: int) -> list[Member]:
+        """Partners of a project, reachable or not (an unreachable one is shown as such)."""
+        rows = await self.store.db.fetchall(
+            "SELECT m.* FROM members m JOIN member_projects mp ON mp.member_id = m.id"
+            " WHERE mp.project_id = ? AND m.role = 'partner' AND m.status = 'active'"
+            " ORDER BY m.id", (project_id,))
+        return [Member.model_validate(dict(r)) for r in rows]
+
+    async def overdue(self, member: Member, now: datetime) -> Outcome:
+        if member.role not in ("coordinator", "admin"):
+            return Outcome.of(Reply(_("This is for coordinators. /summary shows where your "
+                                      "projects stand.")))
+        reply = await self.overdue_reply(member, now)
+        assert reply is not None
+        return Outcome.of(reply)
+
+
+def _row(member: Member, project: Project, subject: str, item: Planned, zone: ZoneInfo,
+         policy: ReminderPolicy) -> tuple[int, int | None, str, str, int, datetime, datetime]:
+    return (member.id, project.id, subject, item.kind, item.step, item.due_at,
+            allowed(item.due_at, zone, policy.hours))
+
+

@@ -1,0 +1,132 @@
+"""Send due reminders from the store, exactly once each, at the broadcast pace.
+
+Run by the JobQueue (APScheduler): `plan` every hour and at start-up, `tick` every 30 s. The
+rows are the truth: a reminder is claimed (`planned` → `sending`, with a token) in a committed
+transaction before its HTTP call and settled with Telegram's answer, so two overlapping ticks
+or a restart can never send it twice; one left `sending` by a crash becomes `uncertain`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import Any
+
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import ExtBot
+
+from bot.core.reminders import ReminderService
+from bot.logs import redact
+from bot.services import Services
+from bot.transport import render
+from bot.transport.ratelimit import PACED, FloodLimiter
+from storage.models import ReminderRow
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+class ReminderSender:
+    def __init__(self, services: Services, bot: ExtBot[Any], limiter: FloodLimiter | None) -> None:
+        self.services = services
+        self.bot = bot
+        self.limiter = limiter
+        self._lock = asyncio.Lock()  # one tick at a time in this process
+        self.stats = {"sent": 0, "settled": 0, "deferred": 0, "429": 0, "unreachable": 0}
+
+    @property
+    def reminders(self) -> ReminderService:
+        return self.services.reminders
+
+    async def start(self) -> None:
+        store, now = self.services.store, self.services.clock()
+        async with store.transaction():
+            uncertain = await store.reminders.reconcile(now)
+        if uncertain:
+            log.warning("%d reminder(s) were in flight when the bot last stopped; marked "
+                        "uncertain, not re-sent", uncertain)
+
+    async def plan(self) -> int:
+        created = await self.reminders.plan(self.services.clock())
+        if created:
+            log.info("planned %d reminder(s)", created)
+        return created
+
+    async def tick(self) -> int:
+        """Send what is due now (after a downtime: what is still useful); return how many."""
+        async with self._lock:
+            sent = 0
+            while True:
+                rows = await self.services.store.reminders.due(self.services.clock(), BATCH)
+                progressed = False
+                for row in rows:
+                    outcome = await self._one(row)
+                    if outcome == "paused":
+                        return sent
+                    sent += outcome == "sent"
+                    progressed = progressed or outcome != "deferred"
+                if len(rows) < BATCH or not progressed:
+                    return sent
+
+    async def _one(self, row: ReminderRow) -> str:
+        store, now = self.services.store, self.services.clock()
+        decision = await self.reminders.decide(row, now)
+        if decision.action == "defer":
+            assert decision.send_at is not None
+            async with store.transaction():
+                await store.reminders.defer(row.id, decision.send_at)
+            self.stats["deferred"] += 1
+            return "deferred"
+        if decision.action == "settle":
+            async with store.transaction():
+                await store.reminders.settle(row.id, decision.state, now, note=decision.note)
+            self.stats["settled"] += 1
+            return decision.state
+        assert decision.reply is not None and decision.chat_id is not None
+        token = secrets.token_hex(8)
+        async with store.transaction():
+            if not await store.reminders.claim(row.id, token):
+                return "taken"  # another tick (or process) has it
+        await self._place(decision.chat_id)
+        try:
+            message = await render.send_one(self.bot, decision.chat_id, decision.reply,
+                                            rate_limit_args=PACED)
+        except RetryAfter:
+            self.stats["429"] += 1
+            async with store.transaction():
+                await store.reminders.release(row.id, token, "429")
+            return "paused"  # the next tick goes on
+        except Forbidden:
+            self.stats["unreachable"] += 1
+            async with store.transaction():
+                await store.reminders.settle(row.id, "unreachable", now, token=token,
+                                             note="blocked the bot")
+                await store.announcements.member_unreachable(row.member_id, now)
+            return "unreachable"
+        except BadRequest as exc:
+            async with store.transaction():
+                await store.reminders.settle(row.id, "failed", now, token=token,
+                                             note=redact(exc.message))
+            return "failed"
+        except TelegramError as exc:  # 5xx, timeouts: planned again, tried at the next tick
+            log.info("reminder %s not sent (%s); retried at the next tick", row.id,
+                     redact(str(exc)))
+            async with store.transaction():
+                await store.reminders.release(row.id, token, redact(str(exc))[:200])
+            return "paused"
+        async with store.transaction():
+            await store.reminders.settle(row.id, "sent", self.services.clock(), token=token,
+                                         message_id=message.message_id)
+        self.stats["sent"] += 1
+        return "sent"
+
+    async def _place(self, chat_id: int) -> None:
+        """Wait for a broadcast place: replies to people keep priority over reminders."""
+        if self.limiter is None:
+            return
+        while True:
+            overall, chat = self.limiter.broadcast_delay(chat_id)
+            if overall == 0 and chat == 0:
+                return
+            await asyncio.sleep(max(overall, chat))
