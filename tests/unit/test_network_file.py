@@ -101,7 +101,7 @@ async def test_a_project_reminder_policy_is_stored(tmp_path: Path) -> None:
 
 
 def test_a_bad_reminder_policy_is_explained() -> None:
-    with pytest.raises(NetworkFileError, match="reminders.overdue_every"):
+    with pytest.raises(NetworkFileError, match=r"reminders\.overdue_every"):
         network_file.parse(BASE + "projects: [{id: p, name: P, country: SN, timezone: UTC,"
                            " collectivities: [rennes], partners: [zig], cadence: FREQ=MONTHLY,"
                            " reminders: {overdue_every: 0}}]")
