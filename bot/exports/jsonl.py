@@ -43,6 +43,12 @@ TABLES: tuple[tuple[str, str | None], ...] = (
                     " WHERE report_id IN {reports})"),
     ("review_comments", None),
     ("audit_log", "report_id IN {reports}"),
+    # Announcements and reminders belong to the whole network: full dumps only.
+    ("announcements", None),
+    ("announcement_versions", None),
+    ("outbox", None),
+    ("announcement_replies", None),
+    ("reminders", None),
 )
 KNOWN = {name for name, _filter in TABLES}
 EVERYTHING = Scope()

@@ -14,6 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.core.reminders import ReminderService
+from bot.core.reports import ReportService
 from storage import Store
 from tests.auxil.seed import PHOTO, Seeded, seed
 
@@ -138,7 +140,19 @@ def test_a_project_outside_the_scope_is_refused(seeded: Seeded, tmp_path: Path) 
     assert not (tmp_path / "x.xlsx").exists()
 
 
-def test_json_lines_round_trip_is_byte_identical(seeded: Seeded, tmp_path: Path,
+@pytest.fixture
+async def planned(seeded: Seeded, tmp_path: Path) -> Seeded:
+    """The seeded store with its reminders planned (their keys keep a moved bot from
+    repeating one, so they travel too)."""
+    store = await Store.open(tmp_path / "palabre.db")
+    try:
+        assert await ReminderService(store, ReportService(store, "UTC"), "UTC").plan(NOW) > 0
+    finally:
+        await store.close()
+    return seeded
+
+
+def test_json_lines_round_trip_is_byte_identical(planned: Seeded, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     first = tmp_path / "first.jsonl"
     _run("export", "--format", "json", "--out", str(first))
@@ -152,6 +166,7 @@ def test_json_lines_round_trip_is_byte_identical(seeded: Seeded, tmp_path: Path,
     assert result.exit_code == 1 and "not empty" in result.output
     with sqlite3.connect(tmp_path / "moved" / "palabre.db") as db:
         assert db.execute("SELECT COUNT(*) FROM reports").fetchone() == (6,)
+        assert db.execute("SELECT COUNT(*) FROM reminders").fetchone()[0] > 0
 
 
 def test_a_scoped_dump_imports_on_its_own(seeded: Seeded, tmp_path: Path,
