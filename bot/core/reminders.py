@@ -129,6 +129,9 @@ class ReminderService:
         if member.unreachable_at is not None:
             return Decision("settle", state="unreachable", note="blocked the bot")
         project = None if row.project_id is None else await self._project(row.project_id)
+        if (project is not None and row.kind in ("before", "overdue", "snooze")
+                and not await self.store.members.in_project(member.id, project.id)):
+            return Decision("settle", state="cancelled", note="no longer in the project")
         policy = DEFAULT_POLICY if project is None else policy_of(project)
         period = None
         if project is not None and row.subject.startswith("report:"):
