@@ -28,10 +28,12 @@ async def _busy(update: Update, context: PalabreContext, action: str) -> None:
 @members_only
 async def summary(update: Update, context: PalabreContext, member: Member) -> None:
     """Show where each project in scope stands, with a chart of its indicators."""
+    consultation, slug = context.services.consultation, _argument(context)
+    await answer(update, context, await consultation.summary_text(member, now(context), slug))
     await _busy(update, context, ChatAction.UPLOAD_PHOTO)
-    outcome = await context.services.consultation.summary(member, now(context),
-                                                          _argument(context))
-    await answer(update, context, outcome)
+    charts = await consultation.summary_charts(member, slug)
+    if charts.replies:
+        await answer(update, context, charts)
 
 
 @members_only

@@ -58,12 +58,24 @@ class ConsultationService:
 
     async def summary(self, member: Member, now: datetime, slug: str | None = None) -> Outcome:
         """Per project in scope: last report, reporting status, indicators; then charts."""
+        text = await self.summary_text(member, now, slug)
+        charts = await self.summary_charts(member, slug)
+        return Outcome(replies=text.replies + charts.replies)
+
+    async def summary_text(self, member: Member, now: datetime,
+                           slug: str | None = None) -> Outcome:
+        """The summary's text: sent first, since drawing the charts takes a moment."""
         projects = await self._projects(member, slug)
         if not projects:
             return Outcome.of(Reply(_("No project matches.") if slug else
                                     _("There is no project for you to follow yet.")))
         blocks = [await self._project_block(member, project, now) for project in projects]
-        replies = [Reply("\n\n".join(blocks))]
+        return Outcome.of(Reply("\n\n".join(blocks)))
+
+    async def summary_charts(self, member: Member, slug: str | None = None) -> Outcome:
+        """One chart per project in scope with values (the first few), as photos."""
+        projects = await self._projects(member, slug)
+        replies: list[Reply] = []
         for project in projects[:MAX_CHARTS]:
             chart = await self._chart(project)
             if chart is not None:
