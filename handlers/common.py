@@ -47,10 +47,23 @@ async def answer(update: Update, context: PalabreContext, outcome: Outcome) -> N
     await render.deliver(update, context.bot, outcome)
     for notice in outcome.notices:
         try:
-            await render.send_reply(context.bot, notice.telegram_user_id, notice.reply)
+            if notice.review_card and notice.report_id is not None:
+                sent = await render.send_one(context.bot, notice.telegram_user_id, notice.reply)
+                store = context.services.store
+                async with store.transaction():
+                    await store.reports.record_card(notice.report_id, notice.telegram_user_id,
+                                                    sent.message_id, now(context))
+            else:
+                await render.send_reply(context.bot, notice.telegram_user_id, notice.reply)
         except TelegramError as exc:
             # The person acting is not to blame: their action stands, the notice is logged.
             log.warning("could not notify %s: %s", notice.telegram_user_id, redact(str(exc)))
+    for edit in outcome.edits:
+        try:
+            await context.bot.edit_message_text(edit.reply.text, chat_id=edit.chat_id,
+                                                message_id=edit.message_id)
+        except TelegramError as exc:  # deleted by its reader, say: nothing to mend
+            log.info("could not update message %s: %s", edit.message_id, redact(str(exc)))
     if outcome.refresh_commands and update.effective_chat is not None and update.effective_user:
         member = await context.services.store.members.by_telegram_id(update.effective_user.id)
         await render.set_member_commands(context.bot, update.effective_chat.id, member)

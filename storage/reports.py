@@ -262,3 +262,20 @@ class ReportRepo:
         rows = await self.db.fetchall(
             "SELECT action, actor_id FROM audit_log WHERE report_id = ? ORDER BY id", (report_id,))
         return [(r[0], r[1]) for r in rows]
+
+    # --- review cards -----------------------------------------------------------------------
+
+    async def record_card(self, report_id: int, telegram_user_id: int, message_id: int,
+                          now: datetime) -> None:
+        await self.db.execute(
+            "INSERT OR IGNORE INTO review_cards (report_id, member_id, chat_id, message_id,"
+            " sent_at) SELECT ?, id, ?, ?, ? FROM members WHERE telegram_user_id = ?",
+            (report_id, telegram_user_id, message_id, now.isoformat(), telegram_user_id))
+
+    async def cards(self, report_id: int) -> list[tuple[int, int, str]]:
+        """(chat id, message id, language) of the review cards sent for a report."""
+        rows = await self.db.fetchall(
+            "SELECT c.chat_id, c.message_id, m.language FROM review_cards c"
+            " JOIN members m ON m.id = c.member_id WHERE c.report_id = ? ORDER BY c.rowid",
+            (report_id,))
+        return [(int(r[0]), int(r[1]), str(r[2])) for r in rows]

@@ -60,6 +60,16 @@ class Notice:
     telegram_user_id: int
     reply: Reply
     report_id: int | None = None  # the report it is about, if any
+    review_card: bool = False  # a card with review buttons: its message is recorded
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A change to a message sent earlier to someone else (e.g. another coordinator's card)."""
+
+    chat_id: int
+    message_id: int
+    reply: Reply
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,7 @@ class Outcome:
     toast: str | None = None
     refresh_commands: bool = False  # the person's command list changed (role, language, left)
     notices: tuple[Notice, ...] = ()  # messages for other people, sent after the replies
+    edits: tuple[Edit, ...] = ()  # earlier messages to other people, brought up to date
 
     @classmethod
     def of(cls, *replies: Reply, toast: str | None = None, refresh_commands: bool = False) -> Outcome:

@@ -528,7 +528,7 @@ class ReportService:
             with use_language(coordinator.language):
                 notices.append(Notice(coordinator.telegram_user_id,
                                       await self.review_card(report, with_buttons=True),
-                                      report.id))
+                                      report.id, review_card=True))
         return notices
 
     async def review_card(self, report: Report, *, with_buttons: bool,

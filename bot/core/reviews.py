@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.core.onboarding import expired_button
-from bot.core.replies import Button, Notice, Outcome, Reply, h
+from bot.core.replies import Button, Edit, Notice, Outcome, Reply, h
 from bot.core.reports import ReportService
 from bot.i18n import _, use_language
 from storage import Store
@@ -64,7 +64,23 @@ class ReviewService:
         notices = await self._tell_author(report, lambda: Reply(
             "✅ " + _("Your report {reference} was accepted by {name}.").format(
                 reference=report.reference, name=reviewer)))
-        return Outcome(replies=(Reply(card.text, replace=True),), notices=notices)
+        edits = await self._other_cards(report, member, lambda: "✅ " + _(
+            "Accepted by {name}.").format(name=reviewer))
+        return Outcome(replies=(Reply(card.text, replace=True),), notices=notices, edits=edits)
+
+    async def _other_cards(self, report: Report, member: Member,
+                           footer: Callable[[], str]) -> tuple[Edit, ...]:
+        """The other coordinators' cards of this report, without buttons, saying who decided."""
+        fresh = await self.store.reports.report(report.id) or report
+        edits = []
+        for chat_id, message_id, language in await self.store.reports.cards(report.id):
+            if chat_id == member.telegram_user_id:
+                continue
+            with use_language(language):
+                card = await self.reports.review_card(fresh, with_buttons=False,
+                                                      footer=footer())
+            edits.append(Edit(chat_id, message_id, card))
+        return tuple(edits)
 
     async def on_text(self, member: Member, text: str, now: datetime) -> Outcome | None:
         """Take the comment a coordinator is writing; None if they are not writing one."""
@@ -91,8 +107,10 @@ class ReviewService:
             + _("You can amend it with the button below."),
             buttons=((Button("✏️ " + _("Amend {reference}").format(reference=report.reference),
                              f"am:{report.id}"),),)))
+        edits = await self._other_cards(report, member, lambda: "↩ " + _(
+            "Returned by {name} with a comment.").format(name=reviewer))
         return Outcome(replies=(Reply(_("Comment sent to {name}.").format(name=name)),),
-                       notices=notices)
+                       notices=notices, edits=edits)
 
     async def cancel(self, member: Member) -> Outcome | None:
         if await self.store.reports.awaited_comment(member.id) is None:

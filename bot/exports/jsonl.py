@@ -49,6 +49,7 @@ TABLES: tuple[tuple[str, str | None], ...] = (
     ("outbox", None),
     ("announcement_replies", None),
     ("reminders", None),
+    ("review_cards", None),
 )
 KNOWN = {name for name, _filter in TABLES}
 EVERYTHING = Scope()

@@ -452,3 +452,26 @@ async def test_a_button_of_an_answered_question_changes_nothing(runner: BotRunne
     draft = await runner.store.reports.open_draft(
         (await runner.store.members.by_telegram_id(partner.user_id)).id, "report")  # type: ignore[union-attr]
     assert draft is not None and (draft.step, draft.position) == ("value", 1)
+
+
+async def test_one_coordinators_decision_updates_the_others_cards(
+    runner: BotRunner, phone_factory, emulator: BotApiEmulator
+) -> None:
+    claire = await _coordinator(runner, phone_factory, "en")
+    marc = phone_factory("Marc", language_code="fr")
+    await join(runner, marc, role="coordinator", org="rennes")
+    partner = await _partner(runner, phone_factory, "en")
+    await _send_report(partner, ("10", "700", "50"))
+    marc_card = emulator.last_message(marc.user_id)
+    assert marc_card is not None and "Accepter" in "".join(marc_card.button_texts)
+
+    await claire.press("Accept")
+    updated = emulator.last_message(marc.user_id)
+    assert updated is not None and updated.message_id == marc_card.message_id
+    assert updated.edited and updated.buttons == []
+    assert updated.text.endswith("✅ " + tr("fr", "Accepted by {name}.", name="Claire"))
+    # A press on the old card (a client that did not refresh) changes nothing.
+    await marc.forge(marc_card.buttons[0][1] or "", marc_card.message_id)
+    report = await runner.store.reports.by_reference("R-2026-000001")
+    assert report is not None and report.status_by is not None
+    assert (await runner.store.members.by_id(report.status_by)).display_name == "Claire"
