@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import account, announcements, consultation, errors, messages, onboarding, reports
+from handlers import (
+    account,
+    announcements,
+    consultation,
+    errors,
+    messages,
+    onboarding,
+    reports,
+    surveys,
+)
 
 # Order matters: PTB runs the first matching handler of the group, and `messages` holds the
 # catch-alls (free text, unknown commands, other messages, stale buttons), so it comes last.
-ROUTERS = (onboarding, account, announcements, reports, consultation, messages)
+ROUTERS = (onboarding, account, announcements, reports, surveys, consultation, messages)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -18,6 +18,7 @@ from storage.migrations import upgrade
 from storage.network import NetworkRepo
 from storage.onboarding import OnboardingRepo
 from storage.reports import ReportRepo
+from storage.surveys import SurveyRepo
 
 __all__ = ["Database", "StorageError", "Store"]
 
@@ -36,6 +37,7 @@ class Store:
         self.reports = ReportRepo(db)
         self.consultation = ConsultationRepo(db)
         self.announcements = AnnouncementRepo(db)
+        self.surveys = SurveyRepo(db)
 
     @classmethod
     async def open(cls, path: Path) -> Store:
