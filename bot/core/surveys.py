@@ -117,12 +117,37 @@ class SurveyService:
 
     async def audience_people(self, author: Member | None, audience: Audience,
                               joint: bool) -> list[Recipient]:
-        """Who is invited. A joint campaign reaches both sides whatever role was chosen."""
-        if joint:
-            audience = Audience({k: v for k, v in audience.criteria.items() if k != "role"})
-        people = await self.announcements.recipients(author, audience)
-        if joint:
-            people = [p for p in people if p.role in ("partner", "coordinator", "observer")]
+        """Who is invited. A joint campaign reaches both sides whatever role was chosen: the
+        partners and coordinators of the projects, and the observers of the collectivities
+        taking part in them (observers follow projects through their organisation)."""
+        if not joint:
+            return await self.announcements.recipients(author, audience)
+        base = Audience({k: v for k, v in audience.criteria.items() if k != "role"})
+        people = [p for p in await self.announcements.recipients(author, base)
+                  if p.role in ("partner", "coordinator", "observer")]
+        slugs = list(base.criteria.get("project", ()))
+        if not slugs:
+            projects = (await self.store.network.projects() if author is None
+                        or author.role == "admin"
+                        else await self.store.members.projects(author.id))
+            slugs = [p.slug for p in projects]
+        if not slugs:
+            return people
+        marks = ",".join("?" * len(slugs))
+        rows = await self.store.db.fetchall(
+            "SELECT DISTINCT o.slug FROM project_organisations po"  # noqa: S608
+            " JOIN projects p ON p.id = po.project_id"
+            " JOIN organisations o ON o.id = po.organisation_id"
+            f" WHERE o.kind = 'collectivity' AND p.slug IN ({marks})", slugs)
+        organisations = {r["slug"] for r in rows}
+        rest = Audience({k: v for k, v in base.criteria.items() if k != "project"})
+        seen = {p.member_id for p in people}
+        for candidate in rest.select(await self.store.announcements.candidates(None)):
+            if (candidate.role == "observer" and candidate.organisation in organisations
+                    and candidate.member_id not in seen
+                    and (author is None or candidate.member_id != author.id)):
+                people.append(candidate)
+                seen.add(candidate.member_id)
         return people
 
     async def launch(self, *, author: Member | None, form: SurveyForm, audience: Audience,
@@ -810,9 +835,12 @@ class SurveyService:
         if not projects:
             return set()
         marks = ",".join("?" * len(projects))
+        # The projects' members, and the reader's own organisation (its observers follow the
+        # projects through it, without being members of them).
         rows = await self.store.db.fetchall(
-            f"SELECT DISTINCT member_id FROM member_projects WHERE project_id IN ({marks})",  # noqa: S608
-            projects)
+            f"SELECT member_id FROM member_projects WHERE project_id IN ({marks})"  # noqa: S608
+            " UNION SELECT id FROM members WHERE organisation_id = ?",
+            [*projects, reader.organisation_id])
         return {r["member_id"] for r in rows}
 
     async def results_menu(self, reader: Member) -> Outcome:

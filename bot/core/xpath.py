@@ -10,6 +10,7 @@ an empty answer is NaN as a number and false as a boolean, dates compare as days
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -205,9 +206,11 @@ class _Parser:
         raise ExpressionError(f"unexpected {token.text or 'end'!r}")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(source: str, *, columns: bool = False) -> Node:
     """Parse an expression; raise ExpressionError naming what is wrong. `columns`: bare names
-    are the choices sheet's columns (a `choice_filter`)."""
+    are the choices sheet's columns (a `choice_filter`). Cached: a form's few expressions are
+    evaluated at every step of every conversation."""
     parser = _Parser(tokenize(source), columns)
     node = parser.expression()
     if parser.peek().kind != "end":

@@ -236,3 +236,43 @@ async def test_training_feedback_in_english_with_pages_regex_and_calculations(
     assert "Module 11" in review.text
     [receipt] = await grace.press(tr("en", "Send my answers"))
     assert receipt.text.startswith("✅")
+
+
+async def test_roles_are_checked_on_commands_and_forged_buttons(
+    runner: BotRunner, phone_factory: Any, emulator: BotApiEmulator
+) -> None:
+    await seed(runner, 801, "Awa")
+    awa = Phone(runner, 801)
+    await seed(runner, 802, "Didier", role="observer", org="drome", projects=())
+    didier = Phone(runner, 802)
+    await seed(runner, 803, "Claude", role="observer", org="rennes", projects=())
+    claude = Phone(runner, 803)
+    form = await _import(runner, "joint_evaluation.xlsx")
+    now = runner.clock()
+    campaign_id, count = await runner.services.surveys.launch(
+        author=None, form=form, audience=Audience({"project": ("eau-ziguinchor",)}),
+        joint=True, opens_at=now, closes_at=now + timedelta(days=7), now=now)
+    assert count == 2  # Awa (partner) and Claude (observer of Rennes, in the partnership)
+    await settled(runner)
+    for phone in (awa, didier, claude):
+        emulator.drain_events(phone.user_id)
+
+    [refused] = await awa.send("/survey")
+    assert tr("fr", "Questionnaires are sent by coordinators and administrators. /surveys "
+                    "lists those waiting for you.") in refused.text
+    await awa.forge(f"sl:f:{form.id}")
+    assert awa.toasts
+    await didier.forge("sl:go")
+    assert didier.toasts
+    [refused] = await awa.send("/results")
+    assert tr("fr", "Results are for coordinators and observers.") in refused.text
+    await awa.forge(f"sr:{campaign_id}")
+    assert awa.toasts
+    # An observer outside the partnership sees no results of it; one inside does.
+    [nothing] = await didier.send("/results")
+    assert tr("fr", "No questionnaire has been sent in your projects yet.") in nothing.text
+    await didier.forge(f"sr:{campaign_id}")
+    assert didier.toasts
+    [menu] = await claude.send("/results")
+    replies = await claude.press("Évaluation conjointe", menu)
+    assert replies[0].text.count("0/1") == 2  # nobody answered yet, on either side
