@@ -394,7 +394,7 @@ class SurveyService:
             return ", ".join(labels.get(v, v) for v in (value or "").split())
         if question.type == "image":
             return "📷 " + _("photo")
-        if question.type == "audio":
+        if question.type == "audio" or (question.type == "text" and value is None):
             return "🎤 " + _("voice note")
         if question.type == "geopoint":
             return "📍 " + (value or "")
@@ -412,7 +412,7 @@ class SurveyService:
                 member: Member) -> Reply:
         definition = loaded.definition
         language = member.language
-        today = date.today()
+        today = self._today(member, response.updated_at)
         values = {k: (v or f or "") for k, (v, f) in answers.items()}
         lines = ["<b>" + _("Check your answers") + "</b> · " + h(self.title(loaded, language))]
         buttons: list[Button] = []
@@ -612,7 +612,9 @@ class SurveyService:
             return expired_button()
         value = answers.get(question.name, (None, None))[0]
         if not value and question.required:
-            return Outcome(toast=_("Choose at least one answer."))
+            message = pick(question.required_message, member.language,
+                           loaded.definition.default_language)
+            return Outcome(toast=message or _("Choose at least one answer."))
         problem = self._constraint(loaded.definition, question, value or "", values,
                                    self._today(member, now), member.language)
         if problem is not None:
@@ -761,10 +763,13 @@ class SurveyService:
         if response.step == "review":
             return Outcome.of(await self.prompt(response, member, now))
         question = loaded.definition.questions[response.position]
-        wanted = {"geopoint": ("location",), "image": ("photo",), "audio": ("voice", "audio")}
+        # A voice note is accepted wherever free text is (phone users often speak).
+        wanted = {"geopoint": ("location",), "image": ("photo",), "audio": ("voice", "audio"),
+                  "text": ("voice", "audio")}
         if kind not in wanted.get(question.type, ()):
             return Outcome.of(await self.prompt(response, member, now, "⚠ " + (
                 self._instruction(question, member, now) if question.type in wanted
+                and question.type != "text"
                 else _("This question needs another kind of answer."))))
         if kind == "location":
             value = f"{latitude} {longitude} 0 0"  # ODK's "lat lon altitude accuracy"
