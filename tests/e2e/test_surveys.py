@@ -46,6 +46,13 @@ async def test_joint_evaluation_answered_start_to_finish(
     assert tr("fr", "Which questionnaire do you want to send?") in choose.text
     [hub] = await claire.press("Évaluation conjointe 2026")
     assert "1 personne" in hub.text or "1 person" in hub.text
+    [kinds] = await claire.press("👥")
+    assert tr("fr", "Who should answer?") in kinds.text
+    [projects] = await claire.press(tr("fr", "By project"))
+    [hub] = await claire.press("Accès à l'eau potable à Ziguinchor (1)", projects)
+    assert "Accès à l'eau potable à Ziguinchor" in hub.text
+    [hub] = await claire.press("30")
+    assert tr("fr", "Deadline: in {days} days", days="30") in hub.text
     [hub] = await claire.press("🤝")
     assert tr("fr", "Joint evaluation (both sides of the partnership): yes") in hub.text
     [sent] = await claire.press("🚀")
@@ -100,7 +107,10 @@ async def test_joint_evaluation_answered_start_to_finish(
     await runner.handled(emulator.send_location(501, 12.56, -16.27))
     photo_question = [e.message for e in emulator.drain_events(501) if e.message][-1]
     assert "photo" in photo_question.text.lower()
-    consent = (await aminata.press(tr("fr", "Skip")))[-1]
+    [wrong] = await aminata.send("une belle photo")
+    assert tr("fr", "Send a photo.") in wrong.text  # a text is not a photo: asked again
+    await runner.handled(emulator.send_photo(501, b"\x89PNG\r\n\x1a\n" + b"P" * 500))
+    consent = [e.message for e in emulator.drain_events(501) if e.message][-1]
     assert "J'accepte" in consent.text
     [review] = (await aminata.press("OK"))[-1:]
     assert tr("fr", "Check your answers") in review.text
@@ -133,6 +143,7 @@ async def test_joint_evaluation_answered_start_to_finish(
     assert answers["meetings"][0] == "12" and answers["budget_share"][0] == "45.5"
     assert answers["last_visit"][0] == "2026-02-15"
     assert answers["site"][0] == "12.56 -16.27 0 0"
+    assert answers["photo"][0] is None and answers["photo"][1]  # Telegram's file id
     assert answers["year"][0] == "2026"  # the calculation, stored with the answers
     [done] = await aminata.send("/surveys")
     assert tr("fr", "No questionnaire is waiting for you. Thank you!") in done.text
@@ -144,6 +155,7 @@ async def test_joint_evaluation_answered_start_to_finish(
     replies = await claire.press("Évaluation conjointe")
     assert "Partenaires" in replies[0].text or "Partners" in replies[0].text
     assert "1/1" in replies[0].text
+    assert "  Oui: 0 · 1" in replies[0].text or "  Oui : 0 · 1" in replies[0].text
     assert replies[-1].kind == "photo"
 
     # The wide export: one column per question, select_multiple one column per choice.
@@ -227,7 +239,20 @@ async def test_training_feedback_in_english_with_pages_regex_and_calculations(
     assert "phone number" in replies[-1].text
     [refused] = await grace.send("77 12")
     assert "Digits only, 8 to 12 of them" in refused.text
-    await grace.send("771234567")
+    [participants] = await grace.send("771234567")
+    # Back to an answered question offers to keep the answer; /cancel pauses, /surveys resumes.
+    [phone] = await grace.press(tr("en", "Back"))
+    assert "phone number" in phone.text
+    [paused] = await grace.send("/cancel")
+    assert tr("en", "Paused. Your answers are kept; send /surveys to continue where you "
+                    "stopped.") in paused.text
+    [pending] = await grace.send("/surveys")
+    assert tr("en", "started") in pending.text
+    replies = await grace.press("▶")
+    assert replies[0].text == "▶ " + tr("en", "Let's continue where you stopped.")
+    assert "phone number" in replies[-1].text
+    replies = await grace.press("Keep: 771234567")
+    assert replies[-1].text == participants.text
     replies = await grace.send("9")
     assert "so many people" in replies[-1].text  # calculated big_group = yes
     replies = await grace.send("The whole team wanted to come")
