@@ -191,3 +191,22 @@ class SurveyRepo:
         for r in rows:
             found.setdefault(r["response_id"], {})[r["question"]] = r["value"]
         return found
+
+    async def member_responses(self, member_id: int) -> list[dict[str, object]]:
+        """A member's responses with their answers (for /mydata)."""
+        rows = await self.db.fetchall(
+            "SELECT r.id, r.campaign_id, f.form_id, f.version, f.title, r.status, r.started_at,"
+            " r.submitted_at FROM survey_responses r"
+            " JOIN survey_campaigns c ON c.id = r.campaign_id"
+            " JOIN survey_forms f ON f.id = c.form_pk WHERE r.member_id = ? ORDER BY r.id",
+            (member_id,))
+        found: list[dict[str, object]] = []
+        for r in rows:
+            answers = await self.answers(r["id"])
+            found.append({
+                "campaign": r["campaign_id"], "form_id": r["form_id"], "version": r["version"],
+                "title": r["title"], "status": r["status"], "started_at": r["started_at"],
+                "submitted_at": r["submitted_at"],
+                "answers": {q: (v if v is not None else ({"file_id": f} if f else None))
+                            for q, (v, f) in sorted(answers.items())}})
+        return found

@@ -362,7 +362,7 @@ class SurveyService:
         text = pick(question.label, language, default_language) or question.name
         for name, value in values.items():
             text = text.replace("${" + name + "}", value)
-        return h(text)
+        return h(text if len(text) <= 2000 else text[:2000] + "…")
 
     def _instruction(self, question: Question, member: Member, now: datetime) -> str:
         kind = question.type
@@ -427,6 +427,7 @@ class SurveyService:
                                today, language)
             lines.append(f"{number}. {label[:80]}: <b>{h(shown)}</b>")
             buttons.append(Button(f"✏️ {number}", self._cb("e", response, str(index))))
+        lines = fit(lines, 3600).split("\n")
         lines += ["", _("Press a number to change that answer, or send your answers.")]
         rows = [tuple(buttons[i:i + 5]) for i in range(0, len(buttons), 5)]
         rows.append((Button("✅ " + _("Send my answers"), self._cb("ok", response)),
@@ -943,10 +944,7 @@ class SurveyService:
         if sides:
             lines.insert(2, _("Counts: {first} · {second}").format(
                 first=side_name(sides[0]), second=side_name(sides[1])))
-        text = "\n".join(lines)
-        if len(text) > 3900:
-            text = text[:3900] + "…"
-        replies = [Reply(text)]
+        replies = [Reply(fit(lines))]
         if panels and responses:
             from bot.survey_charts import distribution_chart
             # Drawing takes a fraction of a second: off the event loop, like /summary's charts.
@@ -1101,6 +1099,19 @@ class SurveyService:
             count).format(count=count, date=format_datetime(closes_at, member.timezone,
                                                             "d MMMM y, HH:mm")),
             replace=True))
+
+
+def fit(lines: list[str], limit: int = 3900) -> str:
+    """Whole lines up to `limit` characters (Telegram takes 4,096), never half an HTML tag."""
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + 1 > limit:
+            kept.append("…")
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept)
 
 
 def reference(response: SurveyResponse) -> str:

@@ -5,6 +5,7 @@ edit, a late answer, forged buttons), then read as results and exported wide."""
 from __future__ import annotations
 
 import csv
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,11 @@ async def test_joint_evaluation_answered_start_to_finish(
     assert answers["site"][0] == "12.56 -16.27 0 0"
     assert answers["photo"][0] is None and answers["photo"][1]  # Telegram's file id
     assert answers["year"][0] == "2026"  # the calculation, stored with the answers
+    [mine] = await aminata.send("/mydata")
+    data = json.loads(emulator.file_bytes(mine.file_ids[0]))
+    [given] = data["survey_responses"]
+    assert given["form_id"] == "joint_eval_2026" and given["status"] == "submitted"
+    assert given["answers"]["meetings"] == "12" and "file_id" in given["answers"]["photo"]
     [done] = await aminata.send("/surveys")
     assert tr("fr", "No questionnaire is waiting for you. Thank you!") in done.text
 

@@ -54,6 +54,10 @@ def xlsform(path: Path, rows: Sequence[Sequence[object]],
      "sheet survey, row 3, column calculation: unexpected"),
     ([("integer", "age", "Age", "", "", "", "", "yes")],
      (*HEADER, "read_only"), "sheet survey, row 2, column read_only: this column is not supported"),
+    ([("range", "score", "Score", "", "", "", "", "start=0 end=100 step=1")],
+     (*HEADER, "parameters"), "sheet survey, row 2, column parameters: a range needs start < end"
+     " and at most 20 steps"),
+    ([("integer", "age", "Age"), ("integer", "age", "Age again")], HEADER, "age"),
 ])
 def test_refused_xlsform_features(tmp_path: Path, rows: list[tuple[object, ...]],
                                   header: tuple[str, ...], message: str) -> None:
