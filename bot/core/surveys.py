@@ -1014,6 +1014,8 @@ class SurveyService:
             draft["joint"] = not draft.get("joint")
         elif action == "d" and argument.isdigit() and int(argument) in DEADLINES:
             draft["days"] = int(argument)
+        elif action == "o" and argument in ("0", "1"):
+            draft["later"] = argument == "1"
         elif action == "go":
             return await self._launch_from_chat(member, draft, now)
         elif action == "x":
@@ -1032,17 +1034,22 @@ class SurveyService:
         joint = bool(draft.get("joint"))
         people = await self.audience_people(member, audience, joint)
         days = int(str(draft.get("days", 14)))
+        later = bool(draft.get("later"))
         lines = ["📋 <b>" + h(form.title) + "</b>",
                  "👥 " + h(await self.announcements.describe_audience(member, audience)) + " · "
                  + ngettext("{count} person", "{count} people", len(people)).format(
                      count=len(people)),
                  "🤝 " + (_("Joint evaluation (both sides of the partnership): yes") if joint
                           else _("Joint evaluation (both sides of the partnership): no")),
-                 "⏰ " + _("Deadline: in {days} days").format(days=days)]
+                 "🕗 " + (_("Opens: now") if not later else _("Opens: tomorrow at 08:00")),
+                 "⏰ " + _("Deadline: {days} days after opening").format(days=days)]
         deadline_row = tuple(Button(("✓ " if d == days else "") + _("{days} days").format(days=d),
                                     f"{LAUNCH}:d:{d}") for d in DEADLINES)
+        opening_row = (Button(("✓ " if not later else "") + _("Open now"), f"{LAUNCH}:o:0"),
+                       Button(("✓ " if later else "") + _("Tomorrow 08:00"), f"{LAUNCH}:o:1"))
         rows = ((Button("👥 " + _("Audience"), f"{LAUNCH}:au"),
                  Button("🤝 " + _("Joint: change"), f"{LAUNCH}:j")),
+                opening_row,
                 deadline_row,
                 (Button("🚀 " + _("Send"), f"{LAUNCH}:go"),
                  Button("✖ " + _("Cancel"), f"{LAUNCH}:x")))
@@ -1086,10 +1093,15 @@ class SurveyService:
         form = await self.store.surveys.form(int(str(draft["form"])))
         if form is None:
             return expired_button()
-        closes_at = now + timedelta(days=int(str(draft.get("days", 14))))
+        opens_at = now
+        if draft.get("later"):
+            # Tomorrow at 08:00 where the coordinator is: invitations arrive at a working hour.
+            local = now.astimezone(ZoneInfo(member.timezone)) + timedelta(days=1)
+            opens_at = local.replace(hour=8, minute=0, second=0, microsecond=0)
+        closes_at = opens_at + timedelta(days=int(str(draft.get("days", 14))))
         _campaign, count = await self.launch(
             author=member, form=form, audience=Audience.from_json(str(draft["audience"])),
-            joint=bool(draft.get("joint")), opens_at=now, closes_at=closes_at, now=now)
+            joint=bool(draft.get("joint")), opens_at=opens_at, closes_at=closes_at, now=now)
         if not count:
             return Outcome.of(Reply(_("Nobody matches this audience. Choose another one.")))
         await self._save_draft(member, {})

@@ -53,7 +53,11 @@ async def test_joint_evaluation_answered_start_to_finish(
     [hub] = await claire.press("Accès à l'eau potable à Ziguinchor (1)", projects)
     assert "Accès à l'eau potable à Ziguinchor" in hub.text
     [hub] = await claire.press("30")
-    assert tr("fr", "Deadline: in {days} days", days="30") in hub.text
+    assert tr("fr", "Deadline: {days} days after opening", days="30") in hub.text
+    [hub] = await claire.press(tr("fr", "Tomorrow 08:00"))
+    assert tr("fr", "Opens: tomorrow at 08:00") in hub.text
+    [hub] = await claire.press(tr("fr", "Open now"))
+    assert tr("fr", "Opens: now") in hub.text
     [hub] = await claire.press("🤝")
     assert tr("fr", "Joint evaluation (both sides of the partnership): yes") in hub.text
     [sent] = await claire.press("🚀")
@@ -307,3 +311,46 @@ async def test_roles_are_checked_on_commands_and_forged_buttons(
     [menu] = await claude.send("/results")
     replies = await claude.press("Évaluation conjointe", menu)
     assert replies[0].text.count("0/1") == 2  # nobody answered yet, on either side
+
+
+async def test_water_points_with_a_range_and_a_voice_note_and_a_later_opening(
+    runner: BotRunner, phone_factory: Any, emulator: BotApiEmulator
+) -> None:
+    await seed(runner, 901, "Fatou", language="fr")
+    fatou = Phone(runner, 901)
+    form = await _import(runner, "water_points.xlsx")
+    now = runner.clock()
+    campaign_id, _count = await runner.services.surveys.launch(
+        author=None, form=form, audience=Audience({"role": ("partner",)}), joint=False,
+        opens_at=now + timedelta(hours=2), closes_at=now + timedelta(days=3), now=now)
+    [early] = await fatou.forge(f"sv:go:{campaign_id}")
+    assert early.text.startswith(tr("fr", "This questionnaire opens on {date}.",
+                                    date="3 mars 2026, 16:05")[:20])
+    [nothing] = await fatou.send("/surveys")
+    assert tr("fr", "No questionnaire is waiting for you. Thank you!") in nothing.text
+
+    runner.clock.advance(hours=2)
+    replies = await fatou.forge(f"sv:go:{campaign_id}")
+    assert "Pays" in replies[-1].text  # the French labels of an English-first form
+    await fatou.press("Sénégal")
+    await fatou.press("Kolda")
+    households = (await fatou.press("Oui"))[-1]
+    assert "ménages" in households.text  # "problems" is skipped: the point works
+    [refused] = await fatou.send("0")
+    assert "Entre 1 et 4999 ménages" in refused.text
+    quality = (await fatou.send("1 250"))[-1]
+    assert [label for label, _d in quality.buttons][:5] == ["1", "2", "3", "4", "5"]
+    comment = (await fatou.press("4"))[-1]
+    assert "commentaire vocal" in comment.text
+    await runner.handled(emulator.send_voice(901, b"OggS" + b"v" * 800))
+    review = [e.message for e in emulator.drain_events(901) if e.message][-1]
+    assert tr("fr", "Check your answers") in review.text
+    assert "1\u202f250" in review.text and "🎤" in review.text
+    [receipt] = await fatou.press(tr("fr", "Send my answers"))
+    assert receipt.text.startswith("✅")
+    response = await runner.store.surveys.response_of(
+        campaign_id, (await runner.store.members.by_telegram_id(901)).id)  # type: ignore[union-attr]
+    assert response is not None
+    answers = await runner.store.surveys.answers(response.id)
+    assert answers["households"][0] == "1250" and answers["quality"][0] == "4"
+    assert answers["comment"][1] and "problems" not in answers
