@@ -34,11 +34,14 @@ invite_app = typer.Typer(help="Invite people to join.", no_args_is_help=True)
 db_app = typer.Typer(help="Maintain the database.", no_args_is_help=True)
 i18n_app = typer.Typer(help="Translation catalogs.", no_args_is_help=True)
 media_app = typer.Typer(help="Files sent with the reports.", no_args_is_help=True)
+survey_app = typer.Typer(help="Evaluation questionnaires: import, launch, list, export.",
+                         no_args_is_help=True)
 app.add_typer(network_app, name="network")
 app.add_typer(invite_app, name="invite")
 app.add_typer(db_app, name="db")
 app.add_typer(i18n_app, name="i18n")
 app.add_typer(media_app, name="media")
+app.add_typer(survey_app, name="survey")
 
 
 class RoleChoice(StrEnum):
@@ -580,6 +583,164 @@ def i18n_check() -> None:
     if problems:
         raise typer.Exit(1)
     typer.echo("All catalogs are complete.")
+
+
+# --- surveys ------------------------------------------------------------------------------
+
+class WideFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+@survey_app.command("import")
+def survey_import(file: Annotated[Path, typer.Argument(
+        help="An XLSForm (.xlsx) or a YAML questionnaire (.yaml).")]) -> None:
+    """Import a questionnaire; a changed file becomes a new version."""
+    from bot.core.survey_forms import FormError
+    from bot.services import Services
+
+    cfg = settings()
+    if not file.is_file():
+        fail(f"{file}: no such file")
+
+    async def work(_store: Store) -> tuple[str, int, bool, int]:
+        services = Services(cfg)
+        await services.open()
+        try:
+            form, created = await services.surveys.import_form(file, now())
+            count = len(services.surveys.definition(form).asked())
+            return form.form_id, form.version, created, count
+        finally:
+            await services.close()
+
+    try:
+        form_id, version, created, count = run_async(with_store(cfg, work))
+    except FormError as exc:
+        fail(str(exc))
+    state = "imported" if created else "unchanged, already imported"
+    typer.echo(f"Questionnaire {form_id} version {version} ({count} questions): {state}.")
+
+
+@survey_app.command("list")
+def survey_list() -> None:
+    """List the questionnaires (every version) and the campaigns."""
+    async def work(store: Store) -> None:
+        forms = await store.surveys.forms()
+        if not forms:
+            typer.echo("No questionnaire yet: palabre survey import FILE.")
+            return
+        for form in forms:
+            typer.echo(f"{form.form_id} v{form.version}  {form.title}  "
+                       f"(imported {form.imported_at:%Y-%m-%d %H:%M} from {form.source})")
+        for campaign in await store.surveys.campaigns():
+            invited = len(await store.surveys.invitations(campaign.id))
+            done = sum(1 for r in await store.surveys.campaign_responses(campaign.id)
+                       if r.status == "submitted")
+            typer.echo(f"campaign {campaign.id}: form #{campaign.form_pk}, "
+                       f"{'joint, ' if campaign.joint else ''}{done}/{invited} answered, "
+                       f"{campaign.opens_at:%Y-%m-%d %H:%M} → {campaign.closes_at:%Y-%m-%d %H:%M}")
+
+    run_async(with_store(settings(), work))
+
+
+@survey_app.command("launch")
+def survey_launch(
+    form_id: Annotated[str, typer.Argument(help="The questionnaire's form_id (latest version).")],
+    deadline: Annotated[str, typer.Option(
+        help="When answers stop being accepted, ISO 8601 (without offset: PALABRE_TIMEZONE).")],
+    audience: Annotated[list[str] | None, typer.Option(
+        help="Who answers: everyone (default), or project=ID, country=CC, organisation=ID, "
+             "role=ROLE, language=LANG; repeat to narrow, commas for alternatives.")] = None,
+    opens: Annotated[str | None, typer.Option(
+        help="Send the invitations at this time (ISO 8601); default: now.")] = None,
+    joint: Annotated[bool, typer.Option(
+        "--joint", help="Joint evaluation: both sides of the partnership answer.")] = False,
+    author: Annotated[int | None, typer.Option(
+        help="Telegram id of the coordinator or admin launching it (their scope applies).")]
+        = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Send a questionnaire to an audience (the running bot delivers the invitations)."""
+    from bot.core.announcements import Audience, AudienceError
+    from bot.core.surveys import LaunchError
+    from bot.services import Services
+
+    cfg = settings()
+    try:
+        target = Audience.parse(audience or [])
+    except AudienceError as exc:
+        fail(str(exc))
+    opens_at = now() if opens is None else _moment(opens, cfg.timezone)
+    closes_at = _moment(deadline, cfg.timezone)
+
+    async def work(_store: Store) -> tuple[int, int]:
+        services = Services(cfg)
+        await services.open()
+        try:
+            store = services.store
+            form = await store.surveys.latest_by_form_id(form_id)
+            if form is None:
+                fail(f"no questionnaire {form_id!r}: palabre survey import FILE first")
+            sender = None
+            if author is not None:
+                sender = await store.members.by_telegram_id(author)
+                if sender is None or not services.surveys.may_launch(sender):
+                    fail(f"--author {author}: no active coordinator or administrator with "
+                         "this id")
+            people = await services.surveys.audience_people(sender, target, joint)
+            typer.echo(f"{form.title} (v{form.version}) to {len(people)} people, "
+                       f"{'joint, ' if joint else ''}until {closes_at.isoformat()}")
+            if not people:
+                fail("nobody matches this audience")
+            if not yes and not typer.confirm(f"Send to {len(people)} people?"):
+                typer.echo("Nothing was sent.")
+                raise typer.Exit(1)
+            return await services.surveys.launch(author=sender, form=form, audience=target,
+                                                 joint=joint, opens_at=opens_at,
+                                                 closes_at=closes_at, now=now())
+        finally:
+            await services.close()
+
+    try:
+        campaign_id, count = run_async(with_store(cfg, work))
+    except LaunchError as exc:
+        fail(str(exc))
+    typer.echo(f"Campaign {campaign_id}: {count} people invited; the running bot sends the "
+               "invitations (`palabre run`).")
+
+
+@survey_app.command("export")
+def survey_export(
+    campaign: Annotated[int, typer.Argument(help="The campaign's number (palabre survey list).")],
+    fmt: Annotated[WideFormat, typer.Option("--format", help="csv or xlsx.")] = WideFormat.csv,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="The file to write (default: campaign-N.csv|xlsx).")] = None,
+    delimiter: Annotated[str, typer.Option(
+        help="CSV field separator (French spreadsheets expect ';').")] = ",",
+) -> None:
+    """Export a campaign's answers wide: one row per response, one column per question."""
+    from bot.core.survey_forms import Definition
+    from bot.exports import survey_wide
+
+    cfg = settings()
+    target = out or Path(f"campaign-{campaign}.{fmt.value}")
+    if len(delimiter) != 1:
+        fail("--delimiter takes one character, e.g. ';'")
+
+    async def work(store: Store) -> tuple[list[str], list[list[survey_wide.Cell]]]:
+        found = await store.surveys.campaign(campaign)
+        if found is None:
+            fail(f"no campaign {campaign} (palabre survey list)")
+        form = await store.surveys.form(found.form_pk)
+        assert form is not None
+        definition = Definition.model_validate_json(form.definition)
+        return (survey_wide.columns(definition),
+                await survey_wide.wide_rows(store, definition, campaign, cfg.timezone))
+
+    header, rows = run_async(with_store(cfg, work))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    survey_wide.write(target, header, rows, fmt.value, delimiter)
+    typer.echo(f"Wrote {len(rows)} responses to {target}.")
 
 
 def main() -> None:

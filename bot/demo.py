@@ -17,10 +17,13 @@ from bot import logs
 from bot.app import PalabreApp, build_application, serve, services_of, wait_handled
 from bot.config import Settings
 from bot.core import invitations, network_file
+from bot.core.announcements import AnnouncementService
+from bot.core.surveys import SurveyService
 from bot.emulator import BotApiEmulator, BotEvent, SentMessage
 from storage import Store
 
 NETWORK_FILE = Path(__file__).resolve().parent.parent / "examples" / "network.yaml"
+SURVEY_FILE = NETWORK_FILE.with_name("survey.yaml")
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,10 @@ async def _seed(settings: Settings, terminal: Terminal) -> None:
                 org_slug=persona.org, uses=1, expires_in=invitations.parse_duration("14d"),
                 now=moment)
             terminal.codes[persona.key] = created.code
+        # A questionnaire ready to send: as Claire, /survey.
+        surveys = SurveyService(store, AnnouncementService(store, settings.timezone),
+                                settings.timezone)
+        await surveys.import_form(SURVEY_FILE, moment)
     finally:
         await store.close()
 

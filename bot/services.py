@@ -16,6 +16,7 @@ from bot.core.onboarding import OnboardingService
 from bot.core.reminders import ReminderService
 from bot.core.reports import ReportService
 from bot.core.reviews import ReviewService
+from bot.core.surveys import SurveyService
 from storage import StorageError, Store
 
 Clock = Callable[[], datetime]
@@ -58,6 +59,7 @@ class Services:
         self._consultation: ConsultationService | None = None
         self._announcements: AnnouncementService | None = None
         self._reminders: ReminderService | None = None
+        self._surveys: SurveyService | None = None
 
     async def open(self) -> None:
         self._store = await Store.open(self.settings.database)
@@ -70,6 +72,7 @@ class Services:
                                                  self.settings.database)
         self._announcements = AnnouncementService(self._store, self.settings.timezone)
         self._reminders = ReminderService(self._store, self._reports, self.settings.timezone)
+        self._surveys = SurveyService(self._store, self._announcements, self.settings.timezone)
 
     async def close(self) -> None:
         if self._store is not None:
@@ -111,6 +114,10 @@ class Services:
     @property
     def announcements(self) -> AnnouncementService:
         return _opened(self._announcements)
+
+    @property
+    def surveys(self) -> SurveyService:
+        return _opened(self._surveys)
 
     async def record_updates(self, raw_updates: Sequence[Mapping[str, Any]]) -> None:
         """Store fetched updates durably before Telegram can be told they were received."""

@@ -13,11 +13,13 @@ from handlers import (
     onboarding,
     reminders,
     reports,
+    surveys,
 )
 
 # Order matters: PTB runs the first matching handler of the group, and `messages` holds the
 # catch-alls (free text, unknown commands, other messages, stale buttons), so it comes last.
-ROUTERS = (onboarding, account, announcements, reports, consultation, reminders, messages)
+ROUTERS = (onboarding, account, announcements, reports, surveys, consultation, reminders,
+           messages)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

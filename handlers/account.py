@@ -41,6 +41,7 @@ async def cancel(update: Update, context: PalabreContext) -> None:
         outcome = (await services.announcements.cancel(member, now(context))
                    or await services.reviews.cancel(member)
                    or await services.reports.cancel(member, now(context))
+                   or await services.surveys.cancel(member, now(context))
                    or await services.field_updates.cancel(member, now(context)))
     if outcome is None:
         outcome = await services.account.cancel(person(update).user_id, member)

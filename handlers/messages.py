@@ -11,7 +11,7 @@ from bot.core.media import Media
 from bot.core.onboarding import expired_button
 from bot.transport import scope as scopes
 from bot.transport.context import PalabreContext
-from handlers import account, announcements, consultation, reports
+from handlers import account, announcements, consultation, reports, surveys
 from handlers.common import PRIVATE, answer, now, person
 
 # Menu labels lead to the same callbacks as the commands they stand for.
@@ -24,6 +24,7 @@ MENU_ACTIONS = {
     "language": account.language,
     "mydata": account.my_data,
     "announce": announcements.announce,
+    "surveys": surveys.pending,
 }
 
 
@@ -44,12 +45,13 @@ async def text(update: Update, context: PalabreContext) -> None:
         return
     if member is not None:
         # A reply to an announcement, then an announcement or a comment being written, then
-        # an answer to the report under way, then (from a partner) a field update: free text
-        # is never dropped.
+        # an answer to the report under way, then to the questionnaire under way, then (from
+        # a partner) a field update: free text is never dropped.
         outcome = ((message and await announcements.reply_outcome(message, context, member))
                    or await services.announcements.on_text(member, body, now(context))
                    or await services.reviews.on_text(member, body, now(context))
-                   or await services.reports.on_text(member, body, now(context)))
+                   or await services.reports.on_text(member, body, now(context))
+                   or await services.surveys.on_text(member, body, now(context)))
         if outcome is None and member.role == "partner":
             outcome = await services.field_updates.receive(
                 member, Media("text", body=body, chat_id=message.chat_id if message else None,

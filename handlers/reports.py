@@ -138,7 +138,9 @@ async def media(update: Update, context: PalabreContext, member: Member) -> None
     outcome = ((message and await announcements.reply_outcome(message, context, member))
                or await services.announcements.on_media(member, item.kind, item.file_id,
                                                         item.caption, now(context))
-               or await services.reports.on_media(member, item, refused, now(context)))
+               or await services.reports.on_media(member, item, refused, now(context))
+               or await services.surveys.on_media(member, item.kind, item.file_id,
+                                                  item.latitude, item.longitude, now(context)))
     if outcome is None and member.role == "partner":
         outcome = await services.field_updates.receive(member, item, refused, now(context))
     await answer(update, context, outcome or services.account.not_understood(member))

@@ -19,6 +19,7 @@ from storage.network import NetworkRepo
 from storage.onboarding import OnboardingRepo
 from storage.reminders import ReminderRepo
 from storage.reports import ReportRepo
+from storage.surveys import SurveyRepo
 
 __all__ = ["Database", "StorageError", "Store"]
 
@@ -38,6 +39,7 @@ class Store:
         self.reminders = ReminderRepo(db)
         self.consultation = ConsultationRepo(db)
         self.announcements = AnnouncementRepo(db)
+        self.surveys = SurveyRepo(db)
 
     @classmethod
     async def open(cls, path: Path) -> Store:

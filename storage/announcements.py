@@ -10,7 +10,7 @@ from storage.db import Database
 from storage.models import Announcement, DeliveryCounts, OutboxRow, Recipient
 
 _FIELDS = {"status", "step", "text", "media_kind", "media_file_id", "audience", "ack",
-           "send_at", "confirmed_at", "completed_at"}
+           "send_at", "confirmed_at", "completed_at", "campaign_id"}
 
 
 def _iso(value: object) -> object:

@@ -189,6 +189,7 @@ class Announcement(Model):
     updated_at: datetime
     confirmed_at: datetime | None
     completed_at: datetime | None
+    campaign_id: int | None = None  # an invitation to a survey campaign: a Start button
 
 
 class OutboxRow(Model):
@@ -243,3 +244,44 @@ class ReminderRow(Model):
     token: str | None
     message_id: int | None
     note: str | None
+
+
+Side = Literal["collectivity", "partner"]
+
+
+class SurveyForm(Model):
+    id: int
+    form_id: str
+    version: int
+    content_hash: str
+    title: str
+    definition: str  # JSON, read by bot.core.survey_forms.Definition
+    source: str
+    imported_at: datetime
+
+
+class Campaign(Model):
+    id: int
+    form_pk: int
+    created_by: int | None
+    audience: str
+    joint: bool
+    opens_at: datetime
+    closes_at: datetime
+    created_at: datetime
+
+
+class SurveyResponse(Model):
+    id: int
+    campaign_id: int
+    member_id: int
+    side: Side
+    status: Literal["open", "submitted"]
+    step: str
+    position: int
+    page: int
+    turn: int
+    editing: bool
+    started_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None

@@ -87,6 +87,7 @@ class AccountService:
             "reports": await self._reports(member, {p.id: p.slug for p in
                                                     await self.store.network.projects()}),
             "announcement_replies": await self.store.announcements.member_replies(member.id),
+            "survey_responses": await self.store.surveys.member_responses(member.id),
         }
 
     async def _reports(self, member: Member, slugs: dict[int, str]) -> list[dict[str, Any]]:

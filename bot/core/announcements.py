@@ -282,7 +282,7 @@ class AnnouncementService:
         ]
         return Reply(_("Who should receive it?"), buttons=tuple(rows))
 
-    async def _options(self, member: Member, kind: str) -> list[tuple[str, str, int]]:
+    async def options(self, member: Member, kind: str) -> list[tuple[str, str, int]]:
         """(value, label, number of people) for each value of a criterion in the scope."""
         people = await self.recipients(member, Audience())
         counts: Counter[str] = Counter()
@@ -311,7 +311,7 @@ class AnnouncementService:
     async def _kind_menu(self, member: Member, draft: Announcement, short: str) -> Reply:
         kind = _LONG[short]
         rows: list[tuple[Button, ...]] = []
-        for index, (value, label, count) in enumerate(await self._options(member, kind)):
+        for index, (value, label, count) in enumerate(await self.options(member, kind)):
             data = self._cb("av", draft.id, f"{short}.{value}")
             if len(data.encode()) > 64:  # a long id: point at it by position instead
                 data = self._cb("av", draft.id, f"{short}#{index}")
@@ -327,7 +327,7 @@ class AnnouncementService:
             _short, kind = argument[:1], _LONG.get(argument[:1])
             if kind is None:
                 return expired_button()
-            options = await self._options(member, kind)
+            options = await self.options(member, kind)
             value: str | None = None
             if argument[1:2] == ".":
                 value = argument[2:]
@@ -546,7 +546,7 @@ class AnnouncementService:
             people = await self.recipients(member, audience)
             if not people:
                 return Outcome.of(Reply(_("Nobody matches this audience. Choose another one.")))
-            await self._publish(draft.id, people, draft.send_at, now)
+            await self.publish(draft.id, people, draft.send_at, now)
         self.queued.set()
         if draft.send_at is None:
             text = "✅ " + ngettext(
@@ -563,9 +563,10 @@ class AnnouncementService:
                                             when=self._when(draft, member.timezone)),
                                 replace=True))
 
-    async def _publish(self, announcement_id: int, people: Sequence[Recipient],
-                       send_at: datetime | None, now: datetime) -> None:
-        """Must run inside a transaction: the rows and the status change commit together."""
+    async def publish(self, announcement_id: int, people: Sequence[Recipient],
+                      send_at: datetime | None, now: datetime) -> None:
+        """Queue one row per person (a survey's invitations too). Must run inside a
+        transaction: the rows and the status change commit together."""
         await self.store.announcements.enqueue(
             announcement_id, 0, [(r.member_id, r.telegram_user_id, r.language) for r in people],
             now)
@@ -587,7 +588,7 @@ class AnnouncementService:
                 audience=audience.to_json(), ack=1 if ack else 0)
             for language, version in versions.items():
                 await self.store.announcements.set_version(announcement_id, language, version)
-            await self._publish(announcement_id, people, send_at, now)
+            await self.publish(announcement_id, people, send_at, now)
         self.queued.set()
         return announcement_id, len(people)
 
@@ -624,13 +625,19 @@ class AnnouncementService:
         announcement = cached.announcement
         with use_language(language):
             head = "⏰ " + _("Reminder") if reminder else "📢 " + _("Announcement")
+            if announcement.campaign_id is not None:
+                head = "📋 " + _("Questionnaire")
             who = ", ".join(p for p in (cached.author_name, cached.organisation) if p)
             lines = [f"<b>{h(head)}</b>" + (f" · {h(who)}" if who else "")]
             body = choose_text(announcement.text, cached.versions, language)
             if body:
                 lines += ["", h(body)]
-            lines += ["", "<i>" + _("Reply to this message to answer.") + "</i>"]
             buttons: tuple[tuple[Button, ...], ...] = ()
+            if announcement.campaign_id is not None:
+                # An invitation: its answer is the questionnaire, started with this button.
+                buttons = ((Button("▶ " + _("Start"), f"sv:go:{announcement.campaign_id}"),),)
+            else:
+                lines += ["", "<i>" + _("Reply to this message to answer.") + "</i>"]
             if announcement.ack:
                 buttons = ((Button("✓ " + _("Received"),
                                    self._cb("ack", announcement.id)),),)

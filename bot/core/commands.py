@@ -21,6 +21,7 @@ class Command:
 EVERYONE = frozenset(ROLES)
 PARTNERS: frozenset[Role] = frozenset({"partner"})
 REVIEWERS: frozenset[Role] = frozenset({"coordinator", "admin"})
+READERS: frozenset[Role] = frozenset({"coordinator", "observer", "admin"})
 
 # Shown in this order in /help and in Telegram's command menu.
 COMMANDS: tuple[Command, ...] = (
@@ -31,6 +32,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("summary", N_("Where the projects stand, with charts"), EVERYONE),
     Command("latest", N_("The latest reports"), EVERYONE),
     Command("export", N_("Everything as a spreadsheet"), EVERYONE),
+    Command("surveys", N_("Questionnaires waiting for you"), EVERYONE),
+    Command("survey", N_("Send a questionnaire"), REVIEWERS),
+    Command("results", N_("Answers to the questionnaires"), READERS),
     Command("announce", N_("Send an announcement"), REVIEWERS),
     Command("announcements", N_("Your announcements and their delivery"), REVIEWERS),
     Command("overdue", N_("Who is late with a report"), REVIEWERS),
@@ -58,7 +62,7 @@ def command_names() -> set[str]:
 MENU: tuple[tuple[tuple[str, str], ...], ...] = (
     (("report", N_("📝 Report")), ("myreports", N_("📋 My reports"))),
     (("summary", N_("📊 Summary")), ("latest", N_("🗞 Latest reports"))),
-    (("announce", N_("📢 Announce")),),
+    (("surveys", N_("📋 Questionnaires")), ("announce", N_("📢 Announce"))),
     (("help", N_("❓ Help")), ("language", N_("🌐 Language"))),
     (("mydata", N_("🗂 My data")),),
 )

@@ -50,6 +50,12 @@ TABLES: tuple[tuple[str, str | None], ...] = (
     ("announcement_replies", None),
     ("reminders", None),
     ("review_cards", None),
+    # Surveys travel whole or not at all: a campaign spans projects, so no scoped dump has them.
+    ("survey_forms", None),
+    ("survey_campaigns", None),
+    ("survey_invitations", None),
+    ("survey_responses", None),
+    ("survey_answers", None),
 )
 KNOWN = {name for name, _filter in TABLES}
 EVERYTHING = Scope()

@@ -40,7 +40,8 @@ async def test_change_language(runner: BotRunner, phone_factory, emulator: BotAp
     answered = await phone.press("English")
     assert answered[0].text == "Language: English"
     assert phone.menu() == ["📝 Report", "📋 My reports", "📊 Summary",
-                            "🗞 Latest reports", "❓ Help", "🌐 Language", "🗂 My data"]
+                            "🗞 Latest reports", "📋 Questionnaires", "❓ Help", "🌐 Language",
+                            "🗂 My data"]
     member = await runner.store.members.by_telegram_id(phone.user_id)
     assert member is not None and member.language == "en"
     commands = emulator.commands(scope={"type": "chat", "chat_id": phone.user_id})

@@ -37,8 +37,8 @@ async def test_join_in_each_language(runner: BotRunner, phone_factory, emulator:
     assert tr(language, "Welcome, {name}!", name="Aminata") in welcome.text
     assert phone.menu() == [tr(language, "📝 Report"), tr(language, "📋 My reports"),
                             tr(language, "📊 Summary"), tr(language, "🗞 Latest reports"),
-                            tr(language, "❓ Help"), tr(language, "🌐 Language"),
-                            tr(language, "🗂 My data")]
+                            tr(language, "📋 Questionnaires"), tr(language, "❓ Help"),
+                            tr(language, "🌐 Language"), tr(language, "🗂 My data")]
 
     member = await runner.store.members.by_telegram_id(phone.user_id)
     assert member is not None
@@ -50,7 +50,7 @@ async def test_join_in_each_language(runner: BotRunner, phone_factory, emulator:
     # The member's own command list, in their language.
     commands = emulator.commands(scope={"type": "chat", "chat_id": phone.user_id})
     assert [c["command"] for c in commands] == [
-        "start", "help", "report", "myreports", "summary", "latest", "export", "language",
+        "start", "help", "report", "myreports", "summary", "latest", "export", "surveys", "language",
         "cancel", "mydata", "stop", "forget"]
     assert commands[1]["description"] == tr(language, "What I can do for you")
 

@@ -1,0 +1,106 @@
+"""A campaign's answers wide, one row per response and one column per question, as Kobo
+exports them: a select_multiple gets its own column (the chosen names, space-separated) and
+one 0/1 column per choice, named `question/choice`."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+
+from bot.core.survey_forms import Definition
+from bot.core.surveys import reference
+from storage import Store
+
+Cell = str | int | float | None
+FIXED = ("reference", "member_id", "name", "organisation", "side", "status", "started_at",
+         "submitted_at")
+
+
+def columns(definition: Definition) -> list[str]:
+    found = list(FIXED)
+    for question in definition.questions:
+        if question.type == "note":
+            continue
+        found.append(question.name)
+        if question.type == "select_multiple":
+            found += [f"{question.name}/{choice.name}" for choice in question.choices]
+    return found
+
+
+async def wide_rows(store: Store, definition: Definition, campaign_id: int,
+                    timezone: str) -> list[list[Cell]]:
+    """The rows under `columns(definition)`, in the order responses were started."""
+    zone = ZoneInfo(timezone)
+    answers = await store.surveys.campaign_answers(campaign_id)
+    organisations = {o.id: o.name for o in await store.network.organisations()}
+
+    def when(moment: datetime | None) -> str | None:
+        return None if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    rows: list[list[Cell]] = []
+    for response in await store.surveys.campaign_responses(campaign_id):
+        member = await store.members.by_id(response.member_id)
+        given = answers.get(response.id, {})
+        row: list[Cell] = [
+            reference(response), response.member_id,
+            member.display_name if member else None,
+            organisations.get(member.organisation_id) if member and member.organisation_id
+            else None,
+            response.side, response.status, when(response.started_at),
+            when(response.submitted_at)]
+        for question in definition.questions:
+            if question.type == "note":
+                continue
+            value = given.get(question.name)
+            row.append(_typed(question.type, value))
+            if question.type == "select_multiple":
+                chosen = set((value or "").split())
+                answered = question.name in given and value is not None
+                row += [(1 if choice.name in chosen else 0) if answered else None
+                        for choice in question.choices]
+        rows.append(row)
+    return rows
+
+
+def _typed(kind: str, value: str | None) -> Cell:
+    if value is None:
+        return None
+    try:
+        if kind == "integer":
+            return int(value)
+        if kind in ("decimal", "range"):
+            number = float(value)
+            return int(number) if number.is_integer() else number
+    except ValueError:
+        return value
+    return value
+
+
+def _safe(value: Cell) -> str | int | float:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value  # never let a spreadsheet run a member's text as a formula
+    return value
+
+
+def write(out: Path, header: Sequence[str], rows: Sequence[Sequence[Cell]], fmt: str,
+          delimiter: str = ",") -> None:
+    """CSV (UTF-8 with BOM, for spreadsheets) or XLSX (write-only workbook)."""
+    if fmt == "csv":
+        with out.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle, delimiter=delimiter)
+            writer.writerow(header)
+            writer.writerows([_safe(v) for v in row] for row in rows)
+        return
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("answers")
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append([_safe(v) if isinstance(v, str) else v for v in row])
+    workbook.save(out)

@@ -1,0 +1,159 @@
+"""Importing questionnaires: XLSForm (through pyxform) and YAML become one definition; each
+feature the conversation cannot run is refused, naming the sheet, row and column."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from bot.core.survey_forms import FormError, read_form, read_xlsform
+from storage import Store
+
+FORMS = Path(__file__).parent.parent / "forms"
+HEADER = ("type", "name", "label", "required", "constraint", "relevant", "calculation")
+
+
+def xlsform(path: Path, rows: Sequence[Sequence[object]],
+            choices: Sequence[Sequence[object]] = (), header: Sequence[str] = HEADER) -> Path:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "survey"
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append(list(row))
+    if choices:
+        extra = book.create_sheet("choices")
+        extra.append(["list_name", "name", "label"])
+        for row in choices:
+            extra.append(list(row))
+    settings = book.create_sheet("settings")
+    settings.append(["form_title", "form_id"])
+    settings.append(["Test", "test_form"])
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize(("rows", "header", "message"), [
+    ([("integer", "age", "Age"), ("begin_repeat", "people", "People"),
+      ("text", "who", "Who"), ("end_repeat", "", "")], HEADER,
+     "sheet survey, row 3, column type: repeat groups are not supported"),
+    ([("integer", "age", "Age"), ("time", "when", "When")], HEADER,
+     "sheet survey, row 3, column type: type 'time' is not supported"),
+    ([("barcode", "code", "Code")], HEADER,
+     "sheet survey, row 2, column type: type 'barcode' is not supported"),
+    ([("integer", "age", "Age", "", "pulldata('x', 'y', 'z', .) > 1")], HEADER,
+     "sheet survey, row 2, column constraint: unsupported function pulldata()"),
+    ([("integer", "age", "Age"), ("text", "why", "Why", "", "", "${agee} > 3")], HEADER,
+     # pyxform's own check, which names the row, the sheet and the column too
+     "[row : 3] On the 'survey' sheet, the 'relevant' value is invalid"),
+    ([("integer", "age", "Age"), ("calculate", "c", "", "", "", "", "${age} ** 2")], HEADER,
+     "sheet survey, row 3, column calculation: unexpected"),
+    ([("integer", "age", "Age", "", "", "", "", "yes")],
+     (*HEADER, "read_only"), "sheet survey, row 2, column read_only: this column is not supported"),
+    ([("range", "score", "Score", "", "", "", "", "start=0 end=100 step=1")],
+     (*HEADER, "parameters"), "sheet survey, row 2, column parameters: a range needs start < end"
+     " and at most 20 steps"),
+    ([("integer", "age", "Age"), ("integer", "age", "Age again")], HEADER, "age"),
+])
+def test_refused_xlsform_features(tmp_path: Path, rows: list[tuple[object, ...]],
+                                  header: tuple[str, ...], message: str) -> None:
+    path = xlsform(tmp_path / "form.xlsx", rows, header=header)
+    with pytest.raises(FormError) as error:
+        read_xlsform(path)
+    assert message in str(error.value)
+
+
+def test_an_unknown_type_is_refused_by_pyxform_with_its_row(tmp_path: Path) -> None:
+    path = xlsform(tmp_path / "form.xlsx", [("integer", "age", "Age"), ("selfie", "s", "S")])
+    with pytest.raises(FormError, match="selfie"):
+        read_xlsform(path)
+
+
+def test_the_committed_forms_are_read_with_languages_groups_and_logic() -> None:
+    joint = read_form(FORMS / "joint_evaluation.xlsx")
+    assert joint.form_id == "joint_eval_2026" and joint.default_language == "fr"
+    satisfaction = joint.question("satisfaction")
+    assert satisfaction is not None and satisfaction.required
+    assert satisfaction.section == {"fr": "Le partenariat", "en": "The partnership",
+                                    "pt": "A parceria"}
+    assert [c.name for c in satisfaction.choices] == ["yes", "partly", "no"]
+    meetings = joint.question("meetings")
+    assert meetings is not None and meetings.constraint_message["en"] == "Between 0 and 52 meetings"
+    water = read_form(FORMS / "water_points.xlsx")
+    problems = water.question("problems")
+    assert problems is not None and problems.or_other and problems.relevant == "${functional} = 'no'"
+    other = water.question("problems_other")
+    assert other is not None and other.relevant == "selected(${problems}, 'other')"
+    quality = water.question("quality")
+    assert quality is not None and (quality.start, quality.end, quality.step) == (1, 5, 1)
+    region = water.question("region")
+    assert region is not None and region.choices[0].properties == {"country": "SN"}
+
+
+def test_yaml_questionnaire(tmp_path: Path) -> None:
+    path = tmp_path / "q.yaml"
+    path.write_text("""
+form_id: quick
+title: {fr: Point rapide, en: Quick check}
+default_language: fr
+questions:
+  - name: ok
+    type: select_one
+    label: {fr: "Tout va bien ?", en: "All well?"}
+    required: true
+    choices:
+      - {name: "yes", label: {fr: Oui, en: "Yes"}}
+      - {name: "no", label: {fr: Non, en: "No"}}
+    or_other: true
+  - name: why
+    type: text
+    label: "Pourquoi ?"
+    relevant: ${ok} = 'no'
+""", encoding="utf-8")
+    definition = read_form(path)
+    assert [q.name for q in definition.questions] == ["ok", "ok_other", "why"]
+    assert definition.questions[2].label == {"fr": "Pourquoi ?"}
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("form_id: x\ntitle: X\nquestions:\n  - {name: a, type: time}\n", "questions.0.type"),
+    ("form_id: x\ntitle: X\nquestions:\n  - {name: a, type: text, colour: red}\n",
+     "questions.0.colour"),
+    ("form_id: x\ntitle: X\nquestions:\n  - {name: a, type: text, relevant: 'foo(1)'}\n",
+     "sheet questions, row 1, column relevant: unsupported function foo()"),
+    ("form_id: x\ntitle: {xx: X}\nquestions:\n  - {name: a, type: text}\n",
+     "unknown language 'xx'"),
+])
+def test_refused_yaml(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "q.yaml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(FormError) as error:
+        read_form(path)
+    assert message in str(error.value)
+
+
+async def test_versions_by_content(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from bot.core.announcements import AnnouncementService
+    from bot.core.surveys import SurveyService
+
+    store = await Store.open(tmp_path / "db.sqlite")
+    try:
+        service = SurveyService(store, AnnouncementService(store, "UTC"), "UTC")
+        now = datetime(2026, 3, 3, tzinfo=UTC)
+        path = xlsform(tmp_path / "form.xlsx", [("integer", "age", "Age")])
+        first, created = await service.import_form(path, now)
+        assert created and first.version == 1
+        again, created = await service.import_form(path, now)
+        assert not created and again.id == first.id
+        xlsform(path, [("integer", "age", "Age in years")])
+        second, created = await service.import_form(path, now)
+        assert created and second.version == 2 and second.form_id == first.form_id
+        assert (await store.surveys.form(first.id)) == first  # the old version is unchanged
+    finally:
+        await store.close()
