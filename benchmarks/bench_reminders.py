@@ -26,9 +26,11 @@ from pathlib import Path
 from harness import deployment, peak_rss_mib, running_bot
 
 from bot.config import Settings
+from bot.core.announcements import AnnouncementService
 from bot.core.periods import Cadence
 from bot.core.reminders import ReminderService
 from bot.core.reports import ReportService
+from bot.core.surveys import SurveyService
 from bot.emulator import RateLimits
 from storage import Store
 
@@ -81,7 +83,8 @@ async def planning(members: int, projects: int) -> None:
             await build_network(store, members, projects)
             print(f"network: {members:,} partners, 100 coordinators, {projects} projects, "
                   f"{len(ZONES)} time zones (built in {time.perf_counter() - started:.1f} s)")
-            service = ReminderService(store, ReportService(store, "UTC"), "UTC")
+            surveys = SurveyService(store, AnnouncementService(store, "UTC"), "UTC")
+            service = ReminderService(store, ReportService(store, "UTC"), surveys, "UTC")
             started = time.perf_counter()
             created = await service.plan(NOW)
             first = time.perf_counter() - started

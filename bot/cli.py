@@ -659,6 +659,9 @@ def survey_launch(
         help="Telegram id of the coordinator or admin launching it (their scope applies).")]
         = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    remind: Annotated[str | None, typer.Option(
+        help="Days before the deadline to remind those who have not answered, e.g. '5,2,1' "
+             "(default 3,1; 'none' for no reminder).")] = None,
 ) -> None:
     """Send a questionnaire to an audience (the running bot delivers the invitations)."""
     from bot.core.announcements import Audience, AudienceError
@@ -672,6 +675,15 @@ def survey_launch(
         fail(str(exc))
     opens_at = now() if opens is None else _moment(opens, cfg.timezone)
     closes_at = _moment(deadline, cfg.timezone)
+    remind_days: tuple[int, ...] | None = None
+    if remind is not None:
+        try:
+            remind_days = () if remind.strip() == "none" else tuple(
+                sorted({int(day) for day in remind.split(",") if day.strip()}, reverse=True))
+        except ValueError:
+            fail("--remind takes days as numbers separated by commas, e.g. 3,1")
+        if any(day < 0 for day in remind_days):
+            fail("--remind: days before the deadline cannot be negative")
 
     async def work(_store: Store) -> tuple[int, int]:
         services = Services(cfg)
@@ -697,7 +709,8 @@ def survey_launch(
                 raise typer.Exit(1)
             return await services.surveys.launch(author=sender, form=form, audience=target,
                                                  joint=joint, opens_at=opens_at,
-                                                 closes_at=closes_at, now=now())
+                                                 closes_at=closes_at, now=now(),
+                                                 remind_days=remind_days)
         finally:
             await services.close()
 

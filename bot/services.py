@@ -71,8 +71,9 @@ class Services:
         self._consultation = ConsultationService(self._store, self._reports,
                                                  self.settings.database)
         self._announcements = AnnouncementService(self._store, self.settings.timezone)
-        self._reminders = ReminderService(self._store, self._reports, self.settings.timezone)
         self._surveys = SurveyService(self._store, self._announcements, self.settings.timezone)
+        self._reminders = ReminderService(self._store, self._reports, self._surveys,
+                                          self.settings.timezone)
 
     async def close(self) -> None:
         if self._store is not None:

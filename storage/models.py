@@ -269,6 +269,7 @@ class Campaign(Model):
     opens_at: datetime
     closes_at: datetime
     created_at: datetime
+    remind_days: str | None = None  # JSON list of days before the deadline (None: 3 and 1)
 
 
 class SurveyResponse(Model):

@@ -62,12 +62,12 @@ class SurveyRepo:
 
     async def add_campaign(self, *, form_pk: int, created_by: int | None, audience: str,
                            joint: bool, opens_at: datetime, closes_at: datetime,
-                           now: datetime) -> int:
+                           now: datetime, remind_days: str | None = None) -> int:
         cur = await self.db.execute(
             "INSERT INTO survey_campaigns (form_pk, created_by, audience, joint, opens_at,"
-            " closes_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " closes_at, created_at, remind_days) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (form_pk, created_by, audience, 1 if joint else 0, opens_at.isoformat(),
-             closes_at.isoformat(), now.isoformat()))
+             closes_at.isoformat(), now.isoformat(), remind_days))
         assert cur.lastrowid is not None
         return cur.lastrowid
 

@@ -5,6 +5,7 @@ The current time is always a parameter; nothing here imports Telegram or sleeps.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,6 +20,7 @@ from bot.core.reminder_policy import (
     Planned,
     ReminderPolicy,
     allowed,
+    at_local,
     escalations,
     next_digest,
     plan_for_due_date,
@@ -27,6 +29,7 @@ from bot.core.reminder_policy import (
 from bot.core.replies import Button, Outcome, Reply, h
 from bot.core.reports import ReportService
 from bot.core.status import periods_to_check, reporting_status
+from bot.core.surveys import SurveyService
 from bot.i18n import _, format_date, format_datetime, ngettext, use_language
 from storage import Store
 from storage.models import Member, Project, ReminderRow
@@ -34,6 +37,7 @@ from storage.models import Member, Project, ReminderRow
 log = logging.getLogger(__name__)
 CB = "rm"  # rm:<go|1|3>:<reminder id>
 SNOOZE_DAYS = (1, 3)
+SURVEY_DAYS = (3, 1)  # days before a campaign's deadline, unless the campaign says otherwise
 
 
 def policy_of(project: Project) -> ReminderPolicy:
@@ -53,9 +57,11 @@ class Decision:
 
 
 class ReminderService:
-    def __init__(self, store: Store, reports: ReportService, timezone: str) -> None:
+    def __init__(self, store: Store, reports: ReportService, surveys: SurveyService,
+                 timezone: str) -> None:
         self.store = store
         self.reports = reports
+        self.surveys = surveys
         self.timezone = timezone
         self._projects: dict[int, Project] = {}
 
@@ -76,7 +82,7 @@ class ReminderService:
             rows = await self._plan_project(project, now)
             async with self.store.transaction():
                 created += await self.store.reminders.plan(rows, now)
-        rows = []
+        rows = await self._plan_surveys(now)
         for member in await self.store.reminders.coordinators():
             zone = ZoneInfo(member.timezone)
             # This week's (if planning starts after Monday's opening) and the next one.
@@ -119,6 +125,33 @@ class ReminderService:
                                      ZoneInfo(coordinator.timezone), policy))
         return rows
 
+    async def _plan_surveys(self, now: datetime) -> list[
+            tuple[int, int | None, str, str, int, datetime, datetime]]:
+        """Remind those invited to an open campaign who have not answered, days before its
+        deadline (the campaign's own days, else 3 and 1), at the opening of their day."""
+        rows: list[tuple[int, int | None, str, str, int, datetime, datetime]] = []
+        opening = DEFAULT_POLICY.hours[0]
+        for campaign in await self.store.surveys.campaigns():
+            if not campaign.opens_at <= now < campaign.closes_at:
+                continue
+            days = (SURVEY_DAYS if campaign.remind_days is None
+                    else tuple(json.loads(campaign.remind_days)))
+            subject = f"survey:{campaign.id}"
+            for member_id, _side in await self.store.surveys.invitations(campaign.id):
+                response = await self.store.surveys.response_of(campaign.id, member_id)
+                if response is not None and response.status == "submitted":
+                    continue
+                member = await self.store.members.by_id(member_id)
+                if member is None or member.status != "active":
+                    continue
+                zone = ZoneInfo(member.timezone)
+                last_day = campaign.closes_at.astimezone(zone).date()
+                for day in days:
+                    due = at_local(last_day - timedelta(days=day), opening, zone)
+                    if campaign.opens_at <= due < campaign.closes_at:
+                        rows.append((member.id, None, subject, "before", day, due, due))
+        return rows
+
     # --- sending ------------------------------------------------------------------------
 
     async def decide(self, row: ReminderRow, now: datetime) -> Decision:
@@ -139,6 +172,10 @@ class ReminderService:
             period = Cadence(project.cadence).period_ending(due)
             if due in await self.store.consultation.reported_periods(project.id, [due]):
                 return Decision("settle", state="done", note="report received")
+        if row.subject.startswith("survey:"):
+            survey = await self._survey_state(row, member, now)
+            if isinstance(survey, Decision):
+                return survey
         if now - row.due_at > STALE_AFTER:
             log.info("reminder %s (%s, %s) skipped: due %s, too long ago", row.id, row.kind,
                      row.subject, row.due_at.isoformat())
@@ -149,7 +186,10 @@ class ReminderService:
         if opening > now:
             return Decision("defer", send_at=opening)
         with use_language(member.language):
-            if row.kind == "digest":
+            reply: Reply | None
+            if row.subject.startswith("survey:"):
+                reply = await self._survey_reminder(row, member)
+            elif row.kind == "digest":
                 reply = await self.overdue_reply(member, now, digest=True)
                 if reply is None:
                     return Decision("settle", state="skipped", note="nothing late")
@@ -157,6 +197,30 @@ class ReminderService:
                 assert project is not None and period is not None
                 reply = await self._compose(row, member, project, period, now)
         return Decision("send", reply=reply, chat_id=member.telegram_user_id)
+
+    async def _survey_state(self, row: ReminderRow, member: Member,
+                            now: datetime) -> Decision | None:
+        """Closed unsent when the campaign is over or the member answered; None: it may go."""
+        campaign = await self.store.surveys.campaign(int(row.subject.removeprefix("survey:")))
+        if campaign is None or now >= campaign.closes_at:
+            return Decision("settle", state="skipped", note="campaign closed")
+        response = await self.store.surveys.response_of(campaign.id, member.id)
+        if response is not None and response.status == "submitted":
+            return Decision("settle", state="done", note="answered")
+        return None
+
+    async def _survey_reminder(self, row: ReminderRow, member: Member) -> Reply:
+        campaign_id = int(row.subject.removeprefix("survey:"))
+        loaded = await self.surveys.load(campaign_id)
+        assert loaded is not None
+        deadline = format_datetime(loaded.campaign.closes_at, ZoneInfo(member.timezone),
+                                   "d MMMM, HH:mm")
+        text = "📋 " + _("<b>{title}</b>: your answers are awaited before {deadline}.").format(
+            title=h(self.surveys.title(loaded, member.language)), deadline=deadline)
+        buttons = ((Button(_("📋 Answer now"), f"sv:go:{campaign_id}"),),
+                   (Button(_("⏰ Tomorrow"), f"{CB}:1:{row.id}"),
+                    Button(_("In 3 days"), f"{CB}:3:{row.id}")))
+        return Reply(text, buttons=buttons)
 
     async def _compose(self, row: ReminderRow, member: Member, project: Project,
                        period: Period, now: datetime) -> Reply:
@@ -198,15 +262,16 @@ class ReminderService:
         if len(parts) != 3 or not parts[2].isdigit():
             return expired_button()
         row = await self.store.reminders.get(int(parts[2]))
-        if row is None or row.member_id != member.id or row.project_id is None:
+        if row is None or row.member_id != member.id or row.kind == "digest":
             return expired_button()
-        if parts[1] == "go":
+        if parts[1] == "go" and row.project_id is not None:
             return await self.reports.begin(member, now)
         if parts[1] not in {str(d) for d in SNOOZE_DAYS}:
             return expired_button()
-        project = await self._project(row.project_id)
+        policy = (DEFAULT_POLICY if row.project_id is None
+                  else policy_of(await self._project(row.project_id)))
         zone = ZoneInfo(member.timezone)
-        until = snoozed_until(now, int(parts[1]), zone, policy_of(project).hours)
+        until = snoozed_until(now, int(parts[1]), zone, policy.hours)
         async with self.store.transaction():
             await self.store.reminders.skip_subject(member.id, row.subject, until, "snoozed", now)
             await self.store.reminders.plan(

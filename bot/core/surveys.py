@@ -152,7 +152,8 @@ class SurveyService:
 
     async def launch(self, *, author: Member | None, form: SurveyForm, audience: Audience,
                      joint: bool, opens_at: datetime, closes_at: datetime,
-                     now: datetime) -> tuple[int, int]:
+                     now: datetime, remind_days: tuple[int, ...] | None = None
+                     ) -> tuple[int, int]:
         """Create the campaign, record who is invited (and on which side), and queue the
         invitations in the announcement outbox; return (campaign id, people invited)."""
         if closes_at <= max(opens_at, now):
@@ -166,7 +167,8 @@ class SurveyService:
             campaign_id = await self.store.surveys.add_campaign(
                 form_pk=form.id, created_by=None if author is None else author.id,
                 audience=audience.to_json(), joint=joint, opens_at=opens_at,
-                closes_at=closes_at, now=now)
+                closes_at=closes_at, now=now,
+                remind_days=None if remind_days is None else json.dumps(list(remind_days)))
             await self.store.surveys.invite(
                 campaign_id, [(p.member_id, side_of(p.role, kinds.get(p.organisation or "")))
                               for p in people], now)

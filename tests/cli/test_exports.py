@@ -14,8 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.core.announcements import AnnouncementService
 from bot.core.reminders import ReminderService
 from bot.core.reports import ReportService
+from bot.core.surveys import SurveyService
 from storage import Store
 from tests.auxil.seed import PHOTO, Seeded, seed
 
@@ -146,7 +148,9 @@ async def planned(seeded: Seeded, tmp_path: Path) -> Seeded:
     repeating one, so they travel too)."""
     store = await Store.open(tmp_path / "palabre.db")
     try:
-        assert await ReminderService(store, ReportService(store, "UTC"), "UTC").plan(NOW) > 0
+        surveys = SurveyService(store, AnnouncementService(store, "UTC"), "UTC")
+        reminders = ReminderService(store, ReportService(store, "UTC"), surveys, "UTC")
+        assert await reminders.plan(NOW) > 0
     finally:
         await store.close()
     return seeded

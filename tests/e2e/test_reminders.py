@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bot.app import reminder_sender
+from bot.core.announcements import Audience
 from bot.emulator import BotApiEmulator
 from tests.auxil.members import join
 from tests.auxil.runner import BotRunner, Phone
 from tests.auxil.texts import tr
 
+FORMS = Path(__file__).parent.parent / "forms"
 # eau-ziguinchor reports monthly on the 25th; Ziguinchor (Dakar) is UTC all year.
 DUE = "📝 <b>Accès à l'eau potable à Ziguinchor</b> : le rapport de la période " \
       "26 févr.\u2009–\u200925 mars 2026 est attendu le 25 mars 2026."
@@ -171,3 +174,44 @@ async def test_a_reminder_in_flight_at_a_crash_is_never_sent_again(
     assert await runner.store.db.fetchval(
         "SELECT state FROM reminders WHERE kind = 'before' AND step = 3") == "uncertain"
     assert _reminders(emulator, partner) == []
+
+
+async def test_a_survey_reminds_only_those_who_have_not_answered(
+    runner: BotRunner, phone_factory, emulator: BotApiEmulator
+) -> None:
+    partner = await _partner(runner, phone_factory)
+    fatou = phone_factory("Fatou", language_code="fr")
+    await join(runner, fatou)
+    surveys, store = runner.services.surveys, runner.store
+    form, _new = await surveys.import_form(FORMS / "water_points.xlsx", runner.clock())
+    now = runner.clock()
+    deadline = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
+    campaign_id, invited = await surveys.launch(
+        author=None, form=form, audience=Audience({"project": ("eau-ziguinchor",)}),
+        joint=False, opens_at=now, closes_at=deadline, now=now, remind_days=(3, 1))
+    assert invited == 2
+    fatou_member = await store.members.by_telegram_id(fatou.user_id)
+    assert fatou_member is not None
+    async with store.transaction():  # Fatou has answered (the flow is tested with surveys)
+        response_id = await store.surveys.start_response(campaign_id, fatou_member.id,
+                                                         "partner", 0, now)
+        await store.surveys.update_response(response_id, now, status="submitted",
+                                            submitted_at=now)
+    emulator.drain_events(partner.user_id)
+    emulator.drain_events(fatou.user_id)
+
+    assert await _at(runner, 2026, 3, 7, 8, 1) == 1  # 3 days before, 08:00 in Dakar
+    reminder = emulator.last_message(partner.user_id)
+    assert reminder is not None
+    assert reminder.text.startswith("📋 Water point monitoring : vos réponses sont attendues")
+    assert "10 mars, 18:00" in reminder.text
+    assert reminder.button_texts == ["📋 Répondre maintenant", "⏰ Demain", "Dans 3 jours"]
+    assert reminder.buttons[0][1] == f"sv:go:{campaign_id}"
+    assert not [m for m in emulator.messages(fatou.user_id) if "sont attendues" in m.text]
+    started = await partner.press("📋 Répondre maintenant")
+    assert started  # the questionnaire opens (its flow is tested with the surveys)
+    # The deadline passed: the 1-day reminder of a campaign that closed is not sent.
+    assert await _at(runner, 2026, 3, 11, 8, 1) == 0
+    assert await store.db.fetchval(
+        "SELECT note FROM reminders WHERE subject = ? AND step = 1",
+        (f"survey:{campaign_id}",)) in ("campaign closed", "stale")
