@@ -196,8 +196,10 @@ class SurveyService:
             ngettext("About {count} question, one at a time; you can stop and come back.",
                      "About {count} questions, one at a time; you can stop and come back.",
                      count).format(count=count),
+            # One text per language, not per person: the day only, in the network's time zone
+            # (/surveys and the questions show the exact time in each member's own zone).
             _("Please answer by {deadline}.").format(
-                deadline=format_datetime(closes_at, self.timezone, "d MMMM y, HH:mm")),
+                deadline=format_datetime(closes_at, self.timezone, "d MMMM y")),
         ))
 
     async def pending(self, member: Member, now: datetime) -> Outcome:
@@ -263,9 +265,10 @@ class SurveyService:
             found.append((choice.name, pick(choice.label, language) or choice.name))
         if question.type == "range":
             steps = round((question.end - question.start) / question.step)
-            found = [(xpath.to_string(question.start + i * question.step),
-                      format_number(Decimal(xpath.to_string(question.start + i * question.step))))
-                     for i in range(steps + 1)]
+            # Rounded: 0.1 * 3 is 0.30000000000000004 in binary floating point.
+            values_ = [round(question.start + i * question.step, 6) for i in range(steps + 1)]
+            found = [(xpath.to_string(v), format_number(Decimal(xpath.to_string(v))))
+                     for v in values_]
         return found
 
     def _cb(self, action: str, response: SurveyResponse, argument: str = "") -> str:
@@ -626,6 +629,11 @@ class SurveyService:
 
     async def _page(self, member: Member, response: SurveyResponse, page: int,
                     now: datetime) -> Outcome:
+        loaded, _answers, values, _path = await self._state(response, member, now)
+        question = loaded.definition.questions[response.position]
+        options = self.choices(question, values, self._today(member, now), member.language)
+        if page * PAGE >= len(options):
+            return expired_button()  # a page that does not exist: forged
         async with self.store.transaction():
             await self.store.surveys.update_response(response.id, now, page=page)
         fresh = await self.store.surveys.response(response.id)

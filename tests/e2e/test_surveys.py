@@ -243,6 +243,12 @@ async def test_training_feedback_in_english_with_pages_regex_and_calculations(
     replies = await grace.press("▶")
     first = replies[-1]
     assert len([b for b in first.buttons if (b[1] or "").startswith("sv:c:")]) == 8  # a page
+    data = next(d for _l, d in first.buttons if d and d.startswith("sv:c:"))
+    _sv, _c, response_id, turn, _index = data.split(":")
+    await grace.forge(f"sv:p:{response_id}:{turn}:9")  # a page that does not exist
+    assert grace.toasts
+    await grace.forge(f"sv:c:{response_id}:{turn}:99")  # a choice that does not exist
+    assert grace.toasts
     [page2] = await grace.press(tr("en", "More choices"))
     assert any("Module 12" in label for label, _d in page2.buttons)
     replies = await grace.press("Module 11")
