@@ -40,6 +40,7 @@ LAUNCHERS: frozenset[str] = frozenset({"coordinator", "admin"})
 READERS: frozenset[str] = frozenset({"coordinator", "observer", "admin"})
 MAX_TEXT = 2000
 DEADLINES = (7, 14, 30)  # days, offered as buttons
+IDLE = timedelta(hours=12)  # a response left this long no longer takes typed texts
 
 
 class LaunchError(ValueError):
@@ -484,10 +485,17 @@ class SurveyService:
         assert fresh is not None
         return Outcome.of(Reply(intro), await self.prompt(fresh, member, now))
 
-    async def _active(self, member: Member) -> SurveyResponse | None:
+    async def _active(self, member: Member, now: datetime) -> SurveyResponse | None:
+        """The response a typed text or a file answers: the one under way, unless it was left
+        long ago (then a text is what it looks like, e.g. a field update; /surveys resumes).
+        One whose campaign closed meanwhile is returned, to be refused once, politely."""
         response = await self.store.surveys.open_response(member.id)
         if response is None or response.step not in ("question", "review"):
             return None
+        if now - response.updated_at > IDLE:
+            campaign = await self.store.surveys.campaign(response.campaign_id)
+            if campaign is None or now < campaign.closes_at:
+                return None
         return response
 
     async def on_callback(self, member: Member, data: str, now: datetime) -> Outcome:
@@ -706,7 +714,7 @@ class SurveyService:
 
     async def on_text(self, member: Member, text: str, now: datetime) -> Outcome | None:
         """Take a typed answer if a questionnaire is under way; None otherwise."""
-        response = await self._active(member)
+        response = await self._active(member, now)
         if response is None:
             return None
         loaded, _answers, values, _path = await self._state(response, member, now)
@@ -761,7 +769,7 @@ class SurveyService:
                        latitude: float | None, longitude: float | None,
                        now: datetime) -> Outcome | None:
         """Take a location, photo or voice note for the question under way; None if none."""
-        response = await self._active(member)
+        response = await self._active(member, now)
         if response is None:
             return None
         loaded = await self.load(response.campaign_id)
@@ -799,7 +807,7 @@ class SurveyService:
 
     async def cancel(self, member: Member, now: datetime) -> Outcome | None:
         """/cancel during a questionnaire: pause it; the answers stay."""
-        response = await self._active(member)
+        response = await self._active(member, now)
         if response is None:
             return None
         async with self.store.transaction():

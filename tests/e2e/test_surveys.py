@@ -360,3 +360,29 @@ async def test_water_points_with_a_range_and_a_voice_note_and_a_later_opening(
     answers = await runner.store.surveys.answers(response.id)
     assert answers["households"][0] == "1250" and answers["quality"][0] == "4"
     assert answers["comment"][1] and "problems" not in answers
+
+
+async def test_a_response_left_for_a_day_no_longer_takes_free_text(
+    runner: BotRunner, phone_factory: Any, emulator: BotApiEmulator
+) -> None:
+    await seed(runner, 951, "Ibrahima")
+    ibrahima = Phone(runner, 951)
+    form = await _import(runner, "training_feedback.xlsx")
+    now = runner.clock()
+    campaign_id, _count = await runner.services.surveys.launch(
+        author=None, form=form, audience=Audience(), joint=False, opens_at=now,
+        closes_at=now + timedelta(days=7), now=now)
+    await ibrahima.forge(f"sv:go:{campaign_id}")
+    replies = await ibrahima.press("Module 2")
+    assert "phone number" in replies[-1].text
+    runner.clock.advance(days=1)
+    replies = await ibrahima.send("La pompe est réparée")  # news from the field, not an answer
+    assert all("phone number" not in m.text for m in replies)
+    member = await runner.store.members.by_telegram_id(951)
+    assert member is not None
+    response = await runner.store.surveys.response_of(campaign_id, member.id)
+    assert response is not None
+    assert "phone" not in await runner.store.surveys.answers(response.id)
+    [pending] = await ibrahima.send("/surveys")
+    replies = await ibrahima.press("▶", pending)
+    assert "phone number" in replies[-1].text  # exactly where it stopped
