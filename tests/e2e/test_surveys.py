@@ -158,8 +158,13 @@ async def test_joint_evaluation_answered_start_to_finish(
     [done] = await aminata.send("/surveys")
     assert tr("fr", "No questionnaire is waiting for you. Thank you!") in done.text
 
-    # Results: the two sides side by side, as text and a chart.
+    # /summary shows where the questionnaire stands in each project.
     emulator.drain_events(claire.user_id)
+    summary = (await claire.send("/summary"))[0]
+    assert "📋 " + tr("fr", "{title}: {answered}/{invited} answered",
+                     title="Évaluation conjointe 2026", answered="1", invited="1") in summary.text
+
+    # Results: the two sides side by side, as text and a chart.
     [menu] = await claire.send("/results")
     assert tr("fr", "Which questionnaire?") in menu.text
     replies = await claire.press("Évaluation conjointe")
