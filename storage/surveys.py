@@ -210,3 +210,17 @@ class SurveyRepo:
                 "answers": {q: (v if v is not None else ({"file_id": f} if f else None))
                             for q, (v, f) in sorted(answers.items())}})
         return found
+
+    async def project_rates(self, project_id: int, now: datetime) -> list[tuple[str, int, int]]:
+        """(title, answered, invited) of the open campaigns, counting the project's members."""
+        stamp = now.isoformat()
+        rows = await self.db.fetchall(
+            "SELECT f.title, COUNT(*) AS invited, SUM(CASE WHEN r.status = 'submitted'"
+            " THEN 1 ELSE 0 END) AS answered FROM survey_campaigns c"
+            " JOIN survey_forms f ON f.id = c.form_pk"
+            " JOIN survey_invitations i ON i.campaign_id = c.id"
+            " JOIN member_projects mp ON mp.member_id = i.member_id AND mp.project_id = ?"
+            " LEFT JOIN survey_responses r ON r.campaign_id = c.id AND r.member_id = i.member_id"
+            " WHERE c.opens_at <= ? AND c.closes_at > ? GROUP BY c.id ORDER BY c.closes_at, c.id",
+            (project_id, stamp, stamp))
+        return [(r["title"], int(r["answered"] or 0), int(r["invited"])) for r in rows]

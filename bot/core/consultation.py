@@ -121,6 +121,10 @@ class ConsultationService:
                 if found is not None and indicator.target:
                     line += f" ({format_number(round(found[0] / indicator.target * 100))} %)"
             lines.append(line)
+        # The questionnaires open to the project's members, and how many answered so far.
+        for title, answered, invited in await self.store.surveys.project_rates(project.id, now):
+            lines.append("📋 " + _("{title}: {answered}/{invited} answered").format(
+                title=h(title), answered=answered, invited=invited))
         return "\n".join(lines)
 
     async def _chart(self, project: Project) -> bytes | None:

@@ -40,6 +40,7 @@ LAUNCHERS: frozenset[str] = frozenset({"coordinator", "admin"})
 READERS: frozenset[str] = frozenset({"coordinator", "observer", "admin"})
 MAX_TEXT = 2000
 DEADLINES = (7, 14, 30)  # days, offered as buttons
+IDLE = timedelta(hours=12)  # a response left this long no longer takes typed texts
 
 
 class LaunchError(ValueError):
@@ -198,8 +199,10 @@ class SurveyService:
             ngettext("About {count} question, one at a time; you can stop and come back.",
                      "About {count} questions, one at a time; you can stop and come back.",
                      count).format(count=count),
+            # One text per language, not per person: the day only, in the network's time zone
+            # (/surveys and the questions show the exact time in each member's own zone).
             _("Please answer by {deadline}.").format(
-                deadline=format_datetime(closes_at, self.timezone, "d MMMM y, HH:mm")),
+                deadline=format_datetime(closes_at, self.timezone, "d MMMM y")),
         ))
 
     async def pending(self, member: Member, now: datetime) -> Outcome:
@@ -265,9 +268,10 @@ class SurveyService:
             found.append((choice.name, pick(choice.label, language) or choice.name))
         if question.type == "range":
             steps = round((question.end - question.start) / question.step)
-            found = [(xpath.to_string(question.start + i * question.step),
-                      format_number(Decimal(xpath.to_string(question.start + i * question.step))))
-                     for i in range(steps + 1)]
+            # Rounded: 0.1 * 3 is 0.30000000000000004 in binary floating point.
+            values_ = [round(question.start + i * question.step, 6) for i in range(steps + 1)]
+            found = [(xpath.to_string(v), format_number(Decimal(xpath.to_string(v))))
+                     for v in values_]
         return found
 
     def _cb(self, action: str, response: SurveyResponse, argument: str = "") -> str:
@@ -483,10 +487,17 @@ class SurveyService:
         assert fresh is not None
         return Outcome.of(Reply(intro), await self.prompt(fresh, member, now))
 
-    async def _active(self, member: Member) -> SurveyResponse | None:
+    async def _active(self, member: Member, now: datetime) -> SurveyResponse | None:
+        """The response a typed text or a file answers: the one under way, unless it was left
+        long ago (then a text is what it looks like, e.g. a field update; /surveys resumes).
+        One whose campaign closed meanwhile is returned, to be refused once, politely."""
         response = await self.store.surveys.open_response(member.id)
         if response is None or response.step not in ("question", "review"):
             return None
+        if now - response.updated_at > IDLE:
+            campaign = await self.store.surveys.campaign(response.campaign_id)
+            if campaign is None or now < campaign.closes_at:
+                return None
         return response
 
     async def on_callback(self, member: Member, data: str, now: datetime) -> Outcome:
@@ -628,6 +639,11 @@ class SurveyService:
 
     async def _page(self, member: Member, response: SurveyResponse, page: int,
                     now: datetime) -> Outcome:
+        loaded, _answers, values, _path = await self._state(response, member, now)
+        question = loaded.definition.questions[response.position]
+        options = self.choices(question, values, self._today(member, now), member.language)
+        if page * PAGE >= len(options):
+            return expired_button()  # a page that does not exist: forged
         async with self.store.transaction():
             await self.store.surveys.update_response(response.id, now, page=page)
         fresh = await self.store.surveys.response(response.id)
@@ -700,7 +716,7 @@ class SurveyService:
 
     async def on_text(self, member: Member, text: str, now: datetime) -> Outcome | None:
         """Take a typed answer if a questionnaire is under way; None otherwise."""
-        response = await self._active(member)
+        response = await self._active(member, now)
         if response is None:
             return None
         loaded, _answers, values, _path = await self._state(response, member, now)
@@ -755,7 +771,7 @@ class SurveyService:
                        latitude: float | None, longitude: float | None,
                        now: datetime) -> Outcome | None:
         """Take a location, photo or voice note for the question under way; None if none."""
-        response = await self._active(member)
+        response = await self._active(member, now)
         if response is None:
             return None
         loaded = await self.load(response.campaign_id)
@@ -793,7 +809,7 @@ class SurveyService:
 
     async def cancel(self, member: Member, now: datetime) -> Outcome | None:
         """/cancel during a questionnaire: pause it; the answers stay."""
-        response = await self._active(member)
+        response = await self._active(member, now)
         if response is None:
             return None
         async with self.store.transaction():

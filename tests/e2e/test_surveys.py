@@ -158,8 +158,13 @@ async def test_joint_evaluation_answered_start_to_finish(
     [done] = await aminata.send("/surveys")
     assert tr("fr", "No questionnaire is waiting for you. Thank you!") in done.text
 
-    # Results: the two sides side by side, as text and a chart.
+    # /summary shows where the questionnaire stands in each project.
     emulator.drain_events(claire.user_id)
+    summary = (await claire.send("/summary"))[0]
+    assert "📋 " + tr("fr", "{title}: {answered}/{invited} answered",
+                     title="Évaluation conjointe 2026", answered="1", invited="1") in summary.text
+
+    # Results: the two sides side by side, as text and a chart.
     [menu] = await claire.send("/results")
     assert tr("fr", "Which questionnaire?") in menu.text
     replies = await claire.press("Évaluation conjointe")
@@ -243,6 +248,12 @@ async def test_training_feedback_in_english_with_pages_regex_and_calculations(
     replies = await grace.press("▶")
     first = replies[-1]
     assert len([b for b in first.buttons if (b[1] or "").startswith("sv:c:")]) == 8  # a page
+    data = next(d for _l, d in first.buttons if d and d.startswith("sv:c:"))
+    _sv, _c, response_id, turn, _index = data.split(":")
+    await grace.forge(f"sv:p:{response_id}:{turn}:9")  # a page that does not exist
+    assert grace.toasts
+    await grace.forge(f"sv:c:{response_id}:{turn}:99")  # a choice that does not exist
+    assert grace.toasts
     [page2] = await grace.press(tr("en", "More choices"))
     assert any("Module 12" in label for label, _d in page2.buttons)
     replies = await grace.press("Module 11")
@@ -354,3 +365,29 @@ async def test_water_points_with_a_range_and_a_voice_note_and_a_later_opening(
     answers = await runner.store.surveys.answers(response.id)
     assert answers["households"][0] == "1250" and answers["quality"][0] == "4"
     assert answers["comment"][1] and "problems" not in answers
+
+
+async def test_a_response_left_for_a_day_no_longer_takes_free_text(
+    runner: BotRunner, phone_factory: Any, emulator: BotApiEmulator
+) -> None:
+    await seed(runner, 951, "Ibrahima")
+    ibrahima = Phone(runner, 951)
+    form = await _import(runner, "training_feedback.xlsx")
+    now = runner.clock()
+    campaign_id, _count = await runner.services.surveys.launch(
+        author=None, form=form, audience=Audience(), joint=False, opens_at=now,
+        closes_at=now + timedelta(days=7), now=now)
+    await ibrahima.forge(f"sv:go:{campaign_id}")
+    replies = await ibrahima.press("Module 2")
+    assert "phone number" in replies[-1].text
+    runner.clock.advance(days=1)
+    replies = await ibrahima.send("La pompe est réparée")  # news from the field, not an answer
+    assert all("phone number" not in m.text for m in replies)
+    member = await runner.store.members.by_telegram_id(951)
+    assert member is not None
+    response = await runner.store.surveys.response_of(campaign_id, member.id)
+    assert response is not None
+    assert "phone" not in await runner.store.surveys.answers(response.id)
+    [pending] = await ibrahima.send("/surveys")
+    replies = await ibrahima.press("▶", pending)
+    assert "phone number" in replies[-1].text  # exactly where it stopped
