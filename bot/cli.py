@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -21,7 +21,11 @@ from bot.core import invitations
 from bot.core.invitations import InvitationError
 from bot.core.network_file import NetworkFileError
 from bot.exports.tables import Scope
+from bot.i18n import use_language
 from storage import Database, StorageError, Store
+
+if TYPE_CHECKING:
+    from bot.exports.survey_wide import SheetData
 
 T = TypeVar("T")
 
@@ -458,18 +462,27 @@ def export_command(
 ) -> None:
     """Export reports, indicator values and attachments (XLSX, CSV) or records (JSON Lines)."""
     from bot.exports import jsonl, spreadsheets, tables
-    from bot.i18n import use_language
 
     cfg = settings()
     if len(delimiter) != 1:
         fail("--delimiter takes one character, e.g. ';'")
 
-    async def resolve(store: Store) -> tuple[Scope, str, str]:
+    async def resolve(store: Store) -> tuple[Scope, str, str, list[SheetData]]:
+        from bot.core.announcements import AnnouncementService
+        from bot.core.surveys import SurveyService
+        from bot.exports.survey_wide import survey_sheets
+
         scope, zone = await _scope(store, project, since, as_member)
         member = None if as_member is None else await store.members.by_id(as_member)
-        return scope, zone, member.language if member else cfg.default_language
+        language = member.language if member else cfg.default_language
+        sheets: list[SheetData] = []
+        if fmt is ExportFormat.xlsx:
+            surveys = SurveyService(store, AnnouncementService(store, zone), zone)
+            with use_language(language):
+                sheets = await survey_sheets(store, surveys, member, zone)
+        return scope, zone, language, sheets
 
-    scope, zone, language = run_async(with_store(cfg, resolve))
+    scope, zone, language, survey_tabs = run_async(with_store(cfg, resolve))
     out.parent.mkdir(parents=True, exist_ok=True)
     with use_language(language):
         if fmt is ExportFormat.json:
@@ -485,7 +498,8 @@ def export_command(
             conn.close()
         with _progress(total, "Exporting") as progress:
             if fmt is ExportFormat.xlsx:
-                rows = spreadsheets.write_xlsx(cfg.database, out, scope, zone, progress)
+                rows = spreadsheets.write_xlsx(cfg.database, out, scope, zone, progress,
+                                               survey_tabs)
                 typer.echo(f"Wrote {rows} rows to {out}.")
             else:
                 paths = spreadsheets.write_csv(cfg.database, out, scope, zone, delimiter,

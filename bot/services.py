@@ -68,10 +68,10 @@ class Services:
         self._reports = ReportService(self._store, self.settings.timezone)
         self._field_updates = FieldUpdateService(self._store, self._reports)
         self._reviews = ReviewService(self._store, self._reports)
-        self._consultation = ConsultationService(self._store, self._reports,
-                                                 self.settings.database)
         self._announcements = AnnouncementService(self._store, self.settings.timezone)
         self._surveys = SurveyService(self._store, self._announcements, self.settings.timezone)
+        self._consultation = ConsultationService(self._store, self._reports, self._surveys,
+                                                 self.settings.database)
         self._reminders = ReminderService(self._store, self._reports, self._surveys,
                                           self.settings.timezone)
 

@@ -27,7 +27,9 @@ from bot.core.reports import (
     status_name,
 )
 from bot.core.status import periods_to_check, reporting_status
+from bot.core.surveys import SurveyService
 from bot.exports.spreadsheets import write_xlsx
+from bot.exports.survey_wide import survey_sheets
 from bot.exports.tables import Scope
 from bot.i18n import _, current_language, format_date, format_number, ngettext
 from storage import Store
@@ -40,9 +42,11 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ConsultationService:
-    def __init__(self, store: Store, reports: ReportService, database: Path) -> None:
+    def __init__(self, store: Store, reports: ReportService, surveys: SurveyService,
+                 database: Path) -> None:
         self.store = store
         self.reports = reports
+        self.surveys = surveys
         self.database = database
 
     async def _projects(self, member: Member, slug: str | None = None) -> list[Project]:
@@ -266,8 +270,9 @@ class ConsultationService:
         name = f"palabre-{local:%Y-%m-%d}.xlsx"
         with tempfile.TemporaryDirectory(prefix="palabre-export-") as folder:
             path = Path(folder) / name
+            sheets = await survey_sheets(self.store, self.surveys, member, member.timezone)
             rows = await asyncio.to_thread(write_xlsx, self.database, path, scope,
-                                           member.timezone)
+                                           member.timezone, None, sheets)
             if path.stat().st_size > MAX_UPLOAD:
                 return Outcome.of(Reply(_("The spreadsheet is too large to send here. Ask an "
                                           "administrator for `palabre export`, or use /summary.")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,27 @@ def _write_sheet(workbook: Workbook, conn: sqlite3.Connection, table: Table, sco
     return written
 
 
+def _write_rows(workbook: Workbook, title: str, header: list[str],
+                rows: list[list[Any]]) -> int:
+    """A sheet of ready rows, with the same header, freeze, filter and widths."""
+    for bad in "[]:*?/\\":
+        title = title.replace(bad, " ")
+    sheet: Any = workbook.create_sheet(title[:_SHEET_NAME_LIMIT])
+    sheet.freeze_panes = "A2"
+    for index, name in enumerate(header, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = min(max(len(name) + 2, 10), 40)
+    cells = []
+    for name in header:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
+        cells.append(cell)
+    sheet.append(cells)
+    for row in rows:
+        sheet.append([_cell(sheet, value, None) for value in row])
+    sheet.auto_filter.ref = f"A1:{get_column_letter(max(len(header), 1))}{len(rows) + 1}"
+    return len(rows)
+
+
 def _cell(sheet: Any, value: Cell, fmt: str | None) -> Any:
     if fmt is not None and isinstance(value, date | datetime):
         cell = WriteOnlyCell(sheet, value=value)  # type: ignore[arg-type]  # dates are cells
@@ -79,14 +100,18 @@ def _cell(sheet: Any, value: Cell, fmt: str | None) -> Any:
 
 
 def write_xlsx(database: Path, out: Path, scope: Scope, timezone: str,
-               progress: Progress | None = None) -> int:
-    """Write the workbook of everything in `scope`; return the number of data rows."""
+               progress: Progress | None = None,
+               extra: Sequence[tuple[str, list[str], list[list[Any]]]] = ()) -> int:
+    """Write the workbook of everything in `scope`, then the `extra` sheets (survey
+    responses, wide); return the number of data rows."""
     zone = ZoneInfo(timezone)
     conn = connect_readonly(database)
     try:
         workbook = Workbook(write_only=True)
         total = sum(_write_sheet(workbook, conn, table, scope, zone, progress)
                     for table in TABLES)
+        for title, header, rows in extra:
+            total += _write_rows(workbook, title, header, rows)
         workbook.save(out)
     finally:
         conn.close()

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 
 from bot.core.survey_forms import Definition
-from bot.core.surveys import reference
+from bot.core.surveys import SurveyService, reference
 from storage import Store
+from storage.models import Member
 
 Cell = str | int | float | None
 FIXED = ("reference", "member_id", "name", "organisation", "side", "status", "started_at",
@@ -104,3 +105,23 @@ def write(out: Path, header: Sequence[str], rows: Sequence[Sequence[Cell]], fmt:
     for row in rows:
         sheet.append([_safe(v) if isinstance(v, str) else v for v in row])
     workbook.save(out)
+
+
+SheetData = tuple[str, list[str], list[list[Cell]]]  # title, header, rows
+
+
+async def survey_sheets(store: Store, surveys: SurveyService, reader: Member | None,
+                        timezone: str) -> list[SheetData]:
+    """One wide sheet per campaign with answers the reader may see (None: everything)."""
+    scope = None if reader is None else await surveys.scope_members(reader)
+    sheets: list[SheetData] = []
+    for campaign in await store.surveys.campaigns():
+        loaded = await surveys.load(campaign.id)
+        if loaded is None:
+            continue
+        rows = await wide_rows(store, loaded.definition, campaign.id, timezone)
+        rows = [row for row in rows if scope is None or row[1] in scope]
+        if rows:
+            title = f"{loaded.definition.form_id} #{campaign.id}"
+            sheets.append((title, columns(loaded.definition), rows))
+    return sheets

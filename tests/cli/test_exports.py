@@ -6,7 +6,7 @@ import csv
 import json
 import sqlite3
 import zipfile
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.core.announcements import AnnouncementService
+from bot.core.announcements import AnnouncementService, Audience
 from bot.core.reminders import ReminderService
 from bot.core.reports import ReportService
 from bot.core.surveys import SurveyService
@@ -22,6 +22,7 @@ from storage import Store
 from tests.auxil.seed import PHOTO, Seeded, seed
 
 NOW = datetime(2026, 3, 30, 9, 0, tzinfo=UTC)
+FORMS = Path(__file__).resolve().parents[1] / "forms"
 
 
 @pytest.fixture
@@ -228,3 +229,41 @@ def test_media_pack_skips_a_path_outside_the_media_folder(seeded: Seeded,
 
 def test_seeded_dates_are_what_the_tests_expect() -> None:
     assert date(2026, 1, 26) < NOW.date()
+
+
+@pytest.fixture
+async def surveyed(seeded: Seeded, tmp_path: Path) -> Seeded:
+    """A campaign to eau-ziguinchor with Aminata's answers started."""
+    store = await Store.open(tmp_path / "palabre.db")
+    try:
+        surveys = SurveyService(store, AnnouncementService(store, "UTC"), "UTC")
+        form, _new = await surveys.import_form(FORMS / "water_points.xlsx", NOW)
+        campaign_id, invited = await surveys.launch(
+            author=None, form=form, audience=Audience({"project": ("eau-ziguinchor",)}),
+            joint=False, opens_at=NOW, closes_at=NOW + timedelta(days=7), now=NOW)
+        assert invited == 1
+        async with store.transaction():
+            response = await store.surveys.start_response(
+                campaign_id, seeded.members["Aminata"], "partner", 0, NOW)
+            await store.surveys.set_answer(response, "country", "SN", NOW)
+    finally:
+        await store.close()
+    return seeded
+
+
+def test_survey_responses_are_sheets_of_the_workbook_within_scope(surveyed: Seeded,
+                                                                   tmp_path: Path) -> None:
+    out = tmp_path / "all.xlsx"
+    _run("export", "--out", str(out))
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames[3:] == ["water_points #1"]
+    sheet = book["water_points #1"]
+    header = [c.value for c in sheet[1]]
+    assert header[:3] == ["reference", "member_id", "name"] and "country" in header
+    row = [c.value for c in sheet[2]]
+    assert row[2] == "Aminata" and row[header.index("country")] == "SN"
+    assert sheet.freeze_panes == "A2"
+    for who, seen in (("Claire", True), ("Didier", False)):  # observers of Rennes, Drôme
+        mine = tmp_path / f"{who}.xlsx"
+        _run("export", "--out", str(mine), "--as", str(surveyed.members[who]))
+        assert ("water_points #1" in openpyxl.load_workbook(mine).sheetnames) is seen
