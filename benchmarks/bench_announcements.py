@@ -15,29 +15,14 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
-from harness import deployment, peak_rss_mib, percentiles, running_bot
+from harness import deployment, peak_rss_mib, percentiles, running_bot, seed_members
 
 from bot.app import services_of
 from bot.core.announcements import Audience
 from bot.emulator import BotApiEmulator, RateLimits
-from storage import Store
 
 FIRST_USER = 100_000
 FIRST_TALKER = 900_000
-
-
-async def seed(store: Store, first: int, count: int, project_slug: str, org_slug: str) -> None:
-    project = await store.network.project(project_slug)
-    org = await store.network.organisation(org_slug)
-    assert project is not None and org is not None
-    now = datetime.now(UTC)
-    async with store.transaction():
-        for uid in range(first, first + count):
-            await store.members.create(
-                telegram_user_id=uid, display_name=f"Member {uid}", username=None,
-                role="partner", organisation_id=org.id, language="fr", timezone="Africa/Dakar",
-                status="active", consent_at=now, invitation_id=None, project_ids=[project.id],
-                now=now)
 
 
 async def talker(emu: BotApiEmulator, user_id: int, stop: asyncio.Event,
@@ -60,8 +45,9 @@ async def run(recipients: int, rate: float, talkers: int) -> dict[str, float]:
     async with deployment(limits) as (emu, settings, store):
         emu.rate_limits = RateLimits(global_per_second=rate, per_chat_per_second=1.0,
                                      per_chat_burst=3, per_group_per_minute=20.0)
-        await seed(store, FIRST_USER, recipients, "eau-ziguinchor", "ziguinchor")
-        await seed(store, FIRST_TALKER, talkers, "ecoles-cusco", "cusco")
+        await seed_members(store, FIRST_USER, recipients, name="Member")
+        await seed_members(store, FIRST_TALKER, talkers, project_slug="ecoles-cusco",
+                           org_slug="cusco", name="Talker")
         for uid in range(FIRST_USER, FIRST_USER + recipients):
             emu.add_user(uid, f"Member {uid}", language_code="fr")
         for uid in range(FIRST_TALKER, FIRST_TALKER + talkers):

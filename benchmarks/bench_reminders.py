@@ -23,9 +23,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from harness import deployment, peak_rss_mib, running_bot
+from harness import deployment, peak_rss_mib, running_bot, seed_members
 
-from bot.config import Settings
 from bot.core.announcements import AnnouncementService
 from bot.core.periods import Cadence
 from bot.core.reminders import ReminderService
@@ -103,7 +102,7 @@ async def sending(count: int, rate: float) -> None:
     async with deployment(limits) as (emu, settings, store):
         emu.rate_limits = RateLimits(global_per_second=rate, per_chat_per_second=1.0,
                                      per_chat_burst=3, per_group_per_minute=20.0)
-        await _due_reminders(store, settings, count)
+        await _due_reminders(store, count)
         for uid in range(3_000_000, 3_000_000 + count):
             emu.add_user(uid, f"Partner {uid}", language_code="fr")
         events = emu.subscribe()
@@ -134,26 +133,19 @@ async def sending(count: int, rate: float) -> None:
               f"duplicates: {duplicates}")
 
 
-async def _due_reminders(store: Store, settings: Settings, count: int) -> None:
+async def _due_reminders(store: Store, count: int) -> None:
     """K partners of one project, each with a reminder due now (allowed all day)."""
     project = await store.network.project("eau-ziguinchor")
-    org = await store.network.organisation("ziguinchor")
-    assert project is not None and org is not None
+    assert project is not None
     now = datetime.now(UTC)
     due = Cadence(project.cadence).due_on_or_after(now.date())
+    members = await seed_members(store, 3_000_000, count)
     async with store.transaction():
         await store.db.execute("UPDATE projects SET reminders = ? WHERE id = ?",
                                (ALL_DAY, project.id))
-        rows = []
-        for uid in range(3_000_000, 3_000_000 + count):
-            member_id = await store.members.create(
-                telegram_user_id=uid, display_name=f"Partner {uid}", username=None,
-                role="partner", organisation_id=org.id, language="fr", timezone="Africa/Dakar",
-                status="active", consent_at=now, invitation_id=None, project_ids=[project.id],
-                now=now)
-            rows.append((member_id, project.id, f"report:{due}", "before", 0, now, now))
-        await store.reminders.plan(rows, now)
-    del settings
+        await store.reminders.plan(
+            [(member_id, project.id, f"report:{due}", "before", 0, now, now)
+             for member_id in members], now)
 
 
 def main() -> None:

@@ -11,29 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from datetime import UTC, datetime
 
-from harness import LIFTED, deployment, peak_rss_mib, percentiles, running_bot
+from harness import LIFTED, deployment, peak_rss_mib, percentiles, running_bot, seed_members
 
 from bot.emulator import BotApiEmulator
-from storage import Store
 
 FIRST_USER = 20_000
-
-
-async def seed_partners(store: Store, count: int) -> None:
-    """Partners who already joined (onboarding has its own benchmark)."""
-    project = await store.network.project("eau-ziguinchor")
-    org = await store.network.organisation("ziguinchor")
-    assert project is not None and org is not None
-    now = datetime.now(UTC)
-    async with store.transaction():
-        for i in range(count):
-            await store.members.create(
-                telegram_user_id=FIRST_USER + i, display_name=f"Partner {i}", username=None,
-                role="partner", organisation_id=org.id, language="fr", timezone="Africa/Dakar",
-                status="active", consent_at=now, invitation_id=None, project_ids=[project.id],
-                now=now)
 
 
 async def partner(emu: BotApiEmulator, user_id: int, latencies: list[float]) -> None:
@@ -74,7 +57,7 @@ async def partner(emu: BotApiEmulator, user_id: int, latencies: list[float]) -> 
 
 async def run(partners: int, limits: dict[str, float]) -> tuple[float, list[float], int]:
     async with deployment(limits) as (emu, settings, store):
-        await seed_partners(store, partners)
+        await seed_members(store, FIRST_USER, partners)
         for i in range(partners):
             emu.add_user(FIRST_USER + i, f"Partner {i}", language_code="fr")
         async with running_bot(settings):

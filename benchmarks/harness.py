@@ -68,6 +68,23 @@ async def running_bot(settings: Settings) -> AsyncIterator[PalabreApp]:
         await task
 
 
+async def seed_members(store: Store, first: int, count: int, *,
+                       project_slug: str = "eau-ziguinchor", org_slug: str = "ziguinchor",
+                       name: str = "Partner") -> list[int]:
+    """Partners who already joined (onboarding has its own benchmark): Telegram ids `first`…
+    `first + count - 1`, in one project; return their member ids."""
+    project = await store.network.project(project_slug)
+    org = await store.network.organisation(org_slug)
+    assert project is not None and org is not None
+    now = datetime.now(UTC)
+    async with store.transaction():
+        return [await store.members.create(
+            telegram_user_id=uid, display_name=f"{name} {uid}", username=None, role="partner",
+            organisation_id=org.id, language="fr", timezone=org.timezone, status="active",
+            consent_at=now, invitation_id=None, project_ids=[project.id], now=now)
+            for uid in range(first, first + count)]
+
+
 def percentiles(values: list[float]) -> tuple[float, float]:
     """p50 and p95, in milliseconds."""
     cuts = statistics.quantiles(values, n=100)
