@@ -26,6 +26,17 @@ class ReminderRepo:
              for m, p, s, k, step, due, send in rows])
         return self.db.writer.total_changes - before
 
+    async def planned_keys(self, project_id: int,
+                           subjects: Sequence[str]) -> set[tuple[int, str, str, int, str]]:
+        """The keys (member, subject, kind, step, due_at) already recorded for these subjects."""
+        if not subjects:
+            return set()
+        marks = ", ".join("?" * len(subjects))
+        sql = ("SELECT member_id, subject, kind, step, due_at FROM reminders"  # noqa: S608
+               f" WHERE project_id = ? AND subject IN ({marks})")
+        rows = await self.db.fetchall(sql, (project_id, *subjects))
+        return {(int(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4])) for r in rows}
+
     async def due(self, now: datetime, limit: int) -> list[ReminderRow]:
         rows = await self.db.fetchall(
             "SELECT * FROM reminders WHERE state = 'planned' AND send_at <= ?"

@@ -80,8 +80,14 @@ class ReminderService:
         created = 0
         for project in await self.store.network.projects():
             rows = await self._plan_project(project, now)
-            async with self.store.transaction():
-                created += await self.store.reminders.plan(rows, now)
+            # The hourly pass mostly finds its rows planned already: only new ones are written.
+            known = await self.store.reminders.planned_keys(
+                project.id, sorted({row[2] for row in rows}))
+            rows = [row for row in rows
+                    if (row[0], row[2], row[3], row[4], row[5].isoformat()) not in known]
+            if rows:
+                async with self.store.transaction():
+                    created += await self.store.reminders.plan(rows, now)
         rows = await self._plan_surveys(now)
         for member in await self.store.reminders.coordinators():
             zone = ZoneInfo(member.timezone)
