@@ -912,10 +912,17 @@ class SurveyService:
                 groups.append((side_name(side), [r for r in responses if r.side == side], count))
         else:
             groups.append((_("Everyone"), responses, len(invited)))
+        started = [r for r in await self.store.surveys.campaign_responses(campaign_id)
+                   if r.member_id in members and r.status == "open"]
         for name, group, count in groups:
             rate = round(100 * len(group) / count) if count else 0
-            lines.append("• " + _("{side}: {answered}/{invited} answered ({rate} %)").format(
-                side=name, answered=len(group), invited=count, rate=rate))
+            line = "• " + _("{side}: {answered}/{invited} answered ({rate} %)").format(
+                side=name, answered=len(group), invited=count, rate=rate)
+            under_way = sum(1 for r in started if not sides or side_name(r.side) == name)
+            if under_way:
+                line += " · " + ngettext("{count} under way", "{count} under way",
+                                         under_way).format(count=under_way)
+            lines.append(line)
         panels: list[tuple[str, list[str], list[tuple[str, list[int]]]]] = []
         today = self._today(reader, now)
         for question in loaded.definition.asked():
@@ -943,9 +950,10 @@ class SurveyService:
                     numbers = [float(v) for r in group
                                if (v := answers.get(r.id, {}).get(question.name))]
                     if numbers:
-                        lines.append("  " + (f"{name}: " if sides else "") + _(
-                            "{count} answers, mean {mean}, from {low} to {high}").format(
-                            count=len(numbers),
+                        lines.append("  " + (f"{name}: " if sides else "") + ngettext(
+                            "{count} answer", "{count} answers", len(numbers)).format(
+                            count=len(numbers)) + ", " + _(
+                            "mean {mean}, from {low} to {high}").format(
                             mean=format_number(Decimal(str(round(sum(numbers) / len(numbers),
                                                                  2)))),
                             low=format_number(Decimal(str(min(numbers)))),

@@ -171,6 +171,7 @@ async def test_joint_evaluation_answered_start_to_finish(
     assert "Partenaires" in replies[0].text or "Partners" in replies[0].text
     assert "1/1" in replies[0].text
     assert "  Oui: 0 · 1" in replies[0].text or "  Oui : 0 · 1" in replies[0].text
+    assert "1 réponse, moyenne 12, de 12 à 12" in replies[0].text  # the meetings
     assert replies[-1].kind == "photo"
 
     # The wide export: one column per question, select_multiple one column per choice.
