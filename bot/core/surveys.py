@@ -727,6 +727,12 @@ class SurveyService:
         body = text.strip()
         today = self._today(member, now)
         parsed, problem = self._parse(question, body, member, now)
+        if question.type in ("select_one", "range") and parsed is None:
+            # A choice typed instead of pressed (its label, or its name), in any case.
+            typed = body.casefold()
+            parsed = next((name for name, label in self.choices(question, values, today,
+                                                                member.language)
+                           if typed in (label.casefold(), name.casefold())), None)
         if problem is None and parsed is not None:
             problem = self._constraint(loaded.definition, question, parsed, values, today,
                                        member.language)

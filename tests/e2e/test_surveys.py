@@ -344,7 +344,10 @@ async def test_water_points_with_a_range_and_a_voice_note_and_a_later_opening(
     runner.clock.advance(hours=2)
     replies = await fatou.forge(f"sv:go:{campaign_id}")
     assert "Pays" in replies[-1].text  # the French labels of an English-first form
-    await fatou.press("Sénégal")
+    [region] = await fatou.send("sénégal")  # typed instead of pressed
+    assert "Région" in region.text
+    [wrong] = await fatou.send("Dakar")  # not a choice here
+    assert tr("fr", "Please use the buttons.") in wrong.text
     await fatou.press("Kolda")
     households = (await fatou.press("Oui"))[-1]
     assert "ménages" in households.text  # "problems" is skipped: the point works
