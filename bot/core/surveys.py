@@ -476,10 +476,11 @@ class SurveyService:
                 "come back with /surveys.")
         else:
             response_id = response.id
+            # Paused (/cancel) or refused after a deadline since extended: back where it was.
+            step = response.step.removeprefix("paused:")
             async with self.store.transaction():
                 await self.store.surveys.update_response(
-                    response.id, now, step=response.step.removeprefix("paused:")
-                    .replace("closed", "question"))
+                    response.id, now, step=step if step in ("question", "review") else "question")
             intro = "▶ " + _("Let's continue where you stopped.")
         fresh = await self.store.surveys.response(response_id)
         assert fresh is not None
