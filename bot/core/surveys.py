@@ -35,6 +35,7 @@ from storage.models import Campaign, Member, Recipient, Side, SurveyForm, Survey
 CB = "sv"  # sv:<action>:<response id>:<turn>[:<argument>]; sv:go:<campaign id>
 LAUNCH = "sl"  # sl:<action>[:<argument>], the coordinator's /survey screens
 RESULTS = "sr"  # sr:<campaign id>
+EXPORT = "sx"  # sx:<campaign id>: the answers wide, as a spreadsheet
 PAGE = 8  # choices per page of buttons
 LAUNCHERS: frozenset[str] = frozenset({"coordinator", "admin"})
 READERS: frozenset[str] = frozenset({"coordinator", "observer", "admin"})
@@ -975,7 +976,8 @@ class SurveyService:
         if sides:
             lines.insert(2, _("Counts: {first} · {second}").format(
                 first=side_name(sides[0]), second=side_name(sides[1])))
-        replies = [Reply(fit(lines))]
+        replies = [Reply(fit(lines), buttons=((Button("📥 " + _("All answers (XLSX)"),
+                                                      f"{EXPORT}:{campaign_id}"),),))]
         if panels and responses:
             from bot.survey_charts import distribution_chart
             # Drawing takes a fraction of a second: off the event loop, like /summary's charts.
@@ -984,6 +986,30 @@ class SurveyService:
             replies.append(Reply(h(self.title(loaded, language)),
                                  photo=Document("results.png", image, "image/png")))
         return Outcome(replies=tuple(replies))
+
+    async def export(self, reader: Member, campaign_id: int) -> Outcome:
+        """The answers wide (one row per response) of the members in the reader's scope."""
+        if reader.role not in READERS:
+            return expired_button()
+        loaded = await self.load(campaign_id)
+        if loaded is None:
+            return expired_button()
+        scope = await self.scope_members(reader)
+        invited = {m for m, _s in await self.store.surveys.invitations(campaign_id)}
+        if scope is not None and not invited & scope:
+            return expired_button()  # not in the reader's scope: a forged press
+        from bot.exports import survey_wide
+
+        header = survey_wide.columns(loaded.definition)
+        rows = await survey_wide.wide_rows(self.store, loaded.definition, campaign_id,
+                                           reader.timezone, scope)
+        content = await asyncio.to_thread(survey_wide.xlsx_bytes, header, rows)
+        name = f"{loaded.definition.form_id}-{campaign_id}.xlsx"
+        return Outcome.of(Reply(
+            ngettext("{count} response", "{count} responses", len(rows)).format(
+                count=len(rows)),
+            document=Document(name, content, "application/vnd.openxmlformats-officedocument"
+                                             ".spreadsheetml.sheet")))
 
     # --- the coordinator's /survey screens ------------------------------------------------
 

@@ -5,10 +5,13 @@ edit, a late answer, forged buttons), then read as results and exported wide."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import openpyxl
 
 from bot.core.announcements import Audience
 from bot.emulator import BotApiEmulator
@@ -173,6 +176,13 @@ async def test_joint_evaluation_answered_start_to_finish(
     assert "  Oui: 0 · 1" in replies[0].text or "  Oui : 0 · 1" in replies[0].text
     assert "1 réponse, moyenne 12, de 12 à 12" in replies[0].text  # the meetings
     assert replies[-1].kind == "photo"
+    [sheet] = await claire.press("📥")
+    assert sheet.kind == "document" and sheet.file_name == "joint_eval_2026-1.xlsx"
+    workbook = openpyxl.load_workbook(io.BytesIO(emulator.file_bytes(sheet.file_ids[0])))
+    assert workbook.active is not None
+    assert [c.value for c in workbook.active[1]][:3] == ["reference", "member_id", "name"]
+    await intruder.forge("sx:1")
+    assert intruder.toasts
 
     # The wide export: one column per question, select_multiple one column per choice.
     form = await runner.store.surveys.form(1)
