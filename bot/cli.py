@@ -646,11 +646,12 @@ def survey_list() -> None:
         for form in forms:
             typer.echo(f"{form.form_id} v{form.version}  {form.title}  "
                        f"(imported {form.imported_at:%Y-%m-%d %H:%M} from {form.source})")
+        names = {f.id: f"{f.form_id} v{f.version}" for f in forms}
         for campaign in await store.surveys.campaigns():
             invited = len(await store.surveys.invitations(campaign.id))
             done = sum(1 for r in await store.surveys.campaign_responses(campaign.id)
                        if r.status == "submitted")
-            typer.echo(f"campaign {campaign.id}: form #{campaign.form_pk}, "
+            typer.echo(f"campaign {campaign.id}: {names.get(campaign.form_pk, '?')}, "
                        f"{'joint, ' if campaign.joint else ''}{done}/{invited} answered, "
                        f"{campaign.opens_at:%Y-%m-%d %H:%M} → {campaign.closes_at:%Y-%m-%d %H:%M}")
 

@@ -45,6 +45,17 @@ async def results_button(update: Update, context: PalabreContext, member: Member
 
 
 @members_only
+async def export_button(update: Update, context: PalabreContext, member: Member) -> None:
+    """Send a campaign's answers in the member's scope as a spreadsheet."""
+    campaign_id = _data(update).removeprefix("sx:")
+    if not campaign_id.isdigit():
+        await answer(update, context, expired_button())
+        return
+    await answer(update, context, await context.services.surveys.export(member,
+                                                                        int(campaign_id)))
+
+
+@members_only
 async def answer_button(update: Update, context: PalabreContext, member: Member) -> None:
     """Handle a button of the questionnaire under way."""
     await answer(update, context, await context.services.surveys.on_callback(
@@ -65,4 +76,5 @@ HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
     CallbackQueryHandler(answer_button, pattern=r"^sv:"),
     CallbackQueryHandler(launch_button, pattern=r"^sl:"),
     CallbackQueryHandler(results_button, pattern=r"^sr:"),
+    CallbackQueryHandler(export_button, pattern=r"^sx:"),
 ]

@@ -182,6 +182,28 @@ def _yes(raw: object) -> bool:
     return str(raw).strip().lower() in ("yes", "true", "true()", "1")
 
 
+# Appearances that change what is stored or asked (a month instead of a date, a drawing pad):
+# answering them as plain questions would not be faithful. Others only change the layout.
+_REFUSED_APPEARANCES = frozenset({"month-year", "year", "signature", "draw", "annotate"})
+
+
+def _row_problem(kind: str, row: Mapping[str, str]) -> tuple[str, str] | None:
+    """(column, reason) when a survey row uses what the conversation would get wrong."""
+    appearance = set(str(row.get("appearance", "")).split())
+    refused = sorted(appearance & _REFUSED_APPEARANCES)
+    if refused:
+        return "appearance", f"appearance {refused[0]!r} is not supported"
+    required = str(row.get("required", "")).strip().lower()
+    if required not in ("", "yes", "no", "true", "false", "true()", "false()", "1", "0"):
+        return "required", "a condition in required is not supported: use yes or no"
+    if kind not in ("calculate", "") and row.get("calculation"):
+        return "calculation", "only a calculate row may have a calculation"
+    default = str(row.get("default", ""))
+    if "${" in default or "(" in default:
+        return "default", "a computed default is not supported: give a value"
+    return None
+
+
 def read_xlsform(path: Path) -> Definition:
     """Read an XLSForm with pyxform; refuse what the conversation cannot run."""
     from pyxform.errors import PyXFormError
@@ -207,6 +229,10 @@ def read_xlsform(path: Path) -> Definition:
             if column.split("::")[0] in ("repeat_count", "trigger", "read_only", "readonly"):
                 raise FormError(f"sheet survey, row {row_number}, column {column}: this column "
                                 "is not supported")
+        problem = _row_problem(base.lower(), row)
+        if problem is not None:
+            column, reason = problem
+            raise FormError(f"sheet survey, row {row_number}, column {column}: {reason}")
     warnings: list[str] = []
     try:
         form = workbook_to_json(workbook_dict=workbook, form_name="data",

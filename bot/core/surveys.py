@@ -35,6 +35,7 @@ from storage.models import Campaign, Member, Recipient, Side, SurveyForm, Survey
 CB = "sv"  # sv:<action>:<response id>:<turn>[:<argument>]; sv:go:<campaign id>
 LAUNCH = "sl"  # sl:<action>[:<argument>], the coordinator's /survey screens
 RESULTS = "sr"  # sr:<campaign id>
+EXPORT = "sx"  # sx:<campaign id>: the answers wide, as a spreadsheet
 PAGE = 8  # choices per page of buttons
 LAUNCHERS: frozenset[str] = frozenset({"coordinator", "admin"})
 READERS: frozenset[str] = frozenset({"coordinator", "observer", "admin"})
@@ -478,10 +479,11 @@ class SurveyService:
                 "come back with /surveys.")
         else:
             response_id = response.id
+            # Paused (/cancel) or refused after a deadline since extended: back where it was.
+            step = response.step.removeprefix("paused:")
             async with self.store.transaction():
                 await self.store.surveys.update_response(
-                    response.id, now, step=response.step.removeprefix("paused:")
-                    .replace("closed", "question"))
+                    response.id, now, step=step if step in ("question", "review") else "question")
             intro = "▶ " + _("Let's continue where you stopped.")
         fresh = await self.store.surveys.response(response_id)
         assert fresh is not None
@@ -729,6 +731,12 @@ class SurveyService:
         body = text.strip()
         today = self._today(member, now)
         parsed, problem = self._parse(question, body, member, now)
+        if question.type in ("select_one", "range") and parsed is None:
+            # A choice typed instead of pressed (its label, or its name), in any case.
+            typed = body.casefold()
+            parsed = next((name for name, label in self.choices(question, values, today,
+                                                                member.language)
+                           if typed in (label.casefold(), name.casefold())), None)
         if problem is None and parsed is not None:
             problem = self._constraint(loaded.definition, question, parsed, values, today,
                                        member.language)
@@ -914,10 +922,17 @@ class SurveyService:
                 groups.append((side_name(side), [r for r in responses if r.side == side], count))
         else:
             groups.append((_("Everyone"), responses, len(invited)))
+        started = [r for r in await self.store.surveys.campaign_responses(campaign_id)
+                   if r.member_id in members and r.status == "open"]
         for name, group, count in groups:
             rate = round(100 * len(group) / count) if count else 0
-            lines.append("• " + _("{side}: {answered}/{invited} answered ({rate} %)").format(
-                side=name, answered=len(group), invited=count, rate=rate))
+            line = "• " + _("{side}: {answered}/{invited} answered ({rate} %)").format(
+                side=name, answered=len(group), invited=count, rate=rate)
+            under_way = sum(1 for r in started if not sides or side_name(r.side) == name)
+            if under_way:
+                line += " · " + ngettext("{count} under way", "{count} under way",
+                                         under_way).format(count=under_way)
+            lines.append(line)
         panels: list[tuple[str, list[str], list[tuple[str, list[int]]]]] = []
         today = self._today(reader, now)
         for question in loaded.definition.asked():
@@ -945,9 +960,10 @@ class SurveyService:
                     numbers = [float(v) for r in group
                                if (v := answers.get(r.id, {}).get(question.name))]
                     if numbers:
-                        lines.append("  " + (f"{name}: " if sides else "") + _(
-                            "{count} answers, mean {mean}, from {low} to {high}").format(
-                            count=len(numbers),
+                        lines.append("  " + (f"{name}: " if sides else "") + ngettext(
+                            "{count} answer", "{count} answers", len(numbers)).format(
+                            count=len(numbers)) + ", " + _(
+                            "mean {mean}, from {low} to {high}").format(
                             mean=format_number(Decimal(str(round(sum(numbers) / len(numbers),
                                                                  2)))),
                             low=format_number(Decimal(str(min(numbers)))),
@@ -962,7 +978,8 @@ class SurveyService:
         if sides:
             lines.insert(2, _("Counts: {first} · {second}").format(
                 first=side_name(sides[0]), second=side_name(sides[1])))
-        replies = [Reply(fit(lines))]
+        replies = [Reply(fit(lines), buttons=((Button("📥 " + _("All answers (XLSX)"),
+                                                      f"{EXPORT}:{campaign_id}"),),))]
         if panels and responses:
             from bot.survey_charts import distribution_chart
             # Drawing takes a fraction of a second: off the event loop, like /summary's charts.
@@ -971,6 +988,30 @@ class SurveyService:
             replies.append(Reply(h(self.title(loaded, language)),
                                  photo=Document("results.png", image, "image/png")))
         return Outcome(replies=tuple(replies))
+
+    async def export(self, reader: Member, campaign_id: int) -> Outcome:
+        """The answers wide (one row per response) of the members in the reader's scope."""
+        if reader.role not in READERS:
+            return expired_button()
+        loaded = await self.load(campaign_id)
+        if loaded is None:
+            return expired_button()
+        scope = await self.scope_members(reader)
+        invited = {m for m, _s in await self.store.surveys.invitations(campaign_id)}
+        if scope is not None and not invited & scope:
+            return expired_button()  # not in the reader's scope: a forged press
+        from bot.exports import survey_wide
+
+        header = survey_wide.columns(loaded.definition)
+        rows = await survey_wide.wide_rows(self.store, loaded.definition, campaign_id,
+                                           reader.timezone, scope)
+        content = await asyncio.to_thread(survey_wide.xlsx_bytes, header, rows)
+        name = f"{loaded.definition.form_id}-{campaign_id}.xlsx"
+        return Outcome.of(Reply(
+            ngettext("{count} response", "{count} responses", len(rows)).format(
+                count=len(rows)),
+            document=Document(name, content, "application/vnd.openxmlformats-officedocument"
+                                             ".spreadsheetml.sheet")))
 
     # --- the coordinator's /survey screens ------------------------------------------------
 

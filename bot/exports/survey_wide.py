@@ -5,6 +5,7 @@ one 0/1 column per choice, named `question/choice`."""
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -34,8 +35,9 @@ def columns(definition: Definition) -> list[str]:
 
 
 async def wide_rows(store: Store, definition: Definition, campaign_id: int,
-                    timezone: str) -> list[list[Cell]]:
-    """The rows under `columns(definition)`, in the order responses were started."""
+                    timezone: str, members: set[int] | None = None) -> list[list[Cell]]:
+    """The rows under `columns(definition)`, in the order responses were started; only the
+    responses of `members` unless it is None."""
     zone = ZoneInfo(timezone)
     answers = await store.surveys.campaign_answers(campaign_id)
     organisations = {o.id: o.name for o in await store.network.organisations()}
@@ -45,6 +47,8 @@ async def wide_rows(store: Store, definition: Definition, campaign_id: int,
 
     rows: list[list[Cell]] = []
     for response in await store.surveys.campaign_responses(campaign_id):
+        if members is not None and response.member_id not in members:
+            continue
         member = await store.members.by_id(response.member_id)
         given = answers.get(response.id, {})
         row: list[Cell] = [
@@ -125,3 +129,15 @@ async def survey_sheets(store: Store, surveys: SurveyService, reader: Member | N
             title = f"{loaded.definition.form_id} #{campaign.id}"
             sheets.append((title, columns(loaded.definition), rows))
     return sheets
+
+
+def xlsx_bytes(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
+    """The workbook in memory (sent in the chat)."""
+    buffer = io.BytesIO()
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("answers")
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append([_safe(v) if isinstance(v, str) else v for v in row])
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -5,10 +5,13 @@ edit, a late answer, forged buttons), then read as results and exported wide."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import openpyxl
 
 from bot.core.announcements import Audience
 from bot.emulator import BotApiEmulator
@@ -171,7 +174,15 @@ async def test_joint_evaluation_answered_start_to_finish(
     assert "Partenaires" in replies[0].text or "Partners" in replies[0].text
     assert "1/1" in replies[0].text
     assert "  Oui: 0 · 1" in replies[0].text or "  Oui : 0 · 1" in replies[0].text
+    assert "1 réponse, moyenne 12, de 12 à 12" in replies[0].text  # the meetings
     assert replies[-1].kind == "photo"
+    [sheet] = await claire.press("📥")
+    assert sheet.kind == "document" and sheet.file_name == "joint_eval_2026-1.xlsx"
+    workbook = openpyxl.load_workbook(io.BytesIO(emulator.file_bytes(sheet.file_ids[0])))
+    assert workbook.active is not None
+    assert [c.value for c in workbook.active[1]][:3] == ["reference", "member_id", "name"]
+    await intruder.forge("sx:1")
+    assert intruder.toasts
 
     # The wide export: one column per question, select_multiple one column per choice.
     form = await runner.store.surveys.form(1)
@@ -343,7 +354,10 @@ async def test_water_points_with_a_range_and_a_voice_note_and_a_later_opening(
     runner.clock.advance(hours=2)
     replies = await fatou.forge(f"sv:go:{campaign_id}")
     assert "Pays" in replies[-1].text  # the French labels of an English-first form
-    await fatou.press("Sénégal")
+    [region] = await fatou.send("sénégal")  # typed instead of pressed
+    assert "Région" in region.text
+    [wrong] = await fatou.send("Dakar")  # not a choice here
+    assert tr("fr", "Please use the buttons.") in wrong.text
     await fatou.press("Kolda")
     households = (await fatou.press("Oui"))[-1]
     assert "ménages" in households.text  # "problems" is skipped: the point works

@@ -58,6 +58,16 @@ def xlsform(path: Path, rows: Sequence[Sequence[object]],
      (*HEADER, "parameters"), "sheet survey, row 2, column parameters: a range needs start < end"
      " and at most 20 steps"),
     ([("integer", "age", "Age"), ("integer", "age", "Age again")], HEADER, "age"),
+    ([("date", "month", "Month", "", "", "", "", "month-year")], (*HEADER, "appearance"),
+     "sheet survey, row 2, column appearance: appearance 'month-year' is not supported"),
+    ([("image", "sign", "Sign", "", "", "", "", "signature")], (*HEADER, "appearance"),
+     "column appearance: appearance 'signature' is not supported"),
+    ([("integer", "age", "Age"), ("text", "why", "Why", "${age} > 18")], HEADER,
+     "sheet survey, row 3, column required: a condition in required is not supported"),
+    ([("integer", "age", "Age"), ("text", "t", "T", "", "", "", "concat(${age}, 'y')")], HEADER,
+     "sheet survey, row 3, column calculation: only a calculate row may have a calculation"),
+    ([("date", "day", "Day", "", "", "", "", "today()")], (*HEADER, "default"),
+     "sheet survey, row 2, column default: a computed default is not supported"),
 ])
 def test_refused_xlsform_features(tmp_path: Path, rows: list[tuple[object, ...]],
                                   header: tuple[str, ...], message: str) -> None:
