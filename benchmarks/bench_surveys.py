@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
-from harness import LIFTED, deployment, peak_rss_mib, percentiles, running_bot
+from harness import LIFTED, deployment, peak_rss_mib, percentiles, running_bot, seed_members
 
 from bot.core.announcements import AnnouncementService, Audience
 from bot.core.surveys import SurveyService
@@ -50,20 +50,6 @@ def questionnaire() -> dict[str, object]:
                               "label": {"fr": f"Question {i + 1} : combien ?"}})
     return {"form_id": "bench", "title": {"fr": "Évaluation (benchmark)"},
             "default_language": "fr", "questions": questions}
-
-
-async def seed(store: Store, count: int) -> None:
-    project = await store.network.project("eau-ziguinchor")
-    org = await store.network.organisation("ziguinchor")
-    assert project is not None and org is not None
-    now = datetime.now(UTC)
-    async with store.transaction():
-        for i in range(count):
-            await store.members.create(
-                telegram_user_id=FIRST_USER + i, display_name=f"Member {i}", username=None,
-                role="partner", organisation_id=org.id, language="fr", timezone="Africa/Dakar",
-                status="active", consent_at=now, invitation_id=None, project_ids=[project.id],
-                now=now)
 
 
 async def launch(store: Store, folder: Path) -> None:
@@ -118,7 +104,7 @@ async def member(emu: BotApiEmulator, user_id: int, latencies: list[float]) -> N
 
 async def run(members: int, limits: dict[str, float]) -> tuple[float, list[float], int]:
     async with deployment(limits) as (emu, settings, store):
-        await seed(store, members)
+        await seed_members(store, FIRST_USER, members, name="Member")
         for i in range(members):
             emu.add_user(FIRST_USER + i, f"Member {i}", language_code="fr")
         with tempfile.TemporaryDirectory() as folder:

@@ -51,7 +51,9 @@ async def test_replies_keep_priority_over_a_broadcast(runner: BotRunner, phone_f
         assert "/language" in reply.text
         await asyncio.sleep(1.0)
     assert emulator.stats["messages_sent"] - before < 120  # the broadcast was not over
-    assert max(delays) < 0.5
+    # Behind the broadcast a reply would wait seconds (80+ messages at 20/s); a margin keeps
+    # a busy machine from failing the test.
+    assert max(delays) < 2.0
     await settled(runner)
     elapsed = time.monotonic() - started
     assert Counter(len(announcements_in(emulator, uid)) for uid in range(20_000, 20_120)) \
