@@ -684,21 +684,22 @@ class SurveyService:
             target = next((i for i in reversed(path) if i < response.position), None)
         if target is None:
             return Outcome(toast=_("This is the first question."))
-        async with self.store.transaction():
-            await self.store.surveys.update_response(response.id, now, position=target,
-                                                     step="question", page=0, editing=0)
-        fresh = await self.store.surveys.response(response.id)
-        assert fresh is not None
-        return Outcome.of(await self.prompt(fresh, member, now))
+        return await self._go_to(member, response, target, now, editing=False)
 
     async def _edit(self, member: Member, response: SurveyResponse, index: int,
                     now: datetime) -> Outcome:
         _loaded, _answers, _values, path = await self._state(response, member, now)
         if index not in path:
             return expired_button()
+        return await self._go_to(member, response, index, now, editing=True)
+
+    async def _go_to(self, member: Member, response: SurveyResponse, position: int,
+                     now: datetime, *, editing: bool) -> Outcome:
+        """Ask question `position` again (back, or an edit from the review)."""
         async with self.store.transaction():
-            await self.store.surveys.update_response(response.id, now, position=index,
-                                                     step="question", page=0, editing=1)
+            await self.store.surveys.update_response(response.id, now, position=position,
+                                                     step="question", page=0,
+                                                     editing=1 if editing else 0)
         fresh = await self.store.surveys.response(response.id)
         assert fresh is not None
         return Outcome.of(await self.prompt(fresh, member, now))
