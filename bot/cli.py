@@ -416,10 +416,10 @@ class ExportFormat(StrEnum):
 
 
 async def _scope(store: Store, project: str | None, since: datetime | None,
-                 as_member: int | None) -> tuple[Scope, str]:
-    """The export's scope (that of `as_member` when given) and the time zone of its dates."""
+                 as_member: int | None, zone: str) -> tuple[Scope, str]:
+    """The export's scope (that of `as_member` when given) and the time zone of its dates
+    (the member's, else `zone`)."""
     ids: list[int] | None = None
-    zone = settings().timezone
     if as_member is not None:
         member = await store.members.by_id(as_member)
         if member is None:
@@ -472,7 +472,7 @@ def export_command(
         from bot.core.surveys import SurveyService
         from bot.exports.survey_wide import survey_sheets
 
-        scope, zone = await _scope(store, project, since, as_member)
+        scope, zone = await _scope(store, project, since, as_member, cfg.timezone)
         member = None if as_member is None else await store.members.by_id(as_member)
         language = member.language if member else cfg.default_language
         sheets: list[SheetData] = []

@@ -106,7 +106,7 @@ class ReminderRepo:
             " WHERE id = ? AND token = ? AND state = 'sending'", (note, reminder_id, token))
 
     async def partners_of(self, project_id: int) -> list[Member]:
-        """Active partners of a project who can be written to."""
+        """Active partners of a project (a blocked one has `unreachable_at` set)."""
         return await self._members(
             "SELECT m.* FROM members m JOIN member_projects mp ON mp.member_id = m.id"
             " WHERE mp.project_id = ? AND m.role = 'partner' AND m.status = 'active'"

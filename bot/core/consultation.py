@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from bot import charts
 from bot.core.onboarding import expired_button
-from bot.core.periods import Cadence
 from bot.core.replies import Button, Document, Outcome, Reply, SentFile, h
 from bot.core.reports import (
     ReportService,
@@ -26,7 +25,7 @@ from bot.core.reports import (
     show_value,
     status_name,
 )
-from bot.core.status import periods_to_check, reporting_status
+from bot.core.status import project_status
 from bot.core.surveys import SurveyService
 from bot.exports.spreadsheets import write_xlsx
 from bot.exports.survey_wide import survey_sheets
@@ -101,11 +100,7 @@ class ConsultationService:
             day, time = received_at(last[1], member.timezone)
             lines.append(_("Last report: {day} at {time} ({reference})").format(
                 day=day, time=time, reference=last[0]))
-        cadence = Cadence(project.cadence)
-        today = now.astimezone(ZoneInfo(project.timezone)).date()
-        ends = [p.end for p in periods_to_check(cadence, today) if p is not None]
-        status = reporting_status(cadence, today, await repo.reported_periods(project.id, ends),
-                                  await repo.project_started(project.id))
+        status, _today = await project_status(repo, project, now)
         if status.period is not None:
             due = format_date(status.period.end, "long")
             lines.append({

@@ -28,7 +28,7 @@ from bot.core.reminder_policy import (
 )
 from bot.core.replies import Button, Outcome, Reply, h
 from bot.core.reports import ReportService
-from bot.core.status import periods_to_check, reporting_status
+from bot.core.status import periods_to_check, project_status
 from bot.core.surveys import SurveyService
 from bot.i18n import _, format_date, format_datetime, ngettext, use_language
 from storage import Store
@@ -294,19 +294,14 @@ class ReminderService:
         ids = await self.store.consultation.visible_project_ids(member)
         blocks = []
         for project in sorted(await self.store.network.projects_by_ids(ids), key=lambda p: p.slug):
-            cadence = Cadence(project.cadence)
-            today = now.astimezone(ZoneInfo(project.timezone)).date()
-            ends = [p.end for p in periods_to_check(cadence, today) if p is not None]
-            status = reporting_status(cadence, today, await self.store.consultation
-                                      .reported_periods(project.id, ends),
-                                      await self.store.consultation.project_started(project.id))
+            status, today = await project_status(self.store.consultation, project, now)
             if status.kind != "overdue" or status.period is None:
                 continue
             days = (today - status.period.end).days
             lines = [f"<b>{h(project.title(member.language))}</b> · " + ngettext(
                 "{days} day late", "{days} days late", days).format(days=days)
                 + " · " + status.period.label()]
-            for partner in await self._partners_any(project.id):
+            for partner in await self.store.reminders.partners_of(project.id):
                 mark = " 🚫 " + _("cannot be reached (blocked the bot)") \
                     if partner.unreachable_at is not None else ""
                 lines.append(f"• {h(partner.display_name or _('(removed)'))}{mark}")
@@ -315,14 +310,6 @@ class ReminderService:
             return None if digest else Reply("✅ " + _("Nothing is late."))
         head = "🗓 " + _("Weekly digest: late reports") if digest else "⚠️ " + _("Late reports")
         return Reply(f"<b>{head}</b>\n\n" + "\n\n".join(blocks))
-
-    async def _partners_any(self, project_id: int) -> list[Member]:
-        """Partners of a project, reachable or not (an unreachable one is shown as such)."""
-        rows = await self.store.db.fetchall(
-            "SELECT m.* FROM members m JOIN member_projects mp ON mp.member_id = m.id"
-            " WHERE mp.project_id = ? AND m.role = 'partner' AND m.status = 'active'"
-            " ORDER BY m.id", (project_id,))
-        return [Member.model_validate(dict(r)) for r in rows]
 
     async def overdue(self, member: Member, now: datetime) -> Outcome:
         if member.role not in ("coordinator", "admin"):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from bot.core.periods import Cadence, Period
+from storage.consultation import ConsultationRepo
+from storage.models import Project
 
 StatusKind = Literal["on_time", "due", "overdue", "none"]
 
@@ -38,3 +41,14 @@ def reporting_status(cadence: Cadence, today: date, reported: set[date],
     if current.end in reported:
         return ReportingStatus("on_time", current)
     return ReportingStatus("due", current)
+
+
+async def project_status(repo: ConsultationRepo, project: Project,
+                         now: datetime) -> tuple[ReportingStatus, date]:
+    """A project's reporting status now, and its local date (the day the status is for)."""
+    cadence = Cadence(project.cadence)
+    today = now.astimezone(ZoneInfo(project.timezone)).date()
+    ends = [p.end for p in periods_to_check(cadence, today) if p is not None]
+    status = reporting_status(cadence, today, await repo.reported_periods(project.id, ends),
+                              await repo.project_started(project.id))
+    return status, today

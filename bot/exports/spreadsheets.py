@@ -26,31 +26,37 @@ _HEADER_FILL = PatternFill("solid", fgColor="1F6F8B")
 _SHEET_NAME_LIMIT = 31  # Excel's limit
 
 
-def _sheet_title(table: Table) -> str:
-    title = _(table.title)
+def _new_sheet(workbook: Workbook, title: str, names: list[str], widths: list[int]) -> Any:
+    """A write-only sheet with its coloured header row, frozen, and column widths.
+
+    Frozen header and widths are declared before the first row (write-only sheets cannot go
+    back); the filter is set by `_close_sheet`, once the rows are counted. The stubs miss the
+    write-only sheet's column_dimensions and auto_filter: typed loosely.
+    """
     for bad in "[]:*?/\\":
         title = title.replace(bad, " ")
-    return title[:_SHEET_NAME_LIMIT]
-
-
-def _write_sheet(workbook: Workbook, conn: sqlite3.Connection, table: Table, scope: Scope,
-                 zone: ZoneInfo, progress: Progress | None) -> int:
-    # The stubs miss the write-only sheet's column_dimensions and auto_filter: typed loosely.
-    sheet: Any = workbook.create_sheet(_sheet_title(table))
-    names = headers(table)
-    # Frozen header, widths and filter are declared before the first row (write-only sheets
-    # cannot go back); the filter covers the whole rows written, set once they are counted.
+    sheet: Any = workbook.create_sheet(title[:_SHEET_NAME_LIMIT])
     sheet.freeze_panes = "A2"
-    for index, column in enumerate(table.columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = max(column.width, len(
-            names[index - 1]) + 2)
-    header_cells = []
+    for index, (name, width) in enumerate(zip(names, widths, strict=True), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(width, len(name) + 2)
+    header = []
     for name in names:
         cell = WriteOnlyCell(sheet, value=name)
         cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
         cell.alignment = Alignment(vertical="center", wrap_text=True)
-        header_cells.append(cell)
-    sheet.append(header_cells)
+        header.append(cell)
+    sheet.append(header)
+    return sheet
+
+
+def _close_sheet(sheet: Any, columns: int, rows: int) -> None:
+    sheet.auto_filter.ref = f"A1:{get_column_letter(max(columns, 1))}{rows + 1}"
+
+
+def _write_sheet(workbook: Workbook, conn: sqlite3.Connection, table: Table, scope: Scope,
+                 zone: ZoneInfo, progress: Progress | None) -> int:
+    names = headers(table)
+    sheet = _new_sheet(workbook, _(table.title), names, [c.width for c in table.columns])
     formats = [_FORMATS.get(column.kind) for column in table.columns]
     written = 0
     for row in table.rows(conn, scope, zone):
@@ -60,29 +66,17 @@ def _write_sheet(workbook: Workbook, conn: sqlite3.Connection, table: Table, sco
             progress(PROGRESS_EVERY)
     if progress is not None:
         progress(written % PROGRESS_EVERY)
-    last = get_column_letter(len(names))
-    sheet.auto_filter.ref = f"A1:{last}{written + 1}"
+    _close_sheet(sheet, len(names), written)
     return written
 
 
 def _write_rows(workbook: Workbook, title: str, header: list[str],
                 rows: list[list[Any]]) -> int:
-    """A sheet of ready rows, with the same header, freeze, filter and widths."""
-    for bad in "[]:*?/\\":
-        title = title.replace(bad, " ")
-    sheet: Any = workbook.create_sheet(title[:_SHEET_NAME_LIMIT])
-    sheet.freeze_panes = "A2"
-    for index, name in enumerate(header, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = min(max(len(name) + 2, 10), 40)
-    cells = []
-    for name in header:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-        cells.append(cell)
-    sheet.append(cells)
+    """A sheet of ready rows (survey responses), laid out like the others."""
+    sheet = _new_sheet(workbook, title, header, [10] * len(header))
     for row in rows:
         sheet.append([_cell(sheet, value, None) for value in row])
-    sheet.auto_filter.ref = f"A1:{get_column_letter(max(len(header), 1))}{len(rows) + 1}"
+    _close_sheet(sheet, len(header), len(rows))
     return len(rows)
 
 
