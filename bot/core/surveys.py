@@ -717,17 +717,26 @@ class SurveyService:
         return "⚠ " + (h(message) if message else _("This answer is not accepted. Please "
                                                      "check it and send it again."))
 
+    async def _not_a_question(self, response: SurveyResponse, loaded: Loaded, member: Member,
+                              now: datetime) -> Outcome | None:
+        """The answer when what was sent cannot answer a question: the campaign closed, or the
+        member is at the review (shown again); None when a question is waiting."""
+        closed = self._closed(loaded, member, now)
+        if closed is not None:
+            return await self._refuse_closed(response, closed, now)
+        if response.step == "review":
+            return Outcome.of(await self.prompt(response, member, now))
+        return None
+
     async def on_text(self, member: Member, text: str, now: datetime) -> Outcome | None:
         """Take a typed answer if a questionnaire is under way; None otherwise."""
         response = await self._active(member, now)
         if response is None:
             return None
         loaded, _answers, values, _path = await self._state(response, member, now)
-        closed = self._closed(loaded, member, now)
-        if closed is not None:
-            return await self._refuse_closed(response, closed, now)
-        if response.step == "review":
-            return Outcome.of(await self.prompt(response, member, now))
+        waiting = await self._not_a_question(response, loaded, member, now)
+        if waiting is not None:
+            return waiting
         question = loaded.definition.questions[response.position]
         body = text.strip()
         today = self._today(member, now)
@@ -785,11 +794,9 @@ class SurveyService:
             return None
         loaded = await self.load(response.campaign_id)
         assert loaded is not None
-        closed = self._closed(loaded, member, now)
-        if closed is not None:
-            return await self._refuse_closed(response, closed, now)
-        if response.step == "review":
-            return Outcome.of(await self.prompt(response, member, now))
+        waiting = await self._not_a_question(response, loaded, member, now)
+        if waiting is not None:
+            return waiting
         question = loaded.definition.questions[response.position]
         # A voice note is accepted wherever free text is (phone users often speak).
         wanted = {"geopoint": ("location",), "image": ("photo",), "audio": ("voice", "audio"),
