@@ -404,9 +404,14 @@ async def test_a_crash_in_the_middle_of_2000_recipients(runner: BotRunner, phone
     await runner.start()
     await settled(runner, timeout=120)
     counts = Counter(len(announcements_in(emulator, uid)) for uid in range(10_000, 12_000))
-    assert counts == Counter({1: 2000})
+    assert set(counts) <= {0, 1}, counts  # nobody receives it twice
     summary = await runner.store.announcements.counts(1)
-    assert (summary.sent, summary.pending, summary.uncertain) == (2000, 0, 0)
+    # The calls in flight at the kill are `uncertain` (by design, never re-sent blindly);
+    # every other row was sent exactly once.
+    assert summary.pending == 0
+    assert summary.sent + summary.uncertain == 2000, summary
+    assert counts[1] >= summary.sent
+    assert counts[0] <= summary.uncertain
 
 
 async def test_a_call_cut_off_by_a_crash_is_never_resent_blindly(
