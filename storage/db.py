@@ -7,7 +7,7 @@ import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,6 +40,22 @@ _current_tx: ContextVar[
     tuple[Database, aiosqlite.Connection, asyncio.Task[Any] | None] | None
 ] = ContextVar("palabre_tx", default=None)
 commit_hook: ContextVar[CommitHook | None] = ContextVar("palabre_commit_hook", default=None)
+
+
+class _Unit:
+    """One update's writes: a single transaction that stays open from the first write until
+    the update's first outgoing call (or its end), so that everything the update changed
+    commits at once, with its inbox mark, or not at all."""
+
+    def __init__(self, database: Database, task: asyncio.Task[Any] | None) -> None:
+        self.database = database
+        self.task = task
+        self.conn: aiosqlite.Connection | None = None
+        self.tx_token: Token[Any] | None = None
+        self.savepoints = 0
+
+
+_unit: ContextVar[_Unit | None] = ContextVar("palabre_unit", default=None)
 
 
 def _task() -> asyncio.Task[Any] | None:
@@ -119,6 +135,11 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Run the block in one IMMEDIATE transaction; join the enclosing one if any."""
         outer = _tx_conn(self)
+        unit = self._unit()
+        if unit is not None:
+            async with self._in_unit(unit, outer) as conn:
+                yield conn
+            return
         if outer is not None:
             yield outer
             return
@@ -146,6 +167,102 @@ class Database:
                 _current_tx.reset(token)
         if hook is not None:
             hook.after_commit()
+
+    # --- one transaction per update ----------------------------------------------------
+
+    def begin_unit(self) -> object:
+        """Make the current task's transactions one, kept open until `end_unit`/`flush_unit`."""
+        return _unit.set(_Unit(self, _task()))
+
+    def _unit(self) -> _Unit | None:
+        unit = _unit.get()
+        if unit is None or unit.database is not self or unit.task is not _task():
+            return None
+        return unit
+
+    @asynccontextmanager
+    async def _in_unit(self, unit: _Unit,
+                       outer: aiosqlite.Connection | None) -> AsyncIterator[aiosqlite.Connection]:
+        if outer is not None and unit.savepoints:
+            yield outer  # nested inside a block of the unit: that block's savepoint covers it
+            return
+        if unit.conn is None:
+            await self._lock.acquire()
+            try:
+                await self.writer.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self._lock.release()
+                raise
+            unit.conn = self.writer
+            unit.tx_token = _current_tx.set((self, unit.conn, _task()))
+        conn = unit.conn
+        # Each block is a savepoint: a block that fails (and is caught by its caller) undoes
+        # its own writes only, as a transaction of its own would have.
+        unit.savepoints += 1
+        name = f"block{unit.savepoints}"
+        await conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield conn
+        except BaseException:
+            await asyncio.shield(_rollback_to(conn, name))
+            raise
+        else:
+            await conn.execute(f"RELEASE {name}")
+        finally:
+            unit.savepoints -= 1
+
+    async def flush_unit(self) -> None:
+        """Commit the current update's writes (with its commit hook) before anything leaves.
+
+        Called before every outgoing call of an update, so that no message is sent about work
+        that could still be rolled back; later writes of the update open a new transaction.
+        """
+        unit = self._unit()
+        if unit is None or unit.conn is None:
+            return
+        conn = unit.conn
+        hook = commit_hook.get()
+        if hook is not None and hook.database is not self:
+            hook = None
+        try:
+            if hook is not None:
+                await hook.before_commit(conn)
+            await conn.commit()
+        except BaseException:
+            await asyncio.shield(_rollback(conn))
+            self._close_unit(unit)
+            if hook is not None:
+                hook.after_rollback()
+            raise
+        self._close_unit(unit)
+        if hook is not None:
+            hook.after_commit()
+
+    async def discard_unit(self) -> bool:
+        """Roll back the current update's uncommitted writes; say whether there were any."""
+        unit = self._unit()
+        if unit is None or unit.conn is None:
+            return False
+        await asyncio.shield(_rollback(unit.conn))
+        self._close_unit(unit)
+        hook = commit_hook.get()
+        if hook is not None and hook.database is self:
+            hook.after_rollback()
+        return True
+
+    def end_unit(self, token: object) -> None:
+        """Leave unit mode (after `flush_unit` or `discard_unit`)."""
+        unit = self._unit()
+        if unit is not None and unit.conn is not None:
+            raise StorageError("update unit ended with an open transaction")
+        _unit.reset(token)  # type: ignore[arg-type]
+
+    def _close_unit(self, unit: _Unit) -> None:
+        if unit.tx_token is not None:
+            _current_tx.reset(unit.tx_token)
+        unit.conn = None
+        unit.tx_token = None
+        self._lock.release()
 
     async def execute(self, sql: str, params: Params = ()) -> aiosqlite.Cursor:
         """Execute a write; it must run inside `transaction()`."""
@@ -180,6 +297,18 @@ class Database:
         """Return the first column of the first row, or None."""
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+
+async def _rollback_to(conn: aiosqlite.Connection, name: str) -> None:
+    await conn.execute(f"ROLLBACK TO {name}")
+    await conn.execute(f"RELEASE {name}")
+
+
+async def flush_current_unit() -> None:
+    """Commit the writes of the update handled by this task, if any (see `Database.flush_unit`)."""
+    unit = _unit.get()
+    if unit is not None:
+        await unit.database.flush_unit()
 
 
 async def _rollback(conn: aiosqlite.Connection) -> None:

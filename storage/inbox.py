@@ -46,6 +46,39 @@ class InboxRepo:
             (now.isoformat(), error, update_id),
         )
 
+    async def reply_pending(self, telegram_user_id: int, update_id: int, now: datetime) -> None:
+        """Note that this update's replies have not been delivered yet (inside its transaction)."""
+        await self.db.execute(
+            "INSERT OR REPLACE INTO pending_replies (telegram_user_id, update_id, since)"
+            " VALUES (?, ?, ?)", (telegram_user_id, update_id, now.isoformat()))
+
+    async def replies_delivered(self, telegram_user_id: int, update_id: int | None = None) -> None:
+        """Clear the note (only if still this update's, when one is given)."""
+        if update_id is None:
+            await self.db.execute("DELETE FROM pending_replies WHERE telegram_user_id = ?",
+                                  (telegram_user_id,))
+        else:
+            await self.db.execute(
+                "DELETE FROM pending_replies WHERE telegram_user_id = ? AND update_id = ?",
+                (telegram_user_id, update_id))
+
+    async def reply_lost(self, telegram_user_id: int) -> bool:
+        """Whether the person's last update wrote something whose reply was not delivered."""
+        return await self.db.fetchval(
+            "SELECT 1 FROM pending_replies WHERE telegram_user_id = ?",
+            (telegram_user_id,)) is not None
+
+    async def quarantine(self, rows: Sequence[tuple[int, str, str]], now: datetime) -> None:
+        """Keep (update_id, ASCII-escaped raw JSON, reason) rows out of the inbox."""
+        async with self.db.transaction():
+            await self.db.executemany(
+                "INSERT OR IGNORE INTO quarantine (update_id, raw, reason, received_at)"
+                " VALUES (?, ?, ?, ?)", [(*row, now.isoformat()) for row in rows])
+
+    async def quarantined(self) -> list[tuple[int, str]]:
+        rows = await self.db.fetchall("SELECT update_id, reason FROM quarantine ORDER BY update_id")
+        return [(int(r[0]), str(r[1])) for r in rows]
+
     async def pending(self, limit: int = 10_000) -> list[InboxEntry]:
         rows = await self.db.fetchall(
             "SELECT update_id, telegram_user_id, payload, status FROM inbox"
@@ -64,6 +97,8 @@ class InboxRepo:
             "UPDATE inbox SET payload = NULL, telegram_user_id = NULL WHERE telegram_user_id = ?",
             (telegram_user_id,),
         )
+        await self.db.execute("DELETE FROM pending_replies WHERE telegram_user_id = ?",
+                              (telegram_user_id,))
 
     async def prune(self, before: datetime) -> int:
         """Delete handled entries older than `before`; their ids can no longer come back."""
