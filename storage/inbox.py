@@ -74,6 +74,11 @@ class InboxRepo:
             await self.db.executemany(
                 "INSERT OR IGNORE INTO quarantine (update_id, raw, reason, received_at)"
                 " VALUES (?, ?, ?, ?)", [(*row, now.isoformat()) for row in rows])
+            # Closed in the inbox too: the stub PTB gets in its place is skipped, not handled.
+            await self.db.executemany(
+                "INSERT OR IGNORE INTO inbox (update_id, payload, received_at, status, handled_at,"
+                " error) VALUES (?, NULL, ?, 'handled', ?, 'quarantined')",
+                [(row[0], now.isoformat(), now.isoformat()) for row in rows])
 
     async def quarantined(self) -> list[tuple[int, str]]:
         rows = await self.db.fetchall("SELECT update_id, reason FROM quarantine ORDER BY update_id")
