@@ -6,15 +6,16 @@ import asyncio
 import contextlib
 import ctypes
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiosqlite
 
 Params = Sequence[Any] | dict[str, Any]
+T = TypeVar("T")
 
 
 class CommitHook(Protocol):
@@ -33,13 +34,27 @@ class CommitHook(Protocol):
         """Run when the transaction was rolled back."""
 
 
-# The transaction the current task is in (database, connection, owning task), so that reads
-# made inside a transaction see its own writes and nested `transaction()` calls join the outer
-# one. The task is kept because ContextVars are copied into tasks created inside a transaction:
-# such a task must not believe it is in its creator's transaction.
-_current_tx: ContextVar[
-    tuple[Database, aiosqlite.Connection, asyncio.Task[Any] | None] | None
-] = ContextVar("palabre_tx", default=None)
+class _Tx:
+    """The transaction the current task is in: its database, the writer connection, the
+    owning task, and whether BEGIN ran yet (it is sent with the first statement, in the same
+    hand-off to aiosqlite's thread) or COMMIT already did (sent with the last statement)."""
+
+    __slots__ = ("begun", "committed", "conn", "database", "task")
+
+    def __init__(self, database: Database, conn: aiosqlite.Connection,
+                 task: asyncio.Task[Any] | None) -> None:
+        self.database = database
+        self.conn = conn
+        self.task = task
+        self.begun = False
+        self.committed = False
+
+
+# The transaction the current task is in, so that reads made inside a transaction see its
+# own writes and nested `transaction()` calls join the outer one. The task is kept because
+# ContextVars are copied into tasks created inside a transaction: such a task must not
+# believe it is in its creator's transaction.
+_current_tx: ContextVar[_Tx | None] = ContextVar("palabre_tx", default=None)
 commit_hook: ContextVar[CommitHook | None] = ContextVar("palabre_commit_hook", default=None)
 
 
@@ -50,11 +65,37 @@ def _task() -> asyncio.Task[Any] | None:
         return None
 
 
-def _tx_conn(database: Database) -> aiosqlite.Connection | None:
+def _tx(database: Database) -> _Tx | None:
     current = _current_tx.get()
-    if current is None or current[0] is not database or current[2] is not _task():
+    if current is None or current.database is not database or current.task is not _task():
         return None
-    return current[1]
+    return current
+
+
+def _tx_conn(database: Database) -> aiosqlite.Connection | None:
+    current = _tx(database)
+    return None if current is None else current.conn
+
+
+async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `work` on the connection's own thread in one hand-off (aiosqlite's queue)."""
+    raw: sqlite3.Connection = conn._conn  # aiosqlite keeps the sqlite3 connection there
+    done: T = await conn._execute(work, raw)  # type: ignore[no-untyped-call]
+    return done
+
+
+async def _in_tx(tx: _Tx, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `work` in the transaction, preceded by its BEGIN if this is its first statement."""
+    if tx.begun:
+        return await _on_thread(tx.conn, work)
+    tx.begun = True
+
+    def begin_then(raw: sqlite3.Connection) -> T:
+        raw.execute("BEGIN IMMEDIATE")
+        return work(raw)
+
+    return await _on_thread(tx.conn, begin_then)
+
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -132,7 +173,12 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Run the block in one IMMEDIATE transaction; join the enclosing one if any."""
+        """Run the block in one IMMEDIATE transaction; join the enclosing one if any.
+
+        BEGIN IMMEDIATE travels with the block's first statement and COMMIT with the commit
+        hook's (see `finish`): a transaction of k statements is k hand-offs to the writer's
+        thread, not k + 3. A block that runs no statement sends nothing.
+        """
         outer = _tx_conn(self)
         if outer is not None:
             yield outer
@@ -142,13 +188,14 @@ class Database:
             hook = None
         async with self._lock:
             conn = self.writer
-            token = _current_tx.set((self, conn, _task()))
+            tx = _Tx(self, conn, _task())
+            token = _current_tx.set(tx)
             try:
-                await conn.execute("BEGIN IMMEDIATE")
                 yield conn
                 if hook is not None:
                     await hook.before_commit(conn)
-                await conn.commit()
+                if tx.begun and not tx.committed:
+                    await conn.commit()
             except BaseException:
                 # Shielded: a cancelled caller must still leave the writer usable. aiosqlite
                 # runs calls in order on its thread, so this follows even a BEGIN that was
@@ -164,17 +211,63 @@ class Database:
 
     async def execute(self, sql: str, params: Params = ()) -> aiosqlite.Cursor:
         """Execute a write; it must run inside `transaction()`."""
-        conn = _tx_conn(self)
-        if conn is None:
+        tx = _tx(self)
+        if tx is None:
             raise StorageError("write outside a transaction")
-        return await conn.execute(sql, params)
+        if tx.committed:
+            raise StorageError("write after the transaction's commit")
+        cursor = await _in_tx(tx, lambda raw: raw.execute(sql, params))
+        return aiosqlite.Cursor(tx.conn, cursor)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         """Execute a write for many rows; it must run inside `transaction()`."""
-        conn = _tx_conn(self)
-        if conn is None:
+        tx = _tx(self)
+        if tx is None:
             raise StorageError("write outside a transaction")
-        await conn.executemany(sql, rows)
+        if tx.committed:
+            raise StorageError("write after the transaction's commit")
+        await _in_tx(tx, lambda raw: raw.executemany(sql, rows))
+
+    async def finish(self, sql: str, params: Params, expected_rows: int) -> bool:
+        """The last write of the current transaction, and its COMMIT in the same hand-off,
+        if it changed `expected_rows` rows; otherwise nothing is committed and False is
+        returned (the caller raises, and the transaction rolls back)."""
+        tx = _tx(self)
+        if tx is None:
+            raise StorageError("write outside a transaction")
+
+        def write_and_commit(raw: sqlite3.Connection) -> bool:
+            if raw.execute(sql, params).rowcount != expected_rows:
+                return False
+            raw.commit()
+            return True
+
+        done = await _in_tx(tx, write_and_commit)
+        tx.committed = done
+        return done
+
+    async def write_alone(self, sql: str, rows: Sequence[Params]) -> int:
+        """BEGIN IMMEDIATE, one statement for each of `rows`, COMMIT: one hand-off to the
+        writer's thread (inside a transaction, its statements join it; outside, no commit
+        hook runs). Return the rows changed."""
+        if _tx(self) is not None:
+            before = self.writer.total_changes
+            await self.executemany(sql, rows)
+            return self.writer.total_changes - before
+        async with self._lock:
+
+            def batch(raw: sqlite3.Connection) -> int:
+                before = raw.total_changes
+                raw.execute("BEGIN IMMEDIATE")
+                try:
+                    raw.executemany(sql, rows)
+                    raw.commit()
+                except BaseException:
+                    raw.rollback()
+                    raise
+                return raw.total_changes - before
+
+            return await _on_thread(self.writer, batch)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         """Return all rows of a query.
@@ -183,6 +276,10 @@ class Database:
         execute/fetch calls, another task's query could start on the shared reader while this
         one is open and so read inside its older snapshot, missing a commit made just before.
         """
+        tx = _tx(self)
+        if tx is not None:
+            # Inside a transaction: its connection (own writes visible), BEGIN sent first.
+            return await _in_tx(tx, lambda raw: raw.execute(sql, params).fetchall())
         rows = await self._read_conn().execute_fetchall(sql, params)
         return list(rows)
 

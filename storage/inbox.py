@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from storage.db import Database
-from storage.models import InboxEntry
+from storage.models import InboxEntry, Member
 
 
 class InboxRepo:
@@ -19,12 +19,12 @@ class InboxRepo:
         """Store (update_id, user id, raw JSON) rows; ids already known are left as they are."""
         if not updates:
             return
-        async with self.db.transaction():
-            await self.db.executemany(
-                "INSERT OR IGNORE INTO inbox (update_id, telegram_user_id, payload, received_at)"
-                " VALUES (?, ?, ?, ?)",
-                [(uid, user, payload, now.isoformat()) for uid, user, payload in updates],
-            )
+        # BEGIN, the inserts and COMMIT in one hand-off to the writer's thread.
+        await self.db.write_alone(
+            "INSERT OR IGNORE INTO inbox (update_id, telegram_user_id, payload, received_at)"
+            " VALUES (?, ?, ?, ?)",
+            [(uid, user, payload, now.isoformat()) for uid, user, payload in updates],
+        )
 
     async def status(self, update_id: int) -> str | None:
         value = await self.db.fetchval("SELECT status FROM inbox WHERE update_id = ?", (update_id,))
@@ -38,6 +38,33 @@ class InboxRepo:
             (status, now.isoformat(), error, update_id),
         )
         return cur.rowcount == 1
+
+    async def mark_and_commit(self, update_id: int, status: str, now: datetime) -> bool:
+        """Close a pending update as the last write of the caller's transaction and commit it
+        in the same hand-off; False, with nothing committed, if it was no longer pending."""
+        return await self.db.finish(
+            "UPDATE inbox SET status = ?, handled_at = ?, error = NULL"
+            " WHERE update_id = ? AND status = 'pending'",
+            (status, now.isoformat(), update_id), 1)
+
+    async def close_alone(self, update_id: int, now: datetime) -> None:
+        """Mark a pending update handled in a transaction of its own (one hand-off)."""
+        await self.db.write_alone(
+            "UPDATE inbox SET status = 'handled', handled_at = ?, error = NULL"
+            " WHERE update_id = ? AND status = 'pending'", [(now.isoformat(), update_id)])
+
+    async def status_and_member(self, update_id: int, telegram_user_id: int | None,
+                                ) -> tuple[str | None, Member | None]:
+        """The update's inbox status and the member who sent it, in one query."""
+        row = await self.db.fetchone(
+            "SELECT (SELECT status FROM inbox WHERE update_id = ?) AS inbox_status, m.*"
+            " FROM (SELECT 1) LEFT JOIN members m ON m.telegram_user_id = ?",
+            (update_id, telegram_user_id))
+        assert row is not None  # one row, whatever the tables hold
+        fields = dict(row)
+        status = fields.pop("inbox_status")
+        member = None if fields.get("id") is None else Member.model_validate(fields)
+        return (None if status is None else str(status)), member
 
     async def fail(self, update_id: int, now: datetime, error: str) -> None:
         """Record that handling failed (inside the caller's transaction), whatever the status."""

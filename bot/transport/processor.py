@@ -15,6 +15,7 @@ from bot import i18n
 from bot.services import Services
 from bot.transport import scope as scopes
 from storage.db import commit_hook
+from storage.models import Member
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,10 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         self._in_flight.add(update_id)
         try:
             store = self.services.store
-            status = await store.inbox.status(update_id)
+            user = update.effective_user
+            # One query for the entry's status and its sender's membership.
+            status, member = await store.inbox.status_and_member(
+                update_id, None if user is None else user.id)
             if status in ("handled", "failed"):
                 self._in_flight.discard(update_id)
                 self._skip(update_id, coroutine)
@@ -78,7 +82,7 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
             if status is None:
                 # Not fetched through getUpdates (e.g. a webhook or a test): record it now.
                 await self.services.record_updates([update.to_dict()])
-            scope = await self._scope_for(update)
+            scope = await self._scope_for(update, member)
         except BaseException:
             self._in_flight.discard(update_id)
             _discard(coroutine)
@@ -98,7 +102,7 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
             commit_hook.reset(hook_token)
             scopes.leave(scope_token)
             try:
-                if not cancelled:
+                if not cancelled and not await self._close_alone(scope):
                     await self._close(scope)
             finally:
                 self._in_flight.discard(update_id)
@@ -121,14 +125,19 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
             elif not scope.marked:
                 await store.inbox.mark(scope.update_id, "handled", self.services.clock())
 
-    async def _scope_for(self, update: Update) -> scopes.UpdateScope:
+    async def _close_alone(self, scope: scopes.UpdateScope) -> bool:
+        """Close an entry that needs only its mark (the usual case) in one hand-off."""
+        if scope.skipped or scope.error or scope.marked:
+            return False
+        await self.services.store.inbox.close_alone(scope.update_id, self.services.clock())
+        return True
+
+    async def _scope_for(self, update: Update, member: Member | None) -> scopes.UpdateScope:
         store = self.services.store
         user = update.effective_user
         settings = self.services.settings
-        member = None
         language: str = settings.default_language
         if user is not None:
-            member = await store.members.by_telegram_id(user.id)
             if member is not None and member.status in ("active", "stopped"):
                 language = member.language
                 if member.unreachable_at is not None:
@@ -166,8 +175,9 @@ class InboxMark:
     async def before_commit(self, conn: aiosqlite.Connection) -> None:
         if self.scope.marked:
             return
-        if not await self.services.store.inbox.mark(self.scope.update_id, "handled",
-                                                    self.services.clock()):
+        # The mark is the transaction's last write and carries its COMMIT.
+        if not await self.services.store.inbox.mark_and_commit(self.scope.update_id, "handled",
+                                                               self.services.clock()):
             raise AlreadyHandled(self.scope.update_id)
         self._tentative = True
 
