@@ -11,9 +11,6 @@ from datetime import date
 from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
 
 # Readable on a phone: about 1,000 pixels wide, large type, one small panel per indicator.
 WIDTH_INCHES = 6.4
@@ -40,6 +37,10 @@ class ChartTexts:
 
 def progress_chart(panels: Sequence[Panel], texts: ChartTexts, language: str) -> bytes:
     """Draw one panel per indicator (values over periods, target dashed) and return a PNG."""
+    # Imported on first use: matplotlib (numpy, PIL) weighs tens of MiB, needed only here.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
     locale = Locale.parse(language)
     shown = list(panels)[:MAX_PANELS] or [Panel(texts.no_data, ())]
     figure = Figure(figsize=(WIDTH_INCHES, 0.9 + PANEL_INCHES * len(shown)), dpi=DPI)

@@ -7,9 +7,6 @@ import io
 import textwrap
 from collections.abc import Sequence
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 from bot.charts import DPI, MAX_PANELS, WIDTH_INCHES
 
 COLOURS = ("#1f6f8b", "#e07a1f", "#6a994e")
@@ -18,6 +15,9 @@ Panel = tuple[str, Sequence[str], Sequence[tuple[str, Sequence[int]]]]  # title,
 
 def distribution_chart(panels: Sequence[Panel], groups: Sequence[str], language: str) -> bytes:
     """Draw the answers' counts per choice and return a PNG."""
+    # Imported on first use: matplotlib (numpy, PIL) weighs tens of MiB, needed only here.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     shown = list(panels)[:MAX_PANELS]
     heights = [0.8 + 0.32 * max(1, len(labels)) * max(1, len(groups))
                for _t, labels, _s in shown]

@@ -15,6 +15,7 @@ from bot import i18n
 from bot.services import Services
 from bot.transport import scope as scopes
 from storage.db import commit_hook
+from storage.models import Member
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,10 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         self._in_flight.add(update_id)
         try:
             store = self.services.store
-            status = await store.inbox.status(update_id)
+            user = update.effective_user
+            # One query for the entry's status and its sender's membership.
+            status, member, reply_lost = await store.inbox.status_and_member(
+                update_id, None if user is None else user.id)
             if status in ("handled", "failed"):
                 self._in_flight.discard(update_id)
                 self._skip(update_id, coroutine)
@@ -78,7 +82,7 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
             if status is None:
                 # Not fetched through getUpdates (e.g. a webhook or a test): record it now.
                 await self.services.record_updates([update.to_dict()])
-            scope = await self._scope_for(update)
+            scope = await self._scope_for(update, member, reply_lost)
         except BaseException:
             self._in_flight.discard(update_id)
             _discard(coroutine)
@@ -126,27 +130,31 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         if scope.skipped:
             self.skipped += 1
             return
-        user_id = scope.user_id
-        async with store.transaction():
-            if scope.error:
+        user_id, now = scope.user_id, self.services.clock()
+        if scope.error:
+            async with store.transaction():
                 # Even after a committed write: the failure must be visible, not retried.
-                await store.inbox.fail(scope.update_id, self.services.clock(), scope.error)
-                return
-            if not scope.marked:
-                await store.inbox.mark(scope.update_id, "handled", self.services.clock())
-            if user_id is not None and scope.shows_state:
-                await store.inbox.replies_delivered(user_id)
-            elif user_id is not None and scope.marked:
-                await store.inbox.replies_delivered(user_id, scope.update_id)
+                await store.inbox.fail(scope.update_id, now, scope.error)
+        elif scope.shows_state:
+            async with store.transaction():
+                if not scope.marked:
+                    await store.inbox.mark(scope.update_id, "handled", now)
+                if user_id is not None:
+                    await store.inbox.replies_delivered(user_id)
+        elif scope.marked:
+            if user_id is not None:
+                await store.inbox.replies_delivered_alone(user_id, scope.update_id)
+        else:
+            # The usual case: nothing written, only the mark, in one hand-off.
+            await store.inbox.close_alone(scope.update_id, now)
 
-    async def _scope_for(self, update: Update) -> scopes.UpdateScope:
+    async def _scope_for(self, update: Update, member: Member | None,
+                         reply_lost: bool) -> scopes.UpdateScope:
         store = self.services.store
         user = update.effective_user
         settings = self.services.settings
-        member = None
         language: str = settings.default_language
         if user is not None:
-            member = await store.members.by_telegram_id(user.id)
             if member is not None and member.status in ("active", "stopped"):
                 language = member.language
                 if member.unreachable_at is not None:
@@ -161,7 +169,7 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         return scopes.UpdateScope(
             update_id=update.update_id, user_id=None if user is None else user.id,
             member=member, language=language,
-            reply_lost=user is not None and await store.inbox.reply_lost(user.id),
+            reply_lost=reply_lost,
         )
 
 
@@ -188,12 +196,13 @@ class InboxMark:
         if self.scope.marked:
             return
         inbox, now = self.services.store.inbox, self.services.clock()
-        if not await inbox.mark(self.scope.update_id, "handled", now):
-            raise AlreadyHandled(self.scope.update_id)
         if self.scope.user_id is not None:
             # Cleared once the replies are delivered: until then, a crash or a lost answer
             # leaves the note, and the person's next text is not taken as the next answer.
-            await inbox.reply_pending(self.scope.user_id, self.scope.update_id, now)
+            # It travels with the mark, which carries the COMMIT: one hand-off for both.
+            inbox.reply_pending(self.scope.user_id, self.scope.update_id, now)
+        if not await inbox.mark_and_commit(self.scope.update_id, "handled", now):
+            raise AlreadyHandled(self.scope.update_id)
         self._tentative = True
 
     def after_commit(self) -> None:

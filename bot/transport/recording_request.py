@@ -8,17 +8,18 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from telegram._utils.types import ODVInput
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.request import BaseRequest, RequestData
 
 from bot.transport import poison as poison_updates
+from bot.transport.aiohttp_request import AiohttpRequest
 
 # Records a batch: the updates to handle, and the quarantined ones (id, escaped JSON, reason).
 Recorder = Callable[[Sequence[Mapping[str, Any]], Sequence[tuple[int, str, str]]],
                     Awaitable[None]]
 
 
-class RecordingRequest(HTTPXRequest):
-    """HTTPXRequest for getUpdates that hands each batch to a recorder before returning it.
+class RecordingRequest(AiohttpRequest):
+    """The aiohttp request for getUpdates that hands each batch to a recorder before returning it.
 
     python-telegram-bot confirms a batch on its next getUpdates call, possibly before the
     handlers ran. Recording here, before the batch reaches the application, means that no
