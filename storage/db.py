@@ -8,7 +8,7 @@ import ctypes
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -34,28 +34,30 @@ class CommitHook(Protocol):
         """Run when the transaction was rolled back."""
 
 
-class _Tx:
-    """The transaction the current task is in: its database, the writer connection, the
-    owning task, and whether BEGIN ran yet (it is sent with the first statement, in the same
-    hand-off to aiosqlite's thread) or COMMIT already did (sent with the last statement)."""
-
-    __slots__ = ("begun", "committed", "conn", "database", "task")
-
-    def __init__(self, database: Database, conn: aiosqlite.Connection,
-                 task: asyncio.Task[Any] | None) -> None:
-        self.database = database
-        self.conn = conn
-        self.task = task
-        self.begun = False
-        self.committed = False
-
-
-# The transaction the current task is in, so that reads made inside a transaction see its
-# own writes and nested `transaction()` calls join the outer one. The task is kept because
-# ContextVars are copied into tasks created inside a transaction: such a task must not
-# believe it is in its creator's transaction.
-_current_tx: ContextVar[_Tx | None] = ContextVar("palabre_tx", default=None)
+# The transaction the current task is in (database, connection, owning task), so that reads
+# made inside a transaction see its own writes and nested `transaction()` calls join the outer
+# one. The task is kept because ContextVars are copied into tasks created inside a transaction:
+# such a task must not believe it is in its creator's transaction.
+_current_tx: ContextVar[
+    tuple[Database, aiosqlite.Connection, asyncio.Task[Any] | None] | None
+] = ContextVar("palabre_tx", default=None)
 commit_hook: ContextVar[CommitHook | None] = ContextVar("palabre_commit_hook", default=None)
+
+
+class _Unit:
+    """One update's writes: a single transaction that stays open from the first write until
+    the update's first outgoing call (or its end), so that everything the update changed
+    commits at once, with its inbox mark, or not at all."""
+
+    def __init__(self, database: Database, task: asyncio.Task[Any] | None) -> None:
+        self.database = database
+        self.task = task
+        self.conn: aiosqlite.Connection | None = None
+        self.tx_token: Token[Any] | None = None
+        self.savepoints = 0
+
+
+_unit: ContextVar[_Unit | None] = ContextVar("palabre_unit", default=None)
 
 
 def _task() -> asyncio.Task[Any] | None:
@@ -65,37 +67,11 @@ def _task() -> asyncio.Task[Any] | None:
         return None
 
 
-def _tx(database: Database) -> _Tx | None:
-    current = _current_tx.get()
-    if current is None or current.database is not database or current.task is not _task():
-        return None
-    return current
-
-
 def _tx_conn(database: Database) -> aiosqlite.Connection | None:
-    current = _tx(database)
-    return None if current is None else current.conn
-
-
-async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
-    """Run `work` on the connection's own thread in one hand-off (aiosqlite's queue)."""
-    raw: sqlite3.Connection = conn._conn  # aiosqlite keeps the sqlite3 connection there
-    done: T = await conn._execute(work, raw)  # type: ignore[no-untyped-call]
-    return done
-
-
-async def _in_tx(tx: _Tx, work: Callable[[sqlite3.Connection], T]) -> T:
-    """Run `work` in the transaction, preceded by its BEGIN if this is its first statement."""
-    if tx.begun:
-        return await _on_thread(tx.conn, work)
-    tx.begun = True
-
-    def begin_then(raw: sqlite3.Connection) -> T:
-        raw.execute("BEGIN IMMEDIATE")
-        return work(raw)
-
-    return await _on_thread(tx.conn, begin_then)
-
+    current = _current_tx.get()
+    if current is None or current[0] is not database or current[2] is not _task():
+        return None
+    return current[1]
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -109,6 +85,13 @@ def _malloc_trim() -> None:
     # The process's own symbols (libc's on Linux); elsewhere the allocator keeps its pages.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
+
+
+async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `work` on the connection's own thread in one hand-off (aiosqlite's queue)."""
+    raw: sqlite3.Connection = conn._conn  # aiosqlite keeps the sqlite3 connection there
+    done: T = await conn._execute(work, raw)  # type: ignore[no-untyped-call]
+    return done
 
 
 class StorageError(Exception):
@@ -173,13 +156,13 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Run the block in one IMMEDIATE transaction; join the enclosing one if any.
-
-        BEGIN IMMEDIATE travels with the block's first statement and COMMIT with the commit
-        hook's (see `finish`): a transaction of k statements is k hand-offs to the writer's
-        thread, not k + 3. A block that runs no statement sends nothing.
-        """
+        """Run the block in one IMMEDIATE transaction; join the enclosing one if any."""
         outer = _tx_conn(self)
+        unit = self._unit()
+        if unit is not None:
+            async with self._in_unit(unit, outer) as conn:
+                yield conn
+            return
         if outer is not None:
             yield outer
             return
@@ -188,14 +171,13 @@ class Database:
             hook = None
         async with self._lock:
             conn = self.writer
-            tx = _Tx(self, conn, _task())
-            token = _current_tx.set(tx)
+            token = _current_tx.set((self, conn, _task()))
             try:
+                await conn.execute("BEGIN IMMEDIATE")
                 yield conn
                 if hook is not None:
                     await hook.before_commit(conn)
-                if tx.begun and not tx.committed:
-                    await conn.commit()
+                await conn.commit()
             except BaseException:
                 # Shielded: a cancelled caller must still leave the writer usable. aiosqlite
                 # runs calls in order on its thread, so this follows even a BEGIN that was
@@ -209,64 +191,143 @@ class Database:
         if hook is not None:
             hook.after_commit()
 
+    # --- one transaction per update ----------------------------------------------------
+
+    def begin_unit(self) -> object:
+        """Make the current task's transactions one, kept open until `end_unit`/`flush_unit`."""
+        return _unit.set(_Unit(self, _task()))
+
+    def _unit(self) -> _Unit | None:
+        unit = _unit.get()
+        if unit is None or unit.database is not self or unit.task is not _task():
+            return None
+        return unit
+
+    @asynccontextmanager
+    async def _in_unit(self, unit: _Unit,
+                       outer: aiosqlite.Connection | None) -> AsyncIterator[aiosqlite.Connection]:
+        if outer is not None and unit.savepoints:
+            yield outer  # nested inside a block of the unit: that block's savepoint covers it
+            return
+        if unit.conn is None:
+            await self._lock.acquire()
+            try:
+                await self.writer.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self._lock.release()
+                raise
+            unit.conn = self.writer
+            unit.tx_token = _current_tx.set((self, unit.conn, _task()))
+        conn = unit.conn
+        # Each block is a savepoint: a block that fails (and is caught by its caller) undoes
+        # its own writes only, as a transaction of its own would have.
+        unit.savepoints += 1
+        name = f"block{unit.savepoints}"
+        await conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield conn
+        except BaseException:
+            await asyncio.shield(_rollback_to(conn, name))
+            raise
+        else:
+            await conn.execute(f"RELEASE {name}")
+        finally:
+            unit.savepoints -= 1
+
+    async def flush_unit(self) -> None:
+        """Commit the current update's writes (with its commit hook) before anything leaves.
+
+        Called before every outgoing call of an update, so that no message is sent about work
+        that could still be rolled back; later writes of the update open a new transaction.
+        """
+        unit = self._unit()
+        if unit is None or unit.conn is None:
+            return
+        conn = unit.conn
+        hook = commit_hook.get()
+        if hook is not None and hook.database is not self:
+            hook = None
+        try:
+            if hook is not None:
+                await hook.before_commit(conn)
+            await conn.commit()
+        except BaseException:
+            await asyncio.shield(_rollback(conn))
+            self._close_unit(unit)
+            if hook is not None:
+                hook.after_rollback()
+            raise
+        self._close_unit(unit)
+        if hook is not None:
+            hook.after_commit()
+
+    async def discard_unit(self) -> bool:
+        """Roll back the current update's uncommitted writes; say whether there were any."""
+        unit = self._unit()
+        if unit is None or unit.conn is None:
+            return False
+        await asyncio.shield(_rollback(unit.conn))
+        self._close_unit(unit)
+        hook = commit_hook.get()
+        if hook is not None and hook.database is self:
+            hook.after_rollback()
+        return True
+
+    def end_unit(self, token: object) -> None:
+        """Leave unit mode (after `flush_unit` or `discard_unit`)."""
+        unit = self._unit()
+        if unit is not None and unit.conn is not None:
+            raise StorageError("update unit ended with an open transaction")
+        _unit.reset(token)  # type: ignore[arg-type]
+
+    def _close_unit(self, unit: _Unit) -> None:
+        if unit.tx_token is not None:
+            _current_tx.reset(unit.tx_token)
+        unit.conn = None
+        unit.tx_token = None
+        self._lock.release()
+
     async def execute(self, sql: str, params: Params = ()) -> aiosqlite.Cursor:
         """Execute a write; it must run inside `transaction()`."""
-        tx = _tx(self)
-        if tx is None:
+        conn = _tx_conn(self)
+        if conn is None:
             raise StorageError("write outside a transaction")
-        if tx.committed:
-            raise StorageError("write after the transaction's commit")
-        cursor = await _in_tx(tx, lambda raw: raw.execute(sql, params))
-        return aiosqlite.Cursor(tx.conn, cursor)
+        return await conn.execute(sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         """Execute a write for many rows; it must run inside `transaction()`."""
-        tx = _tx(self)
-        if tx is None:
+        conn = _tx_conn(self)
+        if conn is None:
             raise StorageError("write outside a transaction")
-        if tx.committed:
-            raise StorageError("write after the transaction's commit")
-        await _in_tx(tx, lambda raw: raw.executemany(sql, rows))
+        await conn.executemany(sql, rows)
 
-    async def finish(self, sql: str, params: Params, expected_rows: int) -> bool:
-        """The last write of the current transaction, and its COMMIT in the same hand-off,
-        if it changed `expected_rows` rows; otherwise nothing is committed and False is
-        returned (the caller raises, and the transaction rolls back)."""
-        tx = _tx(self)
-        if tx is None:
-            raise StorageError("write outside a transaction")
+    async def write_batch(self, statements: Sequence[tuple[str, Sequence[Params]]]) -> int:
+        """A fixed write pattern as one transaction of its own: BEGIN IMMEDIATE, each
+        statement for each of its parameter rows, COMMIT, in one hand-off to the writer's
+        thread (no commit hook runs). Inside a transaction, the statements join it instead.
+        Return the rows changed."""
+        if _tx_conn(self) is not None or self._unit() is not None:
+            changed = 0
+            async with self.transaction():
+                for sql, rows in statements:
+                    before = self.writer.total_changes
+                    await self.executemany(sql, rows)
+                    changed += self.writer.total_changes - before
+            return changed
 
-        def write_and_commit(raw: sqlite3.Connection) -> bool:
-            if raw.execute(sql, params).rowcount != expected_rows:
-                return False
-            raw.commit()
-            return True
-
-        done = await _in_tx(tx, write_and_commit)
-        tx.committed = done
-        return done
-
-    async def write_alone(self, sql: str, rows: Sequence[Params]) -> int:
-        """BEGIN IMMEDIATE, one statement for each of `rows`, COMMIT: one hand-off to the
-        writer's thread (inside a transaction, its statements join it; outside, no commit
-        hook runs). Return the rows changed."""
-        if _tx(self) is not None:
-            before = self.writer.total_changes
-            await self.executemany(sql, rows)
-            return self.writer.total_changes - before
-        async with self._lock:
-
-            def batch(raw: sqlite3.Connection) -> int:
-                before = raw.total_changes
-                raw.execute("BEGIN IMMEDIATE")
-                try:
+        def batch(raw: sqlite3.Connection) -> int:
+            before = raw.total_changes
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, rows in statements:
                     raw.executemany(sql, rows)
-                    raw.commit()
-                except BaseException:
-                    raw.rollback()
-                    raise
-                return raw.total_changes - before
+                raw.commit()
+            except BaseException:
+                raw.rollback()
+                raise
+            return raw.total_changes - before
 
+        async with self._lock:
             return await _on_thread(self.writer, batch)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
@@ -276,10 +337,6 @@ class Database:
         execute/fetch calls, another task's query could start on the shared reader while this
         one is open and so read inside its older snapshot, missing a commit made just before.
         """
-        tx = _tx(self)
-        if tx is not None:
-            # Inside a transaction: its connection (own writes visible), BEGIN sent first.
-            return await _in_tx(tx, lambda raw: raw.execute(sql, params).fetchall())
         rows = await self._read_conn().execute_fetchall(sql, params)
         return list(rows)
 
@@ -292,6 +349,18 @@ class Database:
         """Return the first column of the first row, or None."""
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+
+async def _rollback_to(conn: aiosqlite.Connection, name: str) -> None:
+    await conn.execute(f"ROLLBACK TO {name}")
+    await conn.execute(f"RELEASE {name}")
+
+
+async def flush_current_unit() -> None:
+    """Commit the writes of the update handled by this task, if any (see `Database.flush_unit`)."""
+    unit = _unit.get()
+    if unit is not None:
+        await unit.database.flush_unit()
 
 
 async def _rollback(conn: aiosqlite.Connection) -> None:

@@ -98,10 +98,12 @@ class ReminderRepo:
             (now.isoformat(),))
         return cur.rowcount
 
-    async def sent_count(self, member_id: int) -> int:
-        return int(await self.db.fetchval(
-            "SELECT COUNT(*) FROM reminders WHERE member_id = ? AND state = 'sent'",
-            (member_id,)))
+    async def uncertain_members(self, project_id: int, since: datetime) -> set[int]:
+        """Members of a project with a reminder whose delivery is unknown since `since`."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT member_id FROM reminders WHERE project_id = ?"
+            " AND state = 'uncertain' AND settled_at >= ?", (project_id, since.isoformat()))
+        return {int(row[0]) for row in rows}
 
     async def release(self, reminder_id: int, token: str, note: str) -> None:
         """Put a claimed reminder back (Telegram asked to slow down, or a transient error)."""

@@ -315,9 +315,14 @@ class ReminderService:
             lines = [f"<b>{h(project.title(member.language))}</b> · " + ngettext(
                 "{days} day late", "{days} days late", days).format(days=days)
                 + " · " + status.period.label()]
+            unconfirmed = await self.store.reminders.uncertain_members(
+                project.id, now - timedelta(days=7))
             for partner in await self.store.reminders.partners_of(project.id):
                 mark = " 🚫 " + _("cannot be reached (blocked the bot)") \
                     if partner.unreachable_at is not None else ""
+                if partner.id in unconfirmed:
+                    # Telegram's answer was lost: the reminder may or may not have arrived.
+                    mark += " ❔ " + _("a reminder may not have arrived")
                 lines.append(f"• {h(partner.display_name or _('(removed)'))}{mark}")
             blocks.append("\n".join(lines))
         if not blocks:

@@ -14,6 +14,8 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from storage.db import flush_current_unit
+
 log = logging.getLogger(__name__)
 JSON = bool | dict[str, Any] | list[dict[str, Any]]
 # Calls that put a message in a chat; the others (answers to button presses, command menus,
@@ -148,6 +150,9 @@ class FloodLimiter(BaseRateLimiter[int | Paced]):
         data: dict[str, Any],
         rate_limit_args: int | Paced | None,
     ) -> JSON:
+        # Nothing leaves before the update's writes are committed: a message must never tell
+        # of work that a crash could still roll back.
+        await flush_current_unit()
         chat_id = _chat_id(data.get("chat_id"))
         if isinstance(rate_limit_args, Paced):
             try:

@@ -215,3 +215,30 @@ async def test_a_survey_reminds_only_those_who_have_not_answered(
     assert await store.db.fetchval(
         "SELECT note FROM reminders WHERE subject = ? AND step = 1",
         (f"survey:{campaign_id}",)) in ("campaign closed", "stale")
+
+
+async def test_an_ambiguous_failure_is_uncertain_never_resent_and_shown(
+    runner: BotRunner, phone_factory, emulator: BotApiEmulator
+) -> None:
+    partner = await _partner(runner, phone_factory)
+    coordinator = phone_factory("Awa", language_code="fr")
+    await join(runner, coordinator, role="coordinator", org="ziguinchor")
+    # A 502 from a proxy: Telegram may have delivered it. A 429 proves it did not.
+    emulator.fail_next("sendMessage", error_code=429, description="Too Many Requests: retry "
+                       "after 1", retry_after=1, chat_id=partner.user_id)
+    assert await _at(runner, 2026, 3, 22, 8, 0, 30) == 0  # the 429: planned again
+    emulator.fail_next("sendMessage", error_code=502, description="Bad Gateway",
+                       chat_id=partner.user_id)
+    assert await _at(runner, 2026, 3, 22, 8, 1, 30) == 0
+    assert await runner.store.db.fetchval(
+        "SELECT state FROM reminders WHERE kind = 'before' AND step = 3") == "uncertain"
+    assert await _at(runner, 2026, 3, 22, 9, 0) == 0  # never sent again on its own
+    tries = [c for c in emulator.calls if c.method.lower() == "sendmessage"
+             and c.params.get("chat_id") == partner.user_id
+             and "attendu" in str(c.params.get("text"))]
+    assert len(tries) == 2  # the 429, then the 502; nothing after
+    # Once the report is late, the coordinators see that the reminder may not have arrived.
+    runner.clock.now = datetime(2026, 3, 28, 9, 0, tzinfo=UTC)
+    emulator.drain_events(coordinator.user_id)
+    [late] = await coordinator.send("/overdue")
+    assert "❔ " + tr("fr", "a reminder may not have arrived") in late.text
