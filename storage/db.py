@@ -104,6 +104,9 @@ class Database:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._writer: aiosqlite.Connection | None = None
+        # Statements whose result nobody reads (BEGIN, SAVEPOINT, RELEASE), sent to the
+        # writer's thread with the next statement instead of each in a hand-off of its own.
+        self._queued: list[str] = []
         self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -173,16 +176,16 @@ class Database:
             conn = self.writer
             token = _current_tx.set((self, conn, _task()))
             try:
-                await conn.execute("BEGIN IMMEDIATE")
+                self._queued.append("BEGIN IMMEDIATE")
                 yield conn
                 if hook is not None:
                     await hook.before_commit(conn)
-                await conn.commit()
+                await self._commit()
             except BaseException:
                 # Shielded: a cancelled caller must still leave the writer usable. aiosqlite
                 # runs calls in order on its thread, so this follows even a BEGIN that was
                 # still queued when the caller was cancelled.
-                await asyncio.shield(_rollback(conn))
+                await asyncio.shield(self._rollback())
                 if hook is not None:
                     hook.after_rollback()
                 raise
@@ -211,11 +214,7 @@ class Database:
             return
         if unit.conn is None:
             await self._lock.acquire()
-            try:
-                await self.writer.execute("BEGIN IMMEDIATE")
-            except BaseException:
-                self._lock.release()
-                raise
+            self._queued.append("BEGIN IMMEDIATE")
             unit.conn = self.writer
             unit.tx_token = _current_tx.set((self, unit.conn, _task()))
         conn = unit.conn
@@ -223,14 +222,14 @@ class Database:
         # its own writes only, as a transaction of its own would have.
         unit.savepoints += 1
         name = f"block{unit.savepoints}"
-        await conn.execute(f"SAVEPOINT {name}")
+        self._queued.append(f"SAVEPOINT {name}")
         try:
             yield conn
         except BaseException:
-            await asyncio.shield(_rollback_to(conn, name))
+            await asyncio.shield(self._rollback_to(name))
             raise
         else:
-            await conn.execute(f"RELEASE {name}")
+            self._queued.append(f"RELEASE {name}")
         finally:
             unit.savepoints -= 1
 
@@ -250,9 +249,9 @@ class Database:
         try:
             if hook is not None:
                 await hook.before_commit(conn)
-            await conn.commit()
+            await self._commit()
         except BaseException:
-            await asyncio.shield(_rollback(conn))
+            await asyncio.shield(self._rollback())
             self._close_unit(unit)
             if hook is not None:
                 hook.after_rollback()
@@ -266,7 +265,7 @@ class Database:
         unit = self._unit()
         if unit is None or unit.conn is None:
             return False
-        await asyncio.shield(_rollback(unit.conn))
+        await asyncio.shield(self._rollback())
         self._close_unit(unit)
         hook = commit_hook.get()
         if hook is not None and hook.database is self:
@@ -287,19 +286,60 @@ class Database:
         unit.tx_token = None
         self._lock.release()
 
+    # --- the writer's hand-offs ---------------------------------------------------------
+
+    async def _on_writer(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on the writer's thread, after the queued statements, in one hand-off."""
+        queued, self._queued = self._queued, []
+        if not queued:
+            return await _on_thread(self.writer, work)
+
+        def after_queued(raw: sqlite3.Connection) -> T:
+            for statement in queued:
+                raw.execute(statement)
+            return work(raw)
+
+        return await _on_thread(self.writer, after_queued)
+
+    async def _commit(self) -> None:
+        if self._queued == ["BEGIN IMMEDIATE"]:
+            self._queued = []  # nothing was written: nothing to begin or commit
+            return
+        await self._on_writer(lambda raw: raw.commit())
+
+    async def _rollback(self) -> None:
+        # Queued statements never ran: a queued BEGIN means nothing to undo, and ROLLBACK
+        # undoes the savepoints of the transaction that did begin.
+        self._queued = []
+        await _rollback(self.writer)
+
+    async def _rollback_to(self, name: str) -> None:
+        if f"SAVEPOINT {name}" in self._queued:  # the block never sent a statement
+            del self._queued[self._queued.index(f"SAVEPOINT {name}"):]
+            return
+
+        def undo(raw: sqlite3.Connection) -> None:
+            raw.execute(f"ROLLBACK TO {name}")
+            raw.execute(f"RELEASE {name}")
+
+        # A failed BEGIN (the database busy) left no savepoint: nothing of the block to undo.
+        with contextlib.suppress(sqlite3.OperationalError):
+            await self._on_writer(undo)
+
     async def execute(self, sql: str, params: Params = ()) -> aiosqlite.Cursor:
         """Execute a write; it must run inside `transaction()`."""
         conn = _tx_conn(self)
         if conn is None:
             raise StorageError("write outside a transaction")
-        return await conn.execute(sql, params)
+        cursor = await self._on_writer(lambda raw: raw.execute(sql, params))
+        return aiosqlite.Cursor(conn, cursor)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         """Execute a write for many rows; it must run inside `transaction()`."""
         conn = _tx_conn(self)
         if conn is None:
             raise StorageError("write outside a transaction")
-        await conn.executemany(sql, rows)
+        await self._on_writer(lambda raw: raw.executemany(sql, rows))
 
     async def write_batch(self, statements: Sequence[tuple[str, Sequence[Params]]]) -> int:
         """A fixed write pattern as one transaction of its own: BEGIN IMMEDIATE, each
@@ -337,7 +377,13 @@ class Database:
         execute/fetch calls, another task's query could start on the shared reader while this
         one is open and so read inside its older snapshot, missing a commit made just before.
         """
-        rows = await self._read_conn().execute_fetchall(sql, params)
+        conn = self._read_conn()
+        if conn is self._writer:
+            # Inside a transaction (own writes visible): after its queued statements.
+            found: list[aiosqlite.Row] = await self._on_writer(
+                lambda raw: raw.execute(sql, params).fetchall())
+            return found
+        rows = await conn.execute_fetchall(sql, params)
         return list(rows)
 
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
@@ -349,11 +395,6 @@ class Database:
         """Return the first column of the first row, or None."""
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
-
-
-async def _rollback_to(conn: aiosqlite.Connection, name: str) -> None:
-    await conn.execute(f"ROLLBACK TO {name}")
-    await conn.execute(f"RELEASE {name}")
 
 
 async def flush_current_unit() -> None:
