@@ -104,9 +104,10 @@ class Database:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._writer: aiosqlite.Connection | None = None
-        # Statements whose result nobody reads (BEGIN, SAVEPOINT, RELEASE), sent to the
-        # writer's thread with the next statement instead of each in a hand-off of its own.
-        self._queued: list[str] = []
+        # Statements whose result nobody reads (BEGIN, SAVEPOINT, RELEASE, `execute_later`),
+        # sent to the writer's thread with the next statement or the COMMIT instead of each
+        # in a hand-off of its own.
+        self._queued: list[tuple[str, Params]] = []
         self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -176,7 +177,7 @@ class Database:
             conn = self.writer
             token = _current_tx.set((self, conn, _task()))
             try:
-                self._queued.append("BEGIN IMMEDIATE")
+                self._queued.append(("BEGIN IMMEDIATE", ()))
                 yield conn
                 if hook is not None:
                     await hook.before_commit(conn)
@@ -214,7 +215,7 @@ class Database:
             return
         if unit.conn is None:
             await self._lock.acquire()
-            self._queued.append("BEGIN IMMEDIATE")
+            self._queued.append(("BEGIN IMMEDIATE", ()))
             unit.conn = self.writer
             unit.tx_token = _current_tx.set((self, unit.conn, _task()))
         conn = unit.conn
@@ -222,14 +223,14 @@ class Database:
         # its own writes only, as a transaction of its own would have.
         unit.savepoints += 1
         name = f"block{unit.savepoints}"
-        self._queued.append(f"SAVEPOINT {name}")
+        self._queued.append((f"SAVEPOINT {name}", ()))
         try:
             yield conn
         except BaseException:
             await asyncio.shield(self._rollback_to(name))
             raise
         else:
-            self._queued.append(f"RELEASE {name}")
+            self._queued.append((f"RELEASE {name}", ()))
         finally:
             unit.savepoints -= 1
 
@@ -295,14 +296,14 @@ class Database:
             return await _on_thread(self.writer, work)
 
         def after_queued(raw: sqlite3.Connection) -> T:
-            for statement in queued:
-                raw.execute(statement)
+            for statement, params in queued:
+                raw.execute(statement, params)
             return work(raw)
 
         return await _on_thread(self.writer, after_queued)
 
     async def _commit(self) -> None:
-        if self._queued == ["BEGIN IMMEDIATE"]:
+        if self._queued == [("BEGIN IMMEDIATE", ())]:
             self._queued = []  # nothing was written: nothing to begin or commit
             return
         await self._on_writer(lambda raw: raw.commit())
@@ -314,8 +315,9 @@ class Database:
         await _rollback(self.writer)
 
     async def _rollback_to(self, name: str) -> None:
-        if f"SAVEPOINT {name}" in self._queued:  # the block never sent a statement
-            del self._queued[self._queued.index(f"SAVEPOINT {name}"):]
+        savepoint = (f"SAVEPOINT {name}", ())
+        if savepoint in self._queued:  # the block never sent a statement: drop it all
+            del self._queued[self._queued.index(savepoint):]
             return
 
         def undo(raw: sqlite3.Connection) -> None:
@@ -333,6 +335,14 @@ class Database:
             raise StorageError("write outside a transaction")
         cursor = await self._on_writer(lambda raw: raw.execute(sql, params))
         return aiosqlite.Cursor(conn, cursor)
+
+    def execute_later(self, sql: str, params: Params = ()) -> None:
+        """A write inside `transaction()` whose outcome nobody reads: sent with the
+        transaction's next statement or its COMMIT (one hand-off fewer); an error then
+        fails that statement or the commit, and the transaction rolls back as usual."""
+        if _tx_conn(self) is None:
+            raise StorageError("write outside a transaction")
+        self._queued.append((sql, params))
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         """Execute a write for many rows; it must run inside `transaction()`."""

@@ -86,8 +86,9 @@ class InboxRepo:
         )
 
     async def reply_pending(self, telegram_user_id: int, update_id: int, now: datetime) -> None:
-        """Note that this update's replies have not been delivered yet (inside its transaction)."""
-        await self.db.execute(
+        """Note that this update's replies have not been delivered yet (inside its transaction;
+        sent with its COMMIT)."""
+        self.db.execute_later(
             "INSERT OR REPLACE INTO pending_replies (telegram_user_id, update_id, since)"
             " VALUES (?, ?, ?)", (telegram_user_id, update_id, now.isoformat()))
 

@@ -96,3 +96,49 @@ async def test_arrival_in_one_query(store: Store) -> None:
     assert count[0] == 1
     assert status == "pending" and lost
     assert member == await store.members.by_id(member_id)
+
+
+async def test_a_transaction_is_its_statements_plus_commit(store: Store) -> None:
+    """BEGIN IMMEDIATE rides with the first statement, COMMIT is one more hand-off, and a
+    write nobody reads (`execute_later`) rides with the COMMIT."""
+    with handoffs() as count:
+        async with store.transaction():
+            await store.db.execute("INSERT INTO kv (key, value) VALUES ('a', '1')")
+            assert await store.db.fetchval("SELECT value FROM kv WHERE key = 'a'") == "1"
+            store.db.execute_later("INSERT INTO kv (key, value) VALUES ('b', '2')")
+    assert count[0] == 3
+    assert await store.kv.get("b") == "2"
+    with handoffs() as count:
+        async with store.transaction():
+            pass
+    assert count[0] == 0  # nothing to begin or to commit
+
+
+async def test_a_queued_write_that_fails_undoes_the_transaction(store: Store) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        async with store.transaction():
+            await store.db.execute("INSERT INTO kv (key, value) VALUES ('c', '1')")
+            store.db.execute_later("INSERT INTO kv (key, value) VALUES ('c', '2')")
+    assert await store.kv.get("c") is None
+    with pytest.raises(RuntimeError):
+        async with store.transaction():
+            store.db.execute_later("INSERT INTO kv (key, value) VALUES ('d', '1')")
+            raise RuntimeError("undo")
+    assert await store.kv.get("d") is None
+    async with store.transaction():  # the writer is clean afterwards
+        await store.db.execute("INSERT INTO kv (key, value) VALUES ('e', '1')")
+    assert await store.kv.get("e") == "1"
+
+
+async def test_the_write_lock_is_taken_before_the_first_read(store: Store,
+                                                             tmp_path: Path) -> None:
+    """BEGIN IMMEDIATE still precedes the block's first statement, a read included: another
+    process cannot write between that read and the block's writes."""
+    other = sqlite3.connect(tmp_path / "a.db", timeout=0, isolation_level=None)
+    try:
+        async with store.transaction():
+            assert await store.db.fetchval("SELECT COUNT(*) FROM kv") == 0
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("INSERT INTO kv (key, value) VALUES ('x', 'y')")
+    finally:
+        other.close()
