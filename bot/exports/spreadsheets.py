@@ -8,6 +8,7 @@ days are written as they come, times are formatted.
 from __future__ import annotations
 
 import csv
+import functools
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
@@ -157,6 +158,7 @@ def write_xlsx(database: Path, out: Path, scope: Scope, timezone: str,
 # --- CSV ------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)  # an instant repeats on each value of a report version
 def _csv_time(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
 
