@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import platform
 import time
@@ -166,10 +167,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smoke sizes (CI)")
+    parser.add_argument("--reports", type=int, default=None,
+                        help="reports generated for the exports (full size: 200,000)")
     parser.add_argument("--only", default=",".join(SECTIONS),
                         help="comma-separated sections: " + ", ".join(SECTIONS))
     args = parser.parse_args()
     size = QUICK if args.quick else FULL
+    if args.reports is not None:
+        size = dataclasses.replace(size, reports=args.reports)
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(wanted) - set(SECTIONS)
     if unknown:

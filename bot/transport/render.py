@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import Sequence
@@ -232,11 +233,15 @@ def _bot_commands(role: Member | None) -> list[BotCommand]:
 async def set_visitor_commands(bot: ExtBot[None], default_language: str) -> None:
     """Publish, per client language, the commands of people who have not joined yet."""
     scope = BotCommandScopeAllPrivateChats()
+    menus: dict[str | None, list[BotCommand]] = {}
     for language in LANGUAGES:
         with use_language(language):
-            await bot.set_my_commands(_bot_commands(None), scope=scope, language_code=language)
+            menus[language] = _bot_commands(None)
     with use_language(default_language):
-        await bot.set_my_commands(_bot_commands(None), scope=scope)
+        menus[None] = _bot_commands(None)
+    # At once, not one after the other: start-up waits for them before polling.
+    await asyncio.gather(*(bot.set_my_commands(commands, scope=scope, language_code=language)
+                           for language, commands in menus.items()))
 
 
 async def set_member_commands(bot: ExtBot[None], chat_id: int, member: Member | None) -> None:
