@@ -179,7 +179,7 @@ class BotApiEmulator(World):
 
     # ---------------------------------------------------------------- HTTP
 
-    async def _handle_api(self, request: web.Request) -> web.Response:
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
             return _error_response(ApiError(401, "Unauthorized"))
         name = request.match_info["method"]

@@ -23,11 +23,11 @@ async def _faulty(plan: FaultPlan) -> AsyncIterator[tuple[BotApiEmulator, telegr
 
 def test_off_by_default_and_deterministic_from_the_seed() -> None:
     assert BotApiEmulator().faults.draw("sendMessage") is None
-    rates = {"server_error": 0.1, "drop_before": 0.1, "drop_after": 0.1, "too_many": 0.1,
-             "latency": 0.1}
-    first = FaultPlan(seed=3, **rates)
-    second = FaultPlan(seed=3, **rates)
-    other = FaultPlan(seed=4, **rates)
+    def plan(seed: int) -> FaultPlan:
+        return FaultPlan(seed=seed, server_error=0.1, drop_before=0.1, drop_after=0.1,
+                         too_many=0.1, latency=0.1)
+
+    first, second, other = plan(3), plan(3), plan(4)
     draws = [first.draw("sendMessage") for _ in range(300)]
     assert draws == [second.draw("sendMessage") for _ in range(300)]
     assert draws != [other.draw("sendMessage") for _ in range(300)]
