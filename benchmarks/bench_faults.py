@@ -5,7 +5,8 @@ against the emulator injecting 5% 5xx, 2% connections dropped before and 2% afte
 latency spikes and random 429s, while --partners partners file a guided report and answer a
 survey, and an announcement, survey invitations and reminders are sent.
 Printed: every figure (all must be 0 / ok, except `uncertain`), then the first details.
-Usage: python benchmarks/bench_faults.py [--partners 100] [--kills 20] [--seed 1]
+Usage: python benchmarks/bench_faults.py [--partners 100] [--kills 20] [--seed 1] [--strict]
+(--strict: exit 1 when a figure is wrong; without it `make bench` goes on to the next script.)
 """
 
 from __future__ import annotations
@@ -45,5 +46,7 @@ if __name__ == "__main__":
     parser.add_argument("--partners", type=int, default=100)
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--strict", action="store_true")
     args = parser.parse_args()
-    raise SystemExit(asyncio.run(main(args.partners, args.kills, args.seed)))
+    failed = asyncio.run(main(args.partners, args.kills, args.seed))
+    raise SystemExit(failed if args.strict else 0)
