@@ -320,25 +320,35 @@ async def test_member_text_is_never_read_as_a_code(runner: BotRunner, tmp_path: 
         await at.hit(Action("text", text))
 
 
+FLOWS = sorted({flow for flow, _reach, _step in STEPS})
+
+
 @pytest.mark.xfail(strict=False, reason="issue 10 (6): a lone surrogate cannot be written to the "
                    "inbox: getUpdates retries the same batch forever (poison update)")
-@pytest.mark.parametrize(("flow", "reach", "step"), STEPS, ids=STEP_IDS)
-async def test_lone_surrogates_at_every_step(runner: BotRunner, tmp_path: Path, flow: str,
-                                             reach: Reach, step: str) -> None:
-    for action in SURROGATES:
-        at = await reach(runner, step, tmp_path)
-        at.patience = 5.0  # a poisoned bot never answers: fail soon
-        await at.hit(action)
+@pytest.mark.parametrize("flow", FLOWS)
+async def test_lone_surrogates_at_every_step(runner: BotRunner, tmp_path: Path,
+                                             flow: str) -> None:
+    # One test per flow, its steps in turn: a poisoned bot fails the first, and soon.
+    for _flow, reach, step in (case for case in STEPS if case[0] == flow):
+        for action in SURROGATES:
+            at = await reach(runner, step, tmp_path)
+            at.patience = 5.0
+            await at.hit(action)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10 (6): an update the library cannot parse (a "
-                   "poll without its fields) stops getUpdates for everyone (poison update)")
-@pytest.mark.parametrize("poison", [Action("bad_poll"), Action("unknown_kind", "\x00")],
-                         ids=["poll-without-fields", "unknown-kind"])
+@pytest.mark.parametrize("poison", [
+    pytest.param(Action("bad_poll"), id="poll-without-fields", marks=pytest.mark.xfail(
+        strict=False, reason="issue 10 (6): an update the library cannot parse stops getUpdates "
+        "for everyone (poison update)")),
+    pytest.param(Action("unknown_kind", "\x00"), id="unknown-kind", marks=pytest.mark.xfail(
+        strict=False, reason="issue 10 (6): an update of an unknown kind stays pending in the "
+        "inbox for ever (replayed at every start)")),
+])
 async def test_a_poison_update_stops_nobody(runner: BotRunner, poison: Action) -> None:
     bystander = await _member(runner)
     victim = await _member(runner)
     update_id = _push(runner.emulator, victim.user_id, poison)
-    assert await runner.handled(update_id, timeout=5) == "handled"
     replies = await bystander.send("/help")
     assert replies, "the bystander got no answer after a poison update"
+    # Kept apart and closed, not left pending for ever.
+    assert await runner.handled(update_id, timeout=5) == "handled"
