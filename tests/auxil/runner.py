@@ -135,6 +135,7 @@ class Phone:
         self.emulator = runner.emulator
         self.user_id = user_id
         self.toasts: list[str] = []
+        self.expect_failure = False  # an update ending `failed` fails the test unless set
 
     async def send(self, text: str) -> list[SentMessage]:
         """Send a text and return the bot's messages that answer it."""
@@ -157,7 +158,10 @@ class Phone:
             self.emulator.press(self.user_id, target, data, check=False))
 
     async def _settle(self, update_id: int) -> list[SentMessage]:
-        await self.runner.handled(update_id)
+        status = await self.runner.handled(update_id)
+        if status == "failed" and not self.expect_failure:
+            raise AssertionError(f"update {update_id} of {self.user_id} ended `failed` (a test "
+                                 "that expects it sets phone.expect_failure)")
         events = self.emulator.drain_events(self.user_id)
         self.toasts = [e.text for e in events if e.kind == "answer_callback" and e.text]
         return [e.message for e in events if e.kind in ("send", "edit") and e.message]

@@ -211,9 +211,9 @@ async def test_cancel_sends_nothing(runner: BotRunner, phone_factory: Any,
     await compose(claire, "Oops again")
     [cancelled] = await claire.send("/cancel")
     assert cancelled.text == tr("fr", "Announcement cancelled. Nothing was sent.")
-    await asyncio.sleep(0.3)
-    assert announcements_in(emulator, 501) == []
+    # Nothing queued, so nothing can be sent later: no need to wait and see.
     assert await runner.store.db.fetchval("SELECT COUNT(*) FROM outbox") == 0
+    assert announcements_in(emulator, 501) == []
     # Text sent afterwards is no longer taken as an announcement.
     [reply] = await claire.send("Hello")
     assert reply.text == tr("fr", "I did not understand. Use the buttons below or send /help.")
@@ -335,8 +335,11 @@ async def test_429_and_5xx_lose_and_duplicate_nothing(runner: BotRunner, phone_f
     claire = await coordinator(runner, phone_factory)
     for uid in range(501, 521):
         await seed(runner, uid, f"P{uid}")
+    # On the broadcast's own rows (not the coordinator's replies): a 429 was certainly not
+    # processed (sent later, once); a 5xx is ambiguous (sent again, or left `uncertain`).
     emulator.fail_next("sendMessage", error_code=429,
-                       description="Too Many Requests: retry after 1", retry_after=1, times=3)
+                       description="Too Many Requests: retry after 1", retry_after=1, times=3,
+                       chat_id=503)
     emulator.fail_next("sendMessage", error_code=500, description="Internal Server Error",
                        times=3, chat_id=505)
     emulator.fail_next("sendMessage", error_code=502, description="Bad Gateway", chat_id=506)
@@ -344,11 +347,13 @@ async def test_429_and_5xx_lose_and_duplicate_nothing(runner: BotRunner, phone_f
     await claire.press("👁")
     await claire.press("✅")
     await settled(runner)
+    refused = [c for c in emulator.calls if c.method == "sendMessage" and c.status == 429]
+    assert [c.params.get("chat_id") for c in refused] == [503] * 3
+    assert len(announcements_in(emulator, 503)) == 1
     for uid in range(501, 521):
-        assert len(announcements_in(emulator, uid)) == 1, uid
-    assert emulator.stats["429"] >= 3
+        assert len([m for m in emulator.delivered(uid) if m.html.startswith("<b>📢")]) <= 1, uid
     counts = await runner.store.announcements.counts(1)
-    assert (counts.sent, counts.failed, counts.pending) == (20, 0, 0)
+    assert (counts.sent + counts.uncertain, counts.failed, counts.pending) == (20, 0, 0)
 
 
 async def seed_many(runner: BotRunner, first: int, count: int) -> None:
@@ -394,10 +399,13 @@ async def test_a_crash_in_the_middle_of_2000_recipients(runner: BotRunner, phone
     assert sent_at_crash < 2000, sent_at_crash  # the crash did come in the middle
     await runner.start()
     await settled(runner, timeout=120)
-    counts = Counter(len(announcements_in(emulator, uid)) for uid in range(10_000, 12_000))
-    assert counts == Counter({1: 2000})
+    # Nobody receives it twice; the call in flight at the kill may be `uncertain` (by design).
+    received = Counter(len([m for m in emulator.delivered(uid) if m.html.startswith("<b>📢")])
+                       for uid in range(10_000, 12_000))
+    assert set(received) <= {0, 1}, received
     summary = await runner.store.announcements.counts(1)
-    assert (summary.sent, summary.pending, summary.uncertain) == (2000, 0, 0)
+    assert (summary.sent + summary.uncertain, summary.pending) == (2000, 0)
+    assert received[1] >= summary.sent
 
 
 async def test_a_call_cut_off_by_a_crash_is_never_resent_blindly(
