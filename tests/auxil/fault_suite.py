@@ -166,6 +166,7 @@ class Person:
         self.actions = 0
         self.retries = 0
         self.stuck = ""
+        self.unknown: list[str] = []  # the last bot messages this person could not place
 
     # -- acting
 
@@ -206,6 +207,8 @@ class Person:
                 event = await self.emu.next_event(self.user_id, timeout=self.suite.cfg.patience)
                 if event.kind not in ("send", "edit") or event.message is None:
                     continue
+                if classify(event.message.text) is None:
+                    self.unknown = [*self.unknown[-2:], event.message.text[:120]]
                 found = self._latest(classify)
                 if found is not None and found[1].message_id >= event.message.message_id:
                     return found
@@ -570,7 +573,8 @@ class FaultSuite:
         f.stuck_people = sum(1 for p in self.people if p.stuck)
         for p in self.people:
             if p.stuck:
-                f.details.append(f"{p.user_id} gave up during the {p.stuck}")
+                f.details.append(f"{p.user_id} gave up during the {p.stuck}; last messages it "
+                                 f"could not place: {p.unknown}")
         self._answers()
         self._deliveries()
         [(f.integrity,)] = self._query("PRAGMA integrity_check")
