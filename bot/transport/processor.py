@@ -72,9 +72,12 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         try:
             store = self.services.store
             user = update.effective_user
-            # One query: the entry's status, its sender's membership and lost-reply note.
+            # One query: the entry's status, its sender's membership and lost-reply note. A
+            # message's id tells a retry typed before the bot's last question reached the
+            # person (say while the bot restarted) from an answer to it.
+            typed = update.message.message_id if update.message is not None else None
             status, member, reply_lost = await store.inbox.arrival(
-                update_id, None if user is None else user.id)
+                update_id, None if user is None else user.id, typed)
             if status in ("handled", "failed"):
                 self._in_flight.discard(update_id)
                 self._skip(update_id, coroutine)
@@ -135,7 +138,8 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         # recorded even after a committed write: it must be visible, not retried.
         clear = "all" if scope.shows_state else ("this" if scope.marked else None)
         await store.inbox.close(scope.update_id, self.services.clock(), error=scope.error,
-                                mark=not scope.marked, user_id=user_id, clear=clear)
+                                mark=not scope.marked, user_id=user_id, clear=clear,
+                                last_message_id=scope.last_message_id)
 
     async def _scope_for(self, update: Update, member: Member | None,
                          reply_lost: bool) -> scopes.UpdateScope:

@@ -142,3 +142,26 @@ async def test_the_write_lock_is_taken_before_the_first_read(store: Store,
                 other.execute("INSERT INTO kv (key, value) VALUES ('x', 'y')")
     finally:
         other.close()
+
+
+async def test_a_message_sent_before_the_question_arrived_is_not_its_answer(
+        store: Store) -> None:
+    """A retry typed while the bot restarted reaches it after its question went out: its
+    message id in the chat, lower than the question's, says it cannot answer that question."""
+    await store.inbox.record([(1, 7, "{}")], NOW)
+    async with store.transaction():
+        await store.inbox.reply_pending(7, 1, NOW)
+    await store.inbox.close(1, NOW, error=None, mark=True, user_id=7, clear="this",
+                            last_message_id=40)
+    assert not await store.inbox.reply_lost(7)
+
+    async def lost(message_id: int | None) -> bool:
+        return (await store.inbox.arrival(2, 7, message_id))[2]
+
+    assert await lost(39)  # typed before the question existed in the chat
+    assert not await lost(41)  # typed after it: an answer
+    assert not await lost(None)  # a button press carries its own step
+    # A later update whose replies only edited messages keeps the highest id.
+    await store.inbox.close(1, NOW, error=None, mark=False, user_id=7, clear="all",
+                            last_message_id=None)
+    assert await lost(39) and not await lost(41)
