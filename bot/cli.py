@@ -548,7 +548,7 @@ def media_pack(
     out: Annotated[Path, typer.Option("--out", help="The ZIP file to write.")],
 ) -> None:
     """Put a project's attachments in a ZIP file with an index (index.csv)."""
-    from bot.exports.media_pack import pack
+    from bot.exports.media_pack import PackError, pack
 
     cfg = settings()
 
@@ -560,7 +560,11 @@ def media_pack(
     if project_id is None:
         fail(f"no project {project!r}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    packed, missing = pack(cfg.database, cfg.media_dir, project_id, out)
+    try:
+        packed, missing = pack(cfg.database, cfg.media_dir, project_id, out)
+    except PackError as exc:
+        out.unlink(missing_ok=True)
+        fail(str(exc))
     typer.echo(f"Packed {packed} files into {out}."
                + (f" {missing} not downloaded yet or missing." if missing else ""))
 

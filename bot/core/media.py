@@ -36,6 +36,21 @@ class Media:
     def has_file(self) -> bool:
         return self.file_id is not None
 
+    @property
+    def has_valid_location(self) -> bool:
+        """Whether a location (if any) is a place on Earth; a forged one is never stored."""
+        return valid_coordinates(self.latitude, self.longitude)
+
+
+def valid_coordinates(latitude: float | None, longitude: float | None) -> bool:
+    """Both absent, or a finite latitude in [-90, 90] and longitude in [-180, 180]."""
+    if latitude is None and longitude is None:
+        return True
+    if latitude is None or longitude is None:
+        return False
+    # NaN fails both comparisons; infinities fail the bounds.
+    return -90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0
+
 
 def extension(kind: str, mime_type: str | None) -> str:
     """A file extension from the type Telegram reported (never from the sender's file name)."""

@@ -15,6 +15,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from bot.exports.cells import csv_text, xlsx_value
 from bot.exports.tables import TABLES, Cell, Scope, Table, connect_readonly, headers
 from bot.i18n import _
 
@@ -85,12 +86,7 @@ def _cell(sheet: Any, value: Cell, fmt: str | None) -> Any:
         cell = WriteOnlyCell(sheet, value=value)  # type: ignore[arg-type]  # dates are cells
         cell.number_format = fmt
         return cell
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        # A text that a spreadsheet would run as a formula (CSV/formula injection).
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"
-        return cell
-    return value
+    return xlsx_value(sheet, value)  # texts: no XML-illegal character, never a formula
 
 
 def write_xlsx(database: Path, out: Path, scope: Scope, timezone: str,
@@ -119,8 +115,8 @@ def _csv_value(value: Cell) -> str | int | float:
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # never let a spreadsheet run a partner's text as a formula
+    if isinstance(value, str):
+        return csv_text(value)  # never let a spreadsheet run a partner's text as a formula
     return value
 
 

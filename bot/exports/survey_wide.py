@@ -15,6 +15,7 @@ from openpyxl import Workbook
 
 from bot.core.survey_forms import Definition
 from bot.core.surveys import SurveyService, reference
+from bot.exports.cells import csv_text, xlsx_value
 from storage import Store
 from storage.models import Member
 
@@ -89,8 +90,8 @@ def _typed(kind: str, value: str | None) -> Cell:
 def _safe(value: Cell) -> str | int | float:
     if value is None:
         return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # never let a spreadsheet run a member's text as a formula
+    if isinstance(value, str):
+        return csv_text(value)  # never let a spreadsheet run a member's text as a formula
     return value
 
 
@@ -107,7 +108,7 @@ def write(out: Path, header: Sequence[str], rows: Sequence[Sequence[Cell]], fmt:
     sheet = workbook.create_sheet("answers")
     sheet.append(list(header))
     for row in rows:
-        sheet.append([_safe(v) if isinstance(v, str) else v for v in row])
+        sheet.append([xlsx_value(sheet, v) for v in row])
     workbook.save(out)
 
 
@@ -138,6 +139,6 @@ def xlsx_bytes(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
     sheet = workbook.create_sheet("answers")
     sheet.append(list(header))
     for row in rows:
-        sheet.append([_safe(v) if isinstance(v, str) else v for v in row])
+        sheet.append([xlsx_value(sheet, v) for v in row])
     workbook.save(buffer)
     return buffer.getvalue()
