@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from bot.core.replies import Outcome, Reply
+from bot.i18n import _
+
 MediaKind = Literal["photo", "document", "video", "voice", "audio", "location", "text"]
 BOT_API_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # what getFile serves to a bot at most
 _DEFAULT_EXTENSION = {"photo": ".jpg", "voice": ".ogg", "video": ".mp4", "audio": ".mp3"}
@@ -77,3 +80,9 @@ def store_file(media_dir: Path, data: bytes, kind: str, mime_type: str | None) -
             Path(temp).unlink(missing_ok=True)
             raise
     return digest, relative
+
+
+def location_refused() -> Outcome:
+    """A location outside the Earth's coordinates (a forged client): kept nowhere."""
+    return Outcome.of(Reply("📍 " + _("This location is not a place on Earth, so it was not "
+                                     "kept. Please share your location again.")))
