@@ -126,6 +126,7 @@ class AccountService:
         async with self.store.transaction():
             telegram_id = member.telegram_user_id
             await self.store.members.deidentify(member.id, now)
+            await self.store.privacy.erase(member.id, telegram_id)
             await self.store.announcements.forget_member(member.id)
             for report_id in await self.store.reports.member_report_ids(member.id):
                 await self.store.reports.audit(action="report.deidentified",
@@ -133,6 +134,8 @@ class AccountService:
             if telegram_id is not None:
                 await self.store.onboarding.forget(telegram_id)
                 await self.store.inbox.scrub_user(telegram_id)
+        # The old rows stay in the -wal file until a checkpoint: force it now.
+        await self.store.db.checkpoint()
         return Outcome(replies=(
             Reply(_("Your personal data has been deleted. Thank you for your work with the "
                     "partnership. Goodbye!"), replace=True),

@@ -1,0 +1,48 @@
+"""/forget in storage: every place a person's identifiers or unsent work can be, in one list."""
+
+from __future__ import annotations
+
+from storage.db import Database
+
+# Keys that other features keep per member in `kv` (the /survey screens' draft).
+_KV_DRAFT_KEYS = ("survey-launch:{member_id}",)
+
+
+class PrivacyRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def erase(self, member_id: int, telegram_user_id: int | None) -> None:
+        """Remove the person's identifiers and unsent drafts; keep what they submitted.
+
+        Submitted reports, field updates and survey answers stay with the project, attributed
+        to the de-identified member row. Runs inside the caller's transaction.
+        """
+        await self.db.execute(
+            "UPDATE members SET telegram_user_id = NULL, display_name = NULL, username = NULL,"
+            " consent_at = NULL WHERE id = ?", (member_id,))
+        # Telegram chat ids kept to answer or edit messages: the person's own chat.
+        await self.db.execute("UPDATE reports SET chat_id = NULL, message_id = NULL"
+                              " WHERE member_id = ?", (member_id,))
+        await self.db.execute("UPDATE attachments SET chat_id = NULL, message_id = NULL"
+                              " WHERE member_id = ?", (member_id,))
+        # Drafts never sent: reports and field updates (their values and files' rows cascade),
+        # announcements, questionnaires started but not submitted.
+        await self.db.execute("DELETE FROM report_drafts WHERE member_id = ?"
+                              " AND status != 'submitted'", (member_id,))
+        await self.db.execute("DELETE FROM review_comments WHERE member_id = ?", (member_id,))
+        await self.db.execute("DELETE FROM announcements WHERE author_id = ? AND status = 'draft'",
+                              (member_id,))
+        await self.db.execute(
+            "DELETE FROM survey_answers WHERE response_id IN (SELECT id FROM survey_responses"
+            " WHERE member_id = ? AND status = 'open')", (member_id,))
+        await self.db.execute("DELETE FROM survey_responses WHERE member_id = ?"
+                              " AND status = 'open'", (member_id,))
+        for key in _KV_DRAFT_KEYS:
+            await self.db.execute("DELETE FROM kv WHERE key = ?",
+                                  (key.format(member_id=member_id),))
+        if telegram_user_id is None:
+            return
+        await self.db.execute("DELETE FROM review_cards WHERE chat_id = ?", (telegram_user_id,))
+        await self.db.execute("UPDATE inbox SET payload = NULL, telegram_user_id = NULL"
+                              " WHERE telegram_user_id = ?", (telegram_user_id,))

@@ -1,0 +1,73 @@
+"""/forget leaves no identifier of the person in any byte of the database files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.emulator import BotApiEmulator
+from tests.auxil.members import join
+from tests.auxil.runner import BotRunner
+from tests.auxil.texts import tr
+
+USER_ID = 7_777_123_456  # six bytes as an SQLite integer: findable in binary too
+NAME = "Zéphyrine"
+USERNAME = "zeph_quokka_77"
+
+
+def _needles() -> dict[str, bytes]:
+    return {
+        "id as text": str(USER_ID).encode(),
+        "id as an SQLite integer": USER_ID.to_bytes(6, "big", signed=True),
+        "name": NAME.encode(),
+        "name (JSON escape)": b"Z\\u00e9phyrine",
+        "username": USERNAME.encode(),
+    }
+
+
+def _found(database: Path) -> list[str]:
+    """Which identifiers are in which of the files (db, -wal, -shm)."""
+    hits = []
+    for suffix in ("", "-wal", "-shm"):
+        path = database.with_name(database.name + suffix)
+        if not path.exists():
+            continue
+        data = path.read_bytes()
+        hits += [f"{label} in {path.name}" for label, needle in _needles().items()
+                 if needle in data]
+    return hits
+
+
+async def test_forget_leaves_no_identifier_in_the_files(runner: BotRunner, phone_factory,
+                                                        emulator: BotApiEmulator) -> None:
+    phone = phone_factory(NAME, user_id=USER_ID, username=USERNAME)
+    await join(runner, phone)
+    # A report sent, a field update (a location) sent, a report draft left half-done.
+    await phone.send("/report")
+    await phone.press("✓")
+    for value in ("10", "700", "50"):
+        await phone.send(value)
+    await phone.press(tr("fr", "Skip"))
+    await phone.press("✅")
+    await phone.press(tr("fr", "Send"))
+    await runner.handled(emulator.send_location(USER_ID, 12.56, -16.27))
+    await phone.press("✅")
+    await phone.send("/report")
+    await phone.press("✓")
+    await phone.send("11")
+    database = runner.settings.database
+    member = await runner.store.members.by_telegram_id(USER_ID)
+    assert member is not None
+    assert _found(database)  # the test can see them before
+
+    await phone.send("/forget")
+    await phone.press(tr("fr", "Yes, delete"))
+
+    assert _found(database) == []
+    assert database.with_name(database.name + "-wal").stat().st_size == 0  # checkpointed
+    # What was submitted stays, de-identified; the unsent draft is gone.
+    reports = await runner.store.db.fetchall(
+        "SELECT kind, chat_id FROM reports WHERE member_id = ? ORDER BY id", (member.id,))
+    assert [tuple(r) for r in reports] == [("report", None), ("field_update", None)]
+    drafts = await runner.store.db.fetchall(
+        "SELECT status FROM report_drafts WHERE member_id = ?", (member.id,))
+    assert {r[0] for r in drafts} <= {"submitted"}
