@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from storage.db import Database
+from storage.models import SurveyResponse
 
 # Keys that other features keep per member in `kv` (the /survey screens' draft).
 _KV_DRAFT_KEYS = ("survey-launch:{member_id}",)
@@ -46,3 +47,17 @@ class PrivacyRepo:
         await self.db.execute("DELETE FROM review_cards WHERE chat_id = ?", (telegram_user_id,))
         await self.db.execute("UPDATE inbox SET payload = NULL, telegram_user_id = NULL"
                               " WHERE telegram_user_id = ?", (telegram_user_id,))
+
+    async def submitted_responses(self, campaign_id: int,
+                                  members: set[int] | None) -> list[SurveyResponse]:
+        """The only query that selects survey responses for someone to read: submitted ones,
+        of `members` (None: everyone), in the order they were started."""
+        sql = "SELECT * FROM survey_responses WHERE campaign_id = ? AND status = 'submitted'"
+        params: list[object] = [campaign_id]
+        if members is not None:
+            if not members:
+                return []
+            sql += f" AND member_id IN ({','.join('?' * len(members))})"
+            params += sorted(members)
+        rows = await self.db.fetchall(sql + " ORDER BY id", params)
+        return [SurveyResponse.model_validate(dict(r)) for r in rows]
