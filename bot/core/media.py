@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from bot.core.replies import Outcome, Reply
+from bot.core.replies import Outcome, Reply, h
 from bot.i18n import _
 
 MediaKind = Literal["photo", "document", "video", "voice", "audio", "location", "text"]
@@ -86,3 +86,13 @@ def location_refused() -> Outcome:
     """A location outside the Earth's coordinates (a forged client): kept nowhere."""
     return Outcome.of(Reply("📍 " + _("This location is not a place on Earth, so it was not "
                                      "kept. Please share your location again.")))
+
+
+def storage_notice(failing: bool, folder: str) -> Reply:
+    """What the administrators are told when received files cannot be stored, or can again."""
+    if failing:
+        return Reply("⚠️ " + _("Received files cannot be stored in {folder} (read-only or "
+                              "full). Nothing is lost: they are kept at Telegram and retried "
+                              "until the folder can be written.").format(folder=h(folder)))
+    return Reply("✅ " + _("Received files can be stored in {folder} again; those waiting are "
+                          "being fetched.").format(folder=h(folder)))
