@@ -185,3 +185,13 @@ def test_network_file_aliases_are_refused(tmp_path: Path, monkeypatch: pytest.Mo
     bomb.write_text("\n".join(levels) + "\n", encoding="utf-8")
     output = _fail("network", "load", str(bomb))
     assert "aliases" in output and len(output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args", [
+    ["export", "--out", "x.xlsx", "--as", "9" * 20],
+    ["survey", "export", "9" * 20],
+])
+def test_huge_ids_on_the_command_line(seeded: Seeded, args: list[str]) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output  # a bad option, told in one line
+    assert isinstance(result.exception, SystemExit), result.exception
