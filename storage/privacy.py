@@ -14,14 +14,12 @@ class PrivacyRepo:
         self.db = db
 
     async def erase(self, member_id: int, telegram_user_id: int | None) -> None:
-        """Remove the person's identifiers and unsent drafts; keep what they submitted.
+        """Remove the person's chat ids and unsent drafts; keep what they submitted.
 
         Submitted reports, field updates and survey answers stay with the project, attributed
         to the de-identified member row. Runs inside the caller's transaction.
         """
-        await self.db.execute(
-            "UPDATE members SET telegram_user_id = NULL, display_name = NULL, username = NULL,"
-            " consent_at = NULL WHERE id = ?", (member_id,))
+        # The member row itself is `MemberRepo.deidentify`; raw updates `InboxRepo.scrub_user`.
         # Telegram chat ids kept to answer or edit messages: the person's own chat.
         await self.db.execute("UPDATE reports SET chat_id = NULL, message_id = NULL"
                               " WHERE member_id = ?", (member_id,))
@@ -45,8 +43,6 @@ class PrivacyRepo:
         if telegram_user_id is None:
             return
         await self.db.execute("DELETE FROM review_cards WHERE chat_id = ?", (telegram_user_id,))
-        await self.db.execute("UPDATE inbox SET payload = NULL, telegram_user_id = NULL"
-                              " WHERE telegram_user_id = ?", (telegram_user_id,))
 
     async def submitted_responses(self, campaign_id: int,
                                   members: set[int] | None) -> list[SurveyResponse]:
