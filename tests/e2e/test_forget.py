@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+from bot.core.announcements import Audience
 from bot.emulator import BotApiEmulator
 from tests.auxil.members import join
 from tests.auxil.runner import BotRunner
 from tests.auxil.texts import tr
 
+FORMS = Path(__file__).resolve().parents[1] / "forms"
 USER_ID = 7_777_123_456  # six bytes as an SQLite integer: findable in binary too
 NAME = "Zéphyrine"
 USERNAME = "zeph_quokka_77"
@@ -57,6 +60,17 @@ async def test_forget_leaves_no_identifier_in_the_files(runner: BotRunner, phone
     database = runner.settings.database
     member = await runner.store.members.by_telegram_id(USER_ID)
     assert member is not None
+    # A questionnaire started, not submitted.
+    form, _new = await runner.services.surveys.import_form(FORMS / "water_points.xlsx",
+                                                           runner.clock())
+    campaign_id, _count = await runner.services.surveys.launch(
+        author=None, form=form, audience=Audience({"project": ("eau-ziguinchor",)}),
+        joint=False, opens_at=runner.clock(), closes_at=runner.clock() + timedelta(days=7),
+        now=runner.clock())
+    async with runner.store.transaction():
+        response = await runner.store.surveys.start_response(
+            campaign_id, member.id, "partner", 0, runner.clock())
+        await runner.store.surveys.set_answer(response, "country", "SN", runner.clock())
     assert _found(database)  # the test can see them before
 
     await phone.send("/forget")
@@ -71,3 +85,6 @@ async def test_forget_leaves_no_identifier_in_the_files(runner: BotRunner, phone
     drafts = await runner.store.db.fetchall(
         "SELECT status FROM report_drafts WHERE member_id = ?", (member.id,))
     assert {r[0] for r in drafts} <= {"submitted"}
+    left = await runner.store.db.fetchval(
+        "SELECT COUNT(*) FROM survey_responses WHERE member_id = ?", (member.id,))
+    assert left == 0  # answers in progress were never given: gone with the person
