@@ -44,6 +44,19 @@ class PrivacyRepo:
             return
         await self.db.execute("DELETE FROM review_cards WHERE chat_id = ?", (telegram_user_id,))
 
+    async def unsent_files(self, member_id: int) -> list[str]:
+        """Paths (relative to the media folder) of files in the person's unsent drafts."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT a.path FROM attachments a JOIN report_drafts d ON d.id = a.draft_id"
+            " WHERE d.member_id = ? AND d.status != 'submitted' AND a.report_version_id IS NULL"
+            " AND a.path IS NOT NULL", (member_id,))
+        return [r[0] for r in rows]
+
+    async def file_in_use(self, path: str) -> bool:
+        """Whether any attachment still refers to this stored file (content is shared)."""
+        return bool(await self.db.fetchval("SELECT 1 FROM attachments WHERE path = ? LIMIT 1",
+                                           (path,)))
+
     async def submitted_responses(self, campaign_id: int,
                                   members: set[int] | None) -> list[SurveyResponse]:
         """The only query that selects survey responses for someone to read: submitted ones,

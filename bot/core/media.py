@@ -63,6 +63,16 @@ def extension(kind: str, mime_type: str | None) -> str:
     return guessed or _DEFAULT_EXTENSION.get(kind, ".bin")
 
 
+def remove_file(media_dir: Path, relative: str) -> bool:
+    """Delete a stored file if it lies inside the media folder; whether it was there."""
+    root = media_dir.resolve()
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        return False
+    target.unlink()
+    return True
+
+
 def store_file(media_dir: Path, data: bytes, kind: str, mime_type: str | None) -> tuple[str, str]:
     """Write `data` under its sha256 (once) and return (sha256, path relative to media_dir)."""
     digest = hashlib.sha256(data).hexdigest()

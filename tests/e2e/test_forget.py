@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
+from bot.app import media_fetcher
 from bot.core.announcements import Audience
 from bot.emulator import BotApiEmulator
 from tests.auxil.members import join
@@ -12,6 +14,7 @@ from tests.auxil.runner import BotRunner
 from tests.auxil.texts import tr
 
 FORMS = Path(__file__).resolve().parents[1] / "forms"
+PHOTO = b"\x89PNG\r\n\x1a\n" + b"Z" * 3000
 USER_ID = 7_777_123_456  # six bytes as an SQLite integer: findable in binary too
 NAME = "Zéphyrine"
 USERNAME = "zeph_quokka_77"
@@ -57,6 +60,14 @@ async def test_forget_leaves_no_identifier_in_the_files(runner: BotRunner, phone
     await phone.send("/report")
     await phone.press("✓")
     await phone.send("11")
+    # A photo for that draft, downloaded: a file of an unsent draft.
+    await runner.handled(emulator.send_photo(USER_ID, PHOTO))
+    assert runner.app is not None
+    assert await media_fetcher(runner.app).run_once(runner.app.bot) == 1
+    path = await runner.store.db.fetchval("SELECT path FROM attachments WHERE sha256 = ?",
+                                          (hashlib.sha256(PHOTO).hexdigest(),))
+    photo = runner.settings.media_dir / path
+    assert photo.is_file()
     database = runner.settings.database
     member = await runner.store.members.by_telegram_id(USER_ID)
     assert member is not None
@@ -88,3 +99,4 @@ async def test_forget_leaves_no_identifier_in_the_files(runner: BotRunner, phone
     left = await runner.store.db.fetchval(
         "SELECT COUNT(*) FROM survey_responses WHERE member_id = ?", (member.id,))
     assert left == 0  # answers in progress were never given: gone with the person
+    assert not photo.exists()  # nor the unsent draft's photo
