@@ -3,6 +3,10 @@ in every callback prefix, stale review buttons, coordinates that are no place on
 
 from __future__ import annotations
 
+import io
+
+import openpyxl
+
 from bot.emulator import BotApiEmulator
 from tests.auxil.members import join
 from tests.auxil.runner import BotRunner, Phone
@@ -109,3 +113,21 @@ async def test_coordinates_off_the_earth_are_refused(runner: BotRunner, phone_fa
     stored = await runner.store.db.fetchall(
         "SELECT latitude, longitude FROM attachments WHERE latitude IS NOT NULL")
     assert [tuple(r) for r in stored] == [(12.56, -16.27)]
+
+
+async def test_a_nul_in_a_text_never_breaks_the_chat_export(
+        runner: BotRunner, phone_factory, emulator: BotApiEmulator) -> None:
+    partner = await _member(runner, phone_factory, "Aminata")
+    await partner.send("/report")
+    await partner.press("✓")
+    for value in ("10", "700", "50"):
+        await partner.send(value)
+    await partner.send("Pump\x00 repaired\x07 =1+2")  # the narrative
+    await partner.press("Done")
+    await partner.press("Send")
+    emulator.drain_events(partner.user_id)
+    [document] = await partner.send("/export")
+    assert document.kind == "document", document.text
+    book = openpyxl.load_workbook(io.BytesIO(emulator.file_bytes(document.file_ids[0])))
+    narratives = [row[11] for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)]
+    assert narratives == ["Pump repaired =1+2"]
