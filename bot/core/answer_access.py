@@ -14,15 +14,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from bot.core.surveys import READERS, SurveyService
 from storage import Store
 from storage.models import Member, SurveyResponse
-
-if TYPE_CHECKING:
-    from bot.core.surveys import SurveyService
-
-READERS = frozenset({"coordinator", "observer", "admin"})  # as `surveys.READERS`
 
 
 async def readable_members(surveys: SurveyService, reader: Member | None) -> set[int] | None:
