@@ -114,6 +114,7 @@ class Objects:
     form_pk: int
     reminder_id: int
     project_id: int
+    sent_announcement: int  # the questionnaire's invitations, sent from the command line
 
 
 async def _victims(runner: BotRunner, phones: dict[str, Phone],
@@ -160,8 +161,11 @@ async def _victims(runner: BotRunner, phones: dict[str, Phone],
     assert reminder_id is not None
     project = await runner.store.network.project("dechets-garanhuns")
     assert project is not None
+    sent = await runner.store.db.fetchval(
+        "SELECT id FROM announcements WHERE status = 'done' ORDER BY id LIMIT 1")
+    assert sent is not None
     return Objects(report.id, draft, field_update, announcement, response, campaign_id,
-                   form.id, reminder_id, project.id)
+                   form.id, reminder_id, project.id, sent)
 
 
 @dataclass
@@ -204,6 +208,9 @@ async def _probes(runner: BotRunner, objects: Objects) -> list[Probe]:
     # Its author may press the preview's "Received" (it explains what recipients will see).
     probes += [Probe("an:ack an announcement never sent", f"an:ack:{_id(o.announcement)}",
                      f"an:ack:{UNKNOWN}", frozenset({"Marc"}))]
+    probes += [Probe(f"an:{action} a sent announcement (admins')",
+                     f"an:{action}:{o.sent_announcement}", f"an:{action}:{UNKNOWN}",
+                     frozenset({"Sophie"})) for action in ("who", "rm", "ra")]
     probes += [Probe(f"sv: João's response ({d.split(':')[1]})", d, _swap(d, 2),
                      frozenset({"João"})) for d in o.response]
     probes += [
@@ -223,8 +230,8 @@ async def _probes(runner: BotRunner, objects: Objects) -> list[Probe]:
               frozenset({"João"})),
         Probe("mr: own reports", "mr:0", None, frozenset(PEOPLE)),  # one's own, maybe none
         Probe("nt: notifications", "nt:1", None, frozenset({"Claire", "Marc", "Sophie"})),
-        Probe("ac:l own language", "ac:l:en", None,
-              frozenset(PEOPLE) - {"Victor"}),
+        Probe("ac:l own language", "ac:l:en", None, frozenset(PEOPLE)),
+        Probe("ac:f own /forget", "ac:f:1", None, frozenset(PEOPLE)),
         Probe("ob:l onboarding", "ob:l:en", None, frozenset()),
         Probe("ob:c onboarding", "ob:c:1", None, frozenset()),
         Probe("ob:back onboarding", "ob:back", None, frozenset()),
