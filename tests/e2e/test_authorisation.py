@@ -281,6 +281,7 @@ async def test_authorisation_matrix(runner: BotRunner, emulator: BotApiEmulator,
     expired = tr("en", "This button has expired. Nothing was changed.")
 
     rows: list[list[str]] = []
+    pressed = compared = 0
     wrongly_allowed: list[str] = []
     telling: list[str] = []
     changed: list[str] = []
@@ -290,6 +291,7 @@ async def test_authorisation_matrix(runner: BotRunner, emulator: BotApiEmulator,
             if actor in probe.allowed:
                 row.append("ok")
                 continue
+            pressed += 1
             before = await _digest(runner)
             answer = await _press(emulator, phones[actor], probe.data, probe.typed)
             after = await _digest(runner)
@@ -297,6 +299,7 @@ async def test_authorisation_matrix(runner: BotRunner, emulator: BotApiEmulator,
                 tables = sorted(t for t in WATCHED if before[t] != after[t])
                 changed.append(f"{actor}: {probe.data} changed {tables}")
             if probe.unknown is not None:
+                compared += 1
                 other = await _press(emulator, phones[actor], probe.unknown, probe.typed)
                 if other != answer:
                     telling.append(f"{actor}: {probe.data} {answer} vs {other}")
@@ -308,8 +311,9 @@ async def test_authorisation_matrix(runner: BotRunner, emulator: BotApiEmulator,
         rows.append(row)
 
     header = ["press \\ actor"] + [f"{a} ({role_of[a]})" for a in actors]
-    add_table("Forged presses (refused = same answer as an unknown object, no state change)",
-              header, rows)
+    add_table(f"Forged presses: {pressed} refused presses checked, {compared} compared with an "
+              f"unknown object; {len(wrongly_allowed)} allowed, {len(telling)} telling, "
+              f"{len(changed)} state changes", header, rows)
     print("\n".join("  ".join(r) for r in [header, *rows]))
     print("WRONG", *wrongly_allowed, sep="\n")
     print("TELLING", *telling, sep="\n")
@@ -360,7 +364,7 @@ async def test_every_role_against_every_command(runner: BotRunner,
                        else outcome.upper())
         rows.append(row)
     header = ["command \\ actor"] + [f"{a} ({role_of[a]})" for a in actors]
-    add_table("Commands (allowed / refused / own only: the person's own, empty, data)",
-              header, rows)
+    add_table(f"Commands: {len(COMMANDS) * len(actors)} sent, {len(wrong)} answered against the "
+              "role (own only: the person's own, empty, data)", header, rows)
     print("\n".join("  ".join(r) for r in [header, *rows]))
     assert wrong == [], wrong
