@@ -55,6 +55,9 @@ class RoleChoice(StrEnum):
     admin = "admin"
 
 
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger id is refused as a bad option
+
+
 def fail(message: str) -> NoReturn:
     typer.echo(f"palabre: error: {message}", err=True)
     raise typer.Exit(1)
@@ -308,8 +311,8 @@ def announce(
         "--ack", help="Add a “Received” button and follow who pressed it.")] = False,
     author: Annotated[int | None, typer.Option(
         help="Telegram id of the coordinator or admin it comes from (their scope applies; "
-             "replies and the report go to them). Default: the network, replies go to admins.")
-    ] = None,
+             "replies and the report go to them). Default: the network, replies go to admins.",
+        min=1, max=MAX_ID)] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Send an announcement from the command line (the running bot delivers it)."""
@@ -455,8 +458,8 @@ def export_command(
     since: Annotated[datetime | None, typer.Option(
         help="Only reports submitted on or after this date.", formats=["%Y-%m-%d"])] = None,
     as_member: Annotated[int | None, typer.Option(
-        "--as", help="Export what this member (id) may see, in their language and time zone.")]
-        = None,
+        "--as", help="Export what this member (id) may see, in their language and time zone.",
+        min=1, max=MAX_ID)] = None,
     delimiter: Annotated[str, typer.Option(
         help="CSV field separator (French spreadsheets expect ';').")] = ",",
 ) -> None:
@@ -548,7 +551,7 @@ def media_pack(
     out: Annotated[Path, typer.Option("--out", help="The ZIP file to write.")],
 ) -> None:
     """Put a project's attachments in a ZIP file with an index (index.csv)."""
-    from bot.exports.media_pack import pack
+    from bot.exports.media_pack import PackError, pack
 
     cfg = settings()
 
@@ -560,7 +563,11 @@ def media_pack(
     if project_id is None:
         fail(f"no project {project!r}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    packed, missing = pack(cfg.database, cfg.media_dir, project_id, out)
+    try:
+        packed, missing = pack(cfg.database, cfg.media_dir, project_id, out)
+    except PackError as exc:
+        out.unlink(missing_ok=True)
+        fail(str(exc))
     typer.echo(f"Packed {packed} files into {out}."
                + (f" {missing} not downloaded yet or missing." if missing else ""))
 
@@ -671,8 +678,8 @@ def survey_launch(
     joint: Annotated[bool, typer.Option(
         "--joint", help="Joint evaluation: both sides of the partnership answer.")] = False,
     author: Annotated[int | None, typer.Option(
-        help="Telegram id of the coordinator or admin launching it (their scope applies).")]
-        = None,
+        help="Telegram id of the coordinator or admin launching it (their scope applies).",
+        min=1, max=MAX_ID)] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     remind: Annotated[str | None, typer.Option(
         help="Days before the deadline to remind those who have not answered, e.g. '5,2,1' "
@@ -739,7 +746,8 @@ def survey_launch(
 
 @survey_app.command("export")
 def survey_export(
-    campaign: Annotated[int, typer.Argument(help="The campaign's number (palabre survey list).")],
+    campaign: Annotated[int, typer.Argument(help="The campaign's number (palabre survey list).",
+                                            min=1, max=MAX_ID)],
     fmt: Annotated[WideFormat, typer.Option("--format", help="csv or xlsx.")] = WideFormat.csv,
     out: Annotated[Path | None, typer.Option(
         "--out", help="The file to write (default: campaign-N.csv|xlsx).")] = None,

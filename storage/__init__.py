@@ -17,6 +17,7 @@ from storage.members import MemberRepo
 from storage.migrations import upgrade
 from storage.network import NetworkRepo
 from storage.onboarding import OnboardingRepo
+from storage.privacy import PrivacyRepo
 from storage.reminders import ReminderRepo
 from storage.reports import ReportRepo
 from storage.surveys import SurveyRepo
@@ -42,6 +43,7 @@ class Store:
         self.consultation = ConsultationRepo(db)
         self.announcements = AnnouncementRepo(db)
         self.surveys = SurveyRepo(db)
+        self.privacy = PrivacyRepo(db)
 
     @classmethod
     async def open(cls, path: Path) -> Store:

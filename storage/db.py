@@ -78,6 +78,9 @@ PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=10000",
     "PRAGMA synchronous=NORMAL",
+    # Deleted and overwritten content is zeroed, not left in free pages: after /forget (and
+    # its checkpoint) the person's id, name and username are in no byte of the files.
+    "PRAGMA secure_delete=ON",
 )
 
 
@@ -194,6 +197,21 @@ class Database:
                 _current_tx.reset(token)
         if hook is not None:
             hook.after_commit()
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the database file and truncate it (PRAGMA wal_checkpoint).
+
+        Old versions of changed pages stay in the `-wal` file until a checkpoint: /forget
+        calls this after its writes so erased identifiers are gone from the disk at once.
+        Within an update, its writes are committed first (with its inbox mark).
+        """
+        await self.flush_unit()
+        if _tx_conn(self) is not None:
+            raise StorageError("checkpoint inside a transaction")
+        async with self._lock:
+            # Read to the end: the pragma answers a row, and a statement left open would make
+            # the writer's next COMMIT fail ("SQL statements in progress").
+            await self.writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- one transaction per update ----------------------------------------------------
 

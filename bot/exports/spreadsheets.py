@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.exports.cells import clean, csv_text
 from bot.exports.tables import TABLES, Cell, Scope, Table, connect_readonly, headers
 from bot.i18n import _
 
@@ -30,12 +31,12 @@ _FORMATS = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm"}
 _HEADER = {"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F6F8B", "pattern": 1,
            "valign": "vcenter", "text_wrap": True}
 _SHEET_NAME_LIMIT = 31  # Excel's limit
-_FORMULA_START = frozenset("=+-@")  # what a spreadsheet would run as a formula
 
 
 def _text(value: str) -> str:
-    """A text cell as written to a CSV file: never run as a formula (CSV injection)."""
-    return "'" + value if value and value[0] in _FORMULA_START else value
+    """A text cell as written to a CSV file: never run as a formula (CSV injection), without
+    the characters a spreadsheet cannot hold (see `bot.exports.cells`)."""
+    return csv_text(value)
 
 
 # --- XLSX -----------------------------------------------------------------------------------
@@ -59,8 +60,9 @@ def _write_any(sheet: Worksheet, row: int, col: int, value: Any, fmt: Format | N
 
 
 def _xlsx_text(sheet: Worksheet, row: int, col: int, value: str, fmt: Format | None) -> object:
-    """A text cell: always a string, never a formula, whatever it starts with."""
-    return sheet.write_string(row, col, value)
+    """A text cell: always a string (never a formula, whatever it starts with), without the
+    characters XML cannot hold (a NUL would make the whole workbook unreadable)."""
+    return sheet.write_string(row, col, clean(value))
 
 
 def _writers(sheet: Worksheet, kinds: Sequence[str]) -> list[CellWriter]:

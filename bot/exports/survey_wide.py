@@ -11,8 +11,10 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.core.answer_access import readable_members, readable_responses
 from bot.core.survey_forms import Definition
 from bot.core.surveys import SurveyService, reference
+from bot.exports.cells import csv_text, xlsx_value
 from storage import Store
 from storage.models import Member
 
@@ -34,8 +36,8 @@ def columns(definition: Definition) -> list[str]:
 
 async def wide_rows(store: Store, definition: Definition, campaign_id: int,
                     timezone: str, members: set[int] | None = None) -> list[list[Cell]]:
-    """The rows under `columns(definition)`, in the order responses were started; only the
-    responses of `members` unless it is None."""
+    """The rows under `columns(definition)`, in the order responses were started: submitted
+    responses only, of `members` unless it is None (the rule of `answer_access`)."""
     zone = ZoneInfo(timezone)
     answers = await store.surveys.campaign_answers(campaign_id)
     organisations = {o.id: o.name for o in await store.network.organisations()}
@@ -44,9 +46,7 @@ async def wide_rows(store: Store, definition: Definition, campaign_id: int,
         return None if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
     rows: list[list[Cell]] = []
-    for response in await store.surveys.campaign_responses(campaign_id):
-        if members is not None and response.member_id not in members:
-            continue
+    for response in await readable_responses(store, campaign_id, members):
         member = await store.members.by_id(response.member_id)
         given = answers.get(response.id, {})
         row: list[Cell] = [
@@ -87,8 +87,8 @@ def _typed(kind: str, value: str | None) -> Cell:
 def _safe(value: Cell) -> str | int | float:
     if value is None:
         return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # never let a spreadsheet run a member's text as a formula
+    if isinstance(value, str):
+        return csv_text(value)  # never let a spreadsheet run a member's text as a formula
     return value
 
 
@@ -107,7 +107,7 @@ def write(out: Path, header: Sequence[str], rows: Sequence[Sequence[Cell]], fmt:
     sheet = workbook.create_sheet("answers")
     sheet.append(list(header))
     for row in rows:
-        sheet.append([_safe(v) if isinstance(v, str) else v for v in row])
+        sheet.append([xlsx_value(sheet, v) for v in row])
     workbook.save(out)
 
 
@@ -116,15 +116,15 @@ SheetData = tuple[str, list[str], list[list[Cell]]]  # title, header, rows
 
 async def survey_sheets(store: Store, surveys: SurveyService, reader: Member | None,
                         timezone: str) -> list[SheetData]:
-    """One wide sheet per campaign with answers the reader may see (None: everything)."""
-    scope = None if reader is None else await surveys.scope_members(reader)
+    """One wide sheet per campaign with answers the reader may read (`answer_access`; None:
+    the operator, every submitted answer)."""
+    scope = await readable_members(surveys, reader)
     sheets: list[SheetData] = []
     for campaign in await store.surveys.campaigns():
         loaded = await surveys.load(campaign.id)
         if loaded is None:
             continue
-        rows = await wide_rows(store, loaded.definition, campaign.id, timezone)
-        rows = [row for row in rows if scope is None or row[1] in scope]
+        rows = await wide_rows(store, loaded.definition, campaign.id, timezone, scope)
         if rows:
             title = f"{loaded.definition.form_id} #{campaign.id}"
             sheets.append((title, columns(loaded.definition), rows))
@@ -140,6 +140,6 @@ def xlsx_bytes(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
     sheet = workbook.create_sheet("answers")
     sheet.append(list(header))
     for row in rows:
-        sheet.append([_safe(v) if isinstance(v, str) else v for v in row])
+        sheet.append([xlsx_value(sheet, v) for v in row])
     workbook.save(buffer)
     return buffer.getvalue()

@@ -233,7 +233,7 @@ def test_seeded_dates_are_what_the_tests_expect() -> None:
 
 @pytest.fixture
 async def surveyed(seeded: Seeded, tmp_path: Path) -> Seeded:
-    """A campaign to eau-ziguinchor with Aminata's answers started."""
+    """A campaign to eau-ziguinchor with Aminata's answers submitted."""
     store = await Store.open(tmp_path / "palabre.db")
     try:
         surveys = SurveyService(store, AnnouncementService(store, "UTC"), "UTC")
@@ -246,6 +246,9 @@ async def surveyed(seeded: Seeded, tmp_path: Path) -> Seeded:
             response = await store.surveys.start_response(
                 campaign_id, seeded.members["Aminata"], "partner", 0, NOW)
             await store.surveys.set_answer(response, "country", "SN", NOW)
+            # Submitted: answers still in progress are exported to nobody.
+            await store.surveys.update_response(response, NOW, status="submitted",
+                                                step="done", submitted_at=NOW)
     finally:
         await store.close()
     return seeded
