@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 from babel.dates import parse_date
 
 from bot.config import LANGUAGES
-from bot.core import xpath
 from bot.core.announcements import AnnouncementService, Audience
 from bot.core.numbers import NumberError, parse_number
 from bot.core.onboarding import expired_button
 from bot.core.replies import Button, Document, Outcome, Reply, h
-from bot.core.survey_forms import Definition, Question, pick, read_form
+from bot.core.surveys import expressions as xpath
+from bot.core.surveys.forms import Definition, Question, pick, read_form
 from bot.i18n import _, format_date, format_datetime, format_number, ngettext, use_language
 from storage import Store
 from storage.models import Campaign, Member, Recipient, Side, SurveyForm, SurveyResponse
