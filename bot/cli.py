@@ -610,7 +610,7 @@ class WideFormat(StrEnum):
 def survey_import(file: Annotated[Path, typer.Argument(
         help="An XLSForm (.xlsx) or a YAML questionnaire (.yaml).")]) -> None:
     """Import a questionnaire; a changed file becomes a new version."""
-    from bot.core.survey_forms import FormError
+    from bot.core.surveys.forms import FormError
     from bot.services import Services
 
     cfg = settings()
@@ -747,7 +747,7 @@ def survey_export(
         help="CSV field separator (French spreadsheets expect ';').")] = ",",
 ) -> None:
     """Export a campaign's answers wide: one row per response, one column per question."""
-    from bot.core.survey_forms import Definition
+    from bot.core.surveys.forms import Definition
     from bot.exports import survey_wide
 
     cfg = settings()

@@ -9,7 +9,8 @@ from typing import Any
 from storage.db import Database
 from storage.models import Campaign, Side, SurveyForm, SurveyResponse
 
-_RESPONSE_FIELDS = {"status", "step", "position", "page", "turn", "editing", "submitted_at"}
+_RESPONSE_FIELDS = {"status", "step", "position", "iteration", "page", "turn", "editing",
+                    "submitted_at"}
 
 
 class SurveyRepo:
@@ -154,6 +155,14 @@ class SurveyRepo:
         await self.db.execute(
             f"UPDATE survey_responses SET {assignments}turn = turn + 1,"  # noqa: S608
             " updated_at = ? WHERE id = ?", (*values, now.isoformat(), response_id))
+
+    async def mark_submitted(self, response_id: int, now: datetime) -> bool:
+        """Submit an open response; False when it was already submitted (a second Send)."""
+        cur = await self.db.execute(
+            "UPDATE survey_responses SET status = 'submitted', step = 'done', submitted_at = ?,"
+            " turn = turn + 1, updated_at = ? WHERE id = ? AND status = 'open'",
+            (now.isoformat(), now.isoformat(), response_id))
+        return cur.rowcount == 1
 
     async def answers(self, response_id: int) -> dict[str, tuple[str | None, str | None]]:
         """question → (value, file id)."""

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 
-from bot.core.survey_forms import Definition
+from bot.core.surveys.forms import Definition
 from bot.core.surveys import SurveyService, reference
 from storage import Store
 from storage.models import Member

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from bot.core import xpath
+from bot.core.surveys import expressions as xpath
 
 ANSWERS = {"age": "34", "name": "Aminata", "fruits": "apple pear", "empty": "",
            "visit": "2026-02-15", "ratio": "2.5", "yes": "yes"}
@@ -75,10 +75,10 @@ def test_expression(expression: str, current: str, expected: object) -> None:
 
 
 @pytest.mark.parametrize(("expression", "problem"), [
-    ("pulldata('x', 'y')", "unsupported function pulldata()"),
-    ("instance('list')", "unsupported function instance()"),
-    ("/data/age > 3", "cannot read"),
-    ("age > 3", "unsupported path"),
+    ("pulldata('x', 'y')", "wrong number of arguments for pulldata()"),
+    ("instance('list')", "unsupported path after instance('list')"),
+    ("lower-case('A')", "unsupported function lower-case()"),
+    ("regex(., '(a')", "invalid regular expression"),
     ("${age} >", "unexpected"),
     ("(${age} > 3", "expected ')'"),
     ("if(${age}, 1)", "wrong number of arguments for if()"),

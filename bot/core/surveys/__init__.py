@@ -3,16 +3,16 @@
 to ask next, what an answer means), `conversation` (a member answering, step by step),
 `campaigns` (launching and inviting), `results` (what coordinators read)."""
 
-from bot.core.surveys.conversation import (
+from bot.core.surveys.base import (
     LaunchError,
     Loaded,
-    SurveyService,
     fit,
     parse_when,
     reference,
     side_name,
     side_of,
 )
+from bot.core.surveys.service import SurveyService
 
 __all__ = ["LaunchError", "Loaded", "SurveyService", "fit", "parse_when", "reference",
            "side_name", "side_of"]

@@ -238,6 +238,7 @@ def is_required(state: State, question: Question, iteration: int) -> bool:
 def default(state: State, question: Question, iteration: int) -> str | None:
     """The value a question proposes before it is answered (a static or computed default);
     for a select, only a name among its choices (ODK selects nothing otherwise)."""
+    value: str | None
     if question.default_expression:
         value = _text(xpath.evaluate(xpath.parse(question.default_expression),
                                      state.context(question, iteration)))
@@ -266,12 +267,23 @@ def constraint_ok(state: State, question: Question, iteration: int, value: str) 
     return xpath.to_bool(xpath.evaluate(xpath.parse(question.constraint), context))
 
 
+def order(definition: Definition, step: Step) -> tuple[int, int, int]:
+    """A step's place in the conversation: a repeat's iterations one after the other."""
+    index, iteration = step
+    question = definition.questions[index]
+    if question.repeat is None or not iteration:
+        return index, 0, 0
+    first = next(i for i, q in enumerate(definition.questions) if q.repeat == question.repeat)
+    return first, iteration, index
+
+
 def remaining(state: State, step: Step) -> int:
     """How many steps may still come after `step`: those on the path, and those whose
     relevance still depends on a question not answered yet (so the total does not jump up
     as answers open questions)."""
     definition = state.definition
-    later = [s for s in state.path if s > step]
+    here = order(definition, step)
+    later = [s for s in state.path if order(definition, s) > here]
     on_path = {i for i, _it in later}
     unanswered = {definition.questions[i].name for i, it in later
                   if key(definition.questions[i], it) not in state.answers}

@@ -453,7 +453,7 @@ def _rows(node: Lookup, context: Context) -> list[Mapping[str, str]]:
     rows = context.instances.get(node.instance, ())
     if node.filter is None:
         return list(rows)
-    found = []
+    found: list[Mapping[str, str]] = []
     for row in rows:
         inner = Context(context.answers, context.current, context.today, row, context.lists,
                         context.position, context.instances, context.now, context.choice_label)
@@ -497,9 +497,9 @@ def _nodeset(node: Node, context: Context) -> list[str]:
 def _round(number: float, digits: float = 0) -> float:
     if math.isnan(number) or math.isinf(number):
         return number
-    scale = 10 ** int(digits)
+    scale = 10.0 ** int(digits)
     # ODK rounds half away from zero (Java's Math.round on the scaled value, for positives).
-    return math.floor(abs(number) * scale + 0.5) / scale * (1 if number >= 0 else -1)
+    return float(math.floor(abs(number) * scale + 0.5)) / scale * (1 if number >= 0 else -1)
 
 
 def _date_of(value: Value) -> date | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 
-import re2  # type: ignore[import-untyped]
+import re2
 
 
 class PatternError(ValueError):
