@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 
-from bot.core.surveys.forms import Definition
 from bot.core.surveys import SurveyService, reference
+from bot.core.surveys.forms import Definition
 from storage import Store
 from storage.models import Member
 
