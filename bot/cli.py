@@ -608,7 +608,10 @@ class WideFormat(StrEnum):
 
 @survey_app.command("import")
 def survey_import(file: Annotated[Path, typer.Argument(
-        help="An XLSForm (.xlsx) or a YAML questionnaire (.yaml).")]) -> None:
+        help="An XLSForm (.xlsx, .xls) or a YAML questionnaire (.yaml).")],
+        choices: Annotated[list[Path] | None, typer.Option(
+            "--choices", help="A CSV or GeoJSON file the form names (select_one_from_file, "
+            "pulldata); repeat for several.")] = None) -> None:
     """Import a questionnaire; a changed file becomes a new version."""
     from bot.core.surveys.forms import FormError
     from bot.services import Services
@@ -616,12 +619,16 @@ def survey_import(file: Annotated[Path, typer.Argument(
     cfg = settings()
     if not file.is_file():
         fail(f"{file}: no such file")
+    for extra in choices or []:
+        if not extra.is_file() or extra.stat().st_size > 10 * 1024 * 1024:
+            fail(f"{extra}: no such file, or larger than 10 MB")
 
     async def work(_store: Store) -> tuple[str, int, bool, int]:
         services = Services(cfg)
         await services.open()
         try:
-            form, created = await services.surveys.import_form(file, now())
+            files = {p.name: p for p in choices or []}
+            form, created = await services.surveys.import_form(file, now(), files)
             count = len(services.surveys.definition(form).asked())
             return form.form_id, form.version, created, count
         finally:
@@ -755,19 +762,22 @@ def survey_export(
     if len(delimiter) != 1:
         fail("--delimiter takes one character, e.g. ';'")
 
-    async def work(store: Store) -> tuple[list[str], list[list[survey_wide.Cell]]]:
+    async def work(store: Store) -> tuple[list[str], list[list[survey_wide.Cell]],
+                                          list[survey_wide.SheetData]]:
         found = await store.surveys.campaign(campaign)
         if found is None:
             fail(f"no campaign {campaign} (palabre survey list)")
         form = await store.surveys.form(found.form_pk)
         assert form is not None
         definition = Definition.model_validate_json(form.definition)
-        return (survey_wide.columns(definition),
-                await survey_wide.wide_rows(store, definition, campaign, cfg.timezone))
+        rows = await survey_wide.wide_rows(store, definition, campaign, cfg.timezone)
+        repeats = survey_wide.repeat_tables(definition, await store.surveys.campaign_answers(
+            campaign), [(int(str(row[-1])), str(row[0])) for row in rows])
+        return survey_wide.columns(definition), rows, repeats
 
-    header, rows = run_async(with_store(cfg, work))
+    header, rows, repeats = run_async(with_store(cfg, work))
     target.parent.mkdir(parents=True, exist_ok=True)
-    survey_wide.write(target, header, rows, fmt.value, delimiter)
+    survey_wide.write(target, header, rows, fmt.value, delimiter, repeats)
     typer.echo(f"Wrote {len(rows)} responses to {target}.")
 
 

@@ -165,7 +165,10 @@ class Results(SurveyBase):
         header = survey_wide.columns(loaded.definition)
         rows = await survey_wide.wide_rows(self.store, loaded.definition, campaign_id,
                                            reader.timezone, scope)
-        content = await asyncio.to_thread(survey_wide.xlsx_bytes, header, rows)
+        repeats = survey_wide.repeats_of(loaded.definition, campaign_id, rows,
+                                         await self.store.surveys.campaign_answers(campaign_id))
+        repeats = [(title.rpartition(" ")[2], head, body) for title, head, body in repeats]
+        content = await asyncio.to_thread(survey_wide.xlsx_bytes, header, rows, repeats)
         name = f"{loaded.definition.form_id}-{campaign_id}.xlsx"
         return Outcome.of(Reply(
             ngettext("{count} response", "{count} responses", len(rows)).format(
