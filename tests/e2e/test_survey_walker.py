@@ -43,7 +43,10 @@ def _importable(path: Path) -> bool:
 
 def _texts(kind: str, appearance: str, today: date) -> list[str]:
     """Answers to try, most ordinary first (constraints decide which one is valid)."""
-    day = lambda d: format_date(d, "short", locale="en")  # noqa: E731 - a local shorthand
+
+    def day(moment: date) -> str:
+        return format_date(moment, "short", locale="en")
+
     if kind == "integer" or kind == "range":
         return ["1", "2", "0", "5", "10", "18", "30", "3", "100", "1000"]
     if kind == "decimal":
@@ -91,7 +94,7 @@ async def _walk(runner: BotRunner, emulator: BotApiEmulator, phone: Phone,
                              f"{last.text[:300]}"
         buttons = [(label, data) for label, data in last.buttons if data and data.startswith("sv:")]
         if response.step == "review":
-            replies = await phone.forge(next(d for l, d in buttons if "✅" in l), last.message_id)
+            replies = await phone.forge(next(d for text, d in buttons if "✅" in text), last.message_id)
             continue
         question = definition.questions[response.position]
         kind = question.type
@@ -118,7 +121,7 @@ async def _walk(runner: BotRunner, emulator: BotApiEmulator, phone: Phone,
                 await phone.forge(choices[attempt % len(choices)][1], last.message_id)
                 last = emulator.last_message(phone.user_id)
                 assert last is not None
-            done = next((d for l, d in last.buttons if d and d.startswith("sv:d:")), None)
+            done = next((d for _t, d in last.buttons if d and d.startswith("sv:d:")), None)
             if done is not None:
                 replies = await phone.forge(done, last.message_id)
             continue
@@ -136,7 +139,8 @@ async def _walk(runner: BotRunner, emulator: BotApiEmulator, phone: Phone,
             replies = await phone._settle(emulator.send_voice(phone.user_id, b"OggS" + b"v" * 300))
             continue
         if kind == "video":
-            replies = await phone._settle(emulator.send_video(phone.user_id, b"\0\0\0 ftyp" + b"m" * 300))
+            replies = await phone._settle(emulator.send_video(phone.user_id,
+                                                              b"\0\0\0 ftyp" + b"m" * 300))
             continue
         candidates = _texts(kind, question.appearance, runner.clock().date())
         if attempt < len(candidates) and not choices:
