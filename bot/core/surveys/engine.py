@@ -285,7 +285,7 @@ def remaining(state: State, step: Step) -> int:
     here = order(definition, step)
     later = [s for s in state.path if order(definition, s) > here]
     on_path = {i for i, _it in later}
-    unanswered = {definition.questions[i].name for i, it in later
+    unanswered = {definition.questions[i].name for i, it in (step, *later)
                   if key(definition.questions[i], it) not in state.answers}
     extra = 0
     for index, question in enumerate(definition.questions):
