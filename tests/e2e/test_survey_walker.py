@@ -128,6 +128,11 @@ async def _walk(runner: BotRunner, emulator: BotApiEmulator, phone: Phone,
         if choices and attempt < len(choices):
             replies = await phone.forge(choices[attempt][1], last.message_id)
             continue
+        if kind in ("select_one", "select_multiple") and not choices and "s" not in by_action \
+                and "b" in by_action:
+            # The choices an earlier answer leaves are none: go back and answer it otherwise.
+            replies = await phone.forge(by_action["b"], last.message_id)
+            continue
         if kind == "geopoint" and attempt == 0:
             replies = await phone._settle(emulator.send_location(phone.user_id, 14.7, -17.4))
             continue

@@ -305,6 +305,8 @@ class Conversation(SurveyBase):
         entries, buttons = self._saved_lines(response, state, member.language, edit=True)
         lines += entries
         lines = fit(lines, 3600).split("\n")
+        # A button per answer shown (Telegram takes at most 100 buttons in a message).
+        buttons = buttons[:min(len(lines) - 1, 90)]
         lines += ["", _("Press a number to change that answer, or send your answers.")]
         rows = [tuple(buttons[i:i + 5]) for i in range(0, len(buttons), 5)]
         rows.append((Button("✅ " + _("Send my answers"), self._cb("ok", response)),

@@ -439,7 +439,8 @@ def _question(child: Mapping[str, Any], name: str, kind: str, bind: Mapping[str,
     choices: list[Choice] = []
     list_name = str(child.get("list_name") or child.get("itemset") or "")
     if kind.startswith(("select one external", "select_one_external")):
-        list_name = kind.split()[-1]
+        list_name = str(child.get("list_name") or child.get("itemset") or child.get("query")
+                        or kind.split()[-1])
     or_other = False
     if child.get("choices"):
         for choice in child.get("choices") or []:
@@ -460,6 +461,12 @@ def _question(child: Mapping[str, Any], name: str, kind: str, bind: Mapping[str,
                                   properties={k: v for k, v in row.items()
                                               if k not in ("name", "label")}))
         list_name = key
+        if not choices and (required or required_if):
+            source = list_name if "." in str(child.get("itemset") or "") else "external_choices"
+            where = str(child.get("itemset") or list_name)
+            raise refuse(name, "type", f"the choices of this required question come from "
+                         f"{where!r}, which was not given (the {source} data: give the file "
+                         "with `palabre survey import FORM --choices FILE`)")
     parameters = child.get("parameters") or {}
     default_raw = child.get("default")
     default = None if default_raw is None else str(default_raw)

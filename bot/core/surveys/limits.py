@@ -57,8 +57,12 @@ def check_workbook(path: Path) -> None:
                         raise FormError(f"{path.name}: {info.filename} declares XML entities;"
                                         " refused (an XML entity bomb?)")
                     head = False
+                    # Count up to the last `<`: a tag cut by the chunk's end is counted
+                    # with the next chunk.
+                    cut = window.rfind(b"<")
+                    cut = len(window) if cut < 0 else cut
                     if info.filename.startswith("xl/worksheets/"):
-                        cells += len(_CELL.findall(chunk))
+                        cells += len(_CELL.findall(window, 0, cut))
                         if cells > MAX_CELLS:
                             raise FormError(f"{path.name}: more than {MAX_CELLS:,} cells")
-                    tail = chunk[-16:]
+                    tail = window[cut:][:64]
