@@ -163,3 +163,58 @@ async def test_versions_by_content(tmp_path: Path) -> None:
         assert (await store.surveys.form(first.id)) == first  # the old version is unchanged
     finally:
         await store.close()
+
+
+def test_d1_begin_repeat_with_a_space_and_d2_list_name_header(tmp_path: Path) -> None:
+    # D1: `begin repeat` (the specification's spelling) crashed with KeyError: 'begin'.
+    # D2: a choices sheet headed `list name` lost the columns a choice_filter reads.
+    book = Workbook()
+    survey = book.active
+    assert survey is not None
+    survey.title = "survey"
+    for row in [("type", "name", "label", "choice_filter"),
+                ("select_one country", "country", "Country", ""),
+                ("select_one city", "city", "City", "country = ${country}"),
+                ("begin repeat", "people", "People", ""), ("text", "who", "Who", ""),
+                ("end repeat", "", "", "")]:
+        survey.append(list(row))
+    choices = book.create_sheet("choices")
+    for row in [("list name", "name", "label", "country"), ("country", "sn", "Senegal", ""),
+                ("city", "dakar", "Dakar", "sn")]:
+        choices.append(list(row))
+    book.save(tmp_path / "f.xlsx")
+    definition = read_xlsform(tmp_path / "f.xlsx")
+    city = definition.question("city")
+    assert city is not None and city.choices[0].properties == {"country": "sn"}
+    who = definition.question("who")
+    assert who is not None and who.repeat == "people"
+    loop = definition.repeat_of("people")
+    assert loop is not None and loop.type == "repeat" and loop.repeat_count is None
+
+
+def test_d4_a_default_that_is_not_a_choice_is_not_proposed(tmp_path: Path) -> None:
+    from datetime import date
+
+    from bot.core.surveys import engine
+
+    path = xlsform(tmp_path / "f.xlsx", [("select_one yn", "ok", "OK", "", "", "", "", "maybe"),
+                                         ("select_one yn", "fine", "Fine", "", "", "", "", "no")],
+                   choices=[("yn", "yes", "Yes"), ("yn", "no", "No")],
+                   header=(*HEADER, "default"))
+    definition = read_xlsform(path)
+    state = engine.evaluate(definition, {}, date(2026, 3, 3))
+    ok, fine = definition.questions[0], definition.questions[1]
+    assert engine.default(state, ok, 0) is None
+    assert engine.default(state, fine, 0) == "no"
+
+
+def test_d5_markup_and_references_in_form_texts() -> None:
+    from bot.core.surveys.markup import render
+
+    values = {"name": "<Awa & co>"}
+    assert render("Hello **${name}**<br/>next", values) == "Hello <b>&lt;Awa &amp; co&gt;</b>\nnext"
+    assert render("<span style='color:red'>red</span> _it_ my_var", {}) == \
+        "red <i>it</i> my_var"
+    assert render("Unknown ${never} here", {}) == "Unknown  here"  # not shown raw
+    assert render("<b>open", {}) == "<b>open</b>"  # Telegram refuses unbalanced tags
+    assert render("a < b", {}) == "a &lt; b"

@@ -243,7 +243,10 @@ class _Parser:
             last = _last_step(token.text)
             if last is None:
                 return Current()
-            return Column(last) if self.columns and token.text.startswith("./") else Ref(last)
+            if self.columns and token.text.startswith("./"):
+                return Column(last)  # a filter's row
+            # `./x` on a group names its question x (pyxform resolves it so).
+            return Ref(last)
         if token.kind in ("dot", "parent"):
             return Current()
         if token.kind == "op" and token.text == "(":
