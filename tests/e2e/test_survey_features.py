@@ -73,6 +73,7 @@ async def test_household_visit_d1_to_d6_metadata_and_repeats(
     assert "2 people, first: Awa" in summary.text
     assert not any(tr("en", "Skip") == label for label in _labels(summary))
     [visits] = (await phone.press(tr("en", "Continue")))[-1:]
+    assert "How many follow-up visits?" in visits.text
     [visit_day] = (await phone.send("1"))[-1:]
     # repeat_count: one iteration, with a computed default (today()).
     assert "Day of visit 1" in visit_day.text
