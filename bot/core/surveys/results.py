@@ -12,6 +12,7 @@ from bot.core.onboarding import expired_button
 from bot.core.replies import Button, Document, Outcome, Reply, h
 from bot.core.surveys.base import EXPORT, RESULTS, SurveyBase, fit, side_name
 from bot.core.surveys.conversation import options
+from bot.core.surveys.engine import split_key
 from bot.core.surveys.forms import pick
 from bot.i18n import _, format_datetime, format_number, ngettext
 from storage.models import Member, Side, SurveyResponse
@@ -96,8 +97,11 @@ class Results(SurveyBase):
                                          under_way).format(count=under_way)
             lines.append(line)
         panels: list[tuple[str, list[str], list[tuple[str, list[int]]]]] = []
+        # A question inside a repeat counts every iteration's answer.
+        answers = {rid: _merged(given) for rid, given in answers.items()}
         for question in loaded.definition.asked():
-            if question.type in ("note", "image", "audio", "geopoint", "acknowledge"):
+            if question.type in ("note", "image", "audio", "video", "geopoint", "acknowledge") \
+                    or question.read_only:
                 continue
             label = pick(question.label, language, loaded.definition.default_language) \
                 or question.name
@@ -118,7 +122,7 @@ class Results(SurveyBase):
             elif question.type in ("integer", "decimal"):
                 for name, group, _count in groups:
                     numbers = [float(v) for r in group
-                               if (v := answers.get(r.id, {}).get(question.name))]
+                               for v in (answers.get(r.id, {}).get(question.name) or "").split()]
                     if numbers:
                         lines.append("  " + (f"{name}: " if sides else "") + ngettext(
                             "{count} answer", "{count} answers", len(numbers)).format(
@@ -175,3 +179,13 @@ class Results(SurveyBase):
                 count=len(rows)),
             document=Document(name, content, "application/vnd.openxmlformats-officedocument"
                                              ".spreadsheetml.sheet")))
+
+
+def _merged(given: dict[str, str | None]) -> dict[str, str | None]:
+    """`name[i]` answers of a repeat joined under `name` (space-separated, as selects)."""
+    merged: dict[str, str | None] = dict(given)
+    for saved, value in given.items():
+        name, iteration = split_key(saved)
+        if iteration and value:
+            merged[name] = f"{merged.get(name) or ''} {value}".strip()
+    return merged
