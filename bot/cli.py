@@ -623,21 +623,27 @@ def survey_import(file: Annotated[Path, typer.Argument(
         if not extra.is_file() or extra.stat().st_size > 10 * 1024 * 1024:
             fail(f"{extra}: no such file, or larger than 10 MB")
 
-    async def work(_store: Store) -> tuple[str, int, bool, int]:
+    async def work(_store: Store) -> tuple[str, int, bool, int, list[str]]:
+        from bot.core.surveys.base import media_files, media_names
+
         services = Services(cfg)
         await services.open()
         try:
             files = {p.name: p for p in choices or []}
             form, created = await services.surveys.import_form(file, now(), files)
-            count = len(services.surveys.definition(form).asked())
-            return form.form_id, form.version, created, count
+            definition = services.surveys.definition(form)
+            missing = sorted(media_names(definition) - set(media_files(definition, file)))
+            return form.form_id, form.version, created, len(definition.asked()), missing
         finally:
             await services.close()
 
     try:
-        form_id, version, created, count = run_async(with_store(cfg, work))
+        form_id, version, created, count, missing = run_async(with_store(cfg, work))
     except FormError as exc:
         fail(str(exc))
+    for name in missing:
+        typer.echo(f"Media file {name} not found beside the form (nor in media/): that "
+                   "question is asked with its text only.")
     state = "imported" if created else "unchanged, already imported"
     typer.echo(f"Questionnaire {form_id} version {version} ({count} questions): {state}.")
 

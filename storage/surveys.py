@@ -38,6 +38,18 @@ class SurveyRepo:
         assert cur.lastrowid is not None
         return cur.lastrowid
 
+    async def add_media(self, form_pk: int, name: str, mime_type: str, content: bytes) -> None:
+        """Keep a media label's file with its form version (in a transaction)."""
+        await self.db.execute(
+            "INSERT OR REPLACE INTO survey_media (form_pk, name, mime_type, content)"
+            " VALUES (?, ?, ?, ?)", (form_pk, name, mime_type, content))
+
+    async def media(self, form_pk: int, name: str) -> tuple[str, bytes] | None:
+        row = await self.db.fetchone(
+            "SELECT mime_type, content FROM survey_media WHERE form_pk = ? AND name = ?",
+            (form_pk, name))
+        return None if row is None else (row["mime_type"], bytes(row["content"]))
+
     async def form(self, form_pk: int) -> SurveyForm | None:
         row = await self.db.fetchone("SELECT * FROM survey_forms WHERE id = ?", (form_pk,))
         return None if row is None else SurveyForm.model_validate(dict(row))

@@ -40,12 +40,15 @@ async def test_household_visit_d1_to_d6_metadata_and_repeats(
     [pending] = await phone.send("/surveys")
     replies = await phone.press("▶", pending)
     welcome = replies[-1]
+    # The media label comes first, as a photo (the file found beside the form at import).
+    assert replies[-2].kind == "photo"
     # Metadata are never asked; Markdown and HTML become the chat's markup (D5).
     assert "<b>Household visit</b>" in welcome.text or "Household visit" in welcome.text
     assert "<br/>" not in welcome.text and "**" not in welcome.text
     replies = await phone.press(tr("en", "Continue"))
-    [region] = replies[-1:]
+    [voice, region] = replies[-2:]
     assert "Region" in region.text
+    assert voice.kind == "voice"  # a voice prompt, for people who read with difficulty
     # D2: a choices sheet headed `list name` keeps its columns: the cascade offers North's.
     [district] = (await phone.press("North"))[-1:]
     assert _labels(district)[:2] == ["North One", "North Two"]

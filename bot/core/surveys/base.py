@@ -71,6 +71,8 @@ class SurveyBase:
                            definition.default_language) or definition.form_id,
                 definition=json.dumps(definition.model_dump(mode="json"), ensure_ascii=False,
                                       sort_keys=True), source=path.name, now=now)
+            for name, (mime_type, content) in media_files(definition, path).items():
+                await self.store.surveys.add_media(form_pk, name, mime_type, content)
         form = await self.store.surveys.form(form_pk)
         assert form is not None
         return form, True
@@ -125,3 +127,31 @@ def parse_when(text: str, timezone: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return moment
+
+
+MAX_MEDIA = 10 * 1024 * 1024  # bytes of one media label (Telegram bots send up to 50 MB)
+MEDIA_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+               ".gif": "image/gif", ".webp": "image/webp", ".mp3": "audio/mpeg",
+               ".ogg": "audio/ogg", ".oga": "audio/ogg", ".opus": "audio/ogg",
+               ".m4a": "audio/mp4", ".wav": "audio/wav", ".amr": "audio/amr",
+               ".mp4": "video/mp4", ".3gp": "video/3gpp", ".webm": "video/webm"}
+
+
+def media_names(definition: Definition) -> set[str]:
+    return {name for q in definition.questions for texts in q.media.values()
+            for name in texts.values() if name}
+
+
+def media_files(definition: Definition, form: Path) -> dict[str, tuple[str, bytes]]:
+    """The media labels found where Kobo and ODK tools put them: beside the form, in
+    `media/` or `<form>-media/` (a name from the form is a file name, never a path)."""
+    found: dict[str, tuple[str, bytes]] = {}
+    for name in sorted(media_names(definition)):
+        if Path(name).name != name or Path(name).suffix.lower() not in MEDIA_TYPES:
+            continue
+        for folder in (form.parent, form.parent / "media", form.parent / f"{form.stem}-media"):
+            candidate = folder / name
+            if candidate.is_file() and candidate.stat().st_size <= MAX_MEDIA:
+                found[name] = (MEDIA_TYPES[candidate.suffix.lower()], candidate.read_bytes())
+                break
+    return found

@@ -19,7 +19,7 @@ from babel.dates import parse_date
 
 from bot.core.numbers import NumberError, parse_number
 from bot.core.onboarding import expired_button
-from bot.core.replies import Button, Outcome, Reply, h
+from bot.core.replies import Button, Document, Outcome, Reply, h
 from bot.core.surveys import engine
 from bot.core.surveys import expressions as xpath
 from bot.core.surveys.base import CB, Loaded, SurveyBase, fit, reference
@@ -99,6 +99,25 @@ class Conversation(SurveyBase):
               language: str) -> str:
         source = pick(texts, language, state.definition.default_language)
         return render(source, state.scope(iteration, repeat)) if source else ""
+
+    async def _present(self, response: SurveyResponse, member: Member,
+                       now: datetime) -> list[Reply]:
+        """The current question, after its media label (image, voice prompt, video) in the
+        member's language when the form has one: for people who read with difficulty."""
+        question_reply = await self.prompt(response, member, now)
+        if response.step != "question":
+            return [question_reply]
+        loaded = await self.load(response.campaign_id)
+        assert loaded is not None
+        question = loaded.definition.questions[response.position]
+        replies = []
+        for kind, sent_as in (("image", "photo"), ("audio", "voice"), ("video", "video")):
+            name = pick(question.media.get(kind, {}), member.language,
+                        loaded.definition.default_language)
+            found = await self.store.surveys.media(loaded.form.id, name) if name else None
+            if found is not None:
+                replies.append(Reply("", upload=(sent_as, Document(name, found[1], found[0]))))
+        return [*replies, question_reply]
 
     async def prompt(self, response: SurveyResponse, member: Member, now: datetime,
                      problem: str | None = None) -> Reply:
@@ -416,7 +435,7 @@ class Conversation(SurveyBase):
             intro = "▶ " + _("Let's continue where you stopped.")
         fresh = await self.store.surveys.response(response_id)
         assert fresh is not None
-        return Outcome.of(Reply(intro), await self.prompt(fresh, member, now))
+        return Outcome(replies=(Reply(intro), *await self._present(fresh, member, now)))
 
     async def _active(self, member: Member, now: datetime) -> SurveyResponse | None:
         """The response a typed text or a file answers: the one under way, unless it was left
@@ -509,7 +528,7 @@ class Conversation(SurveyBase):
         fresh = await self.store.surveys.response(response.id)
         assert fresh is not None
         replies = [] if echo is None else [Reply(echo, replace=True)]
-        replies.append(await self.prompt(fresh, member, now))
+        replies += await self._present(fresh, member, now)
         return Outcome(replies=tuple(replies))
 
     def _following(self, response: SurveyResponse, state: State) -> Step | None:
@@ -694,7 +713,7 @@ class Conversation(SurveyBase):
                                                      page=0, editing=1 if editing else 0)
         fresh = await self.store.surveys.response(response.id)
         assert fresh is not None
-        return Outcome.of(await self.prompt(fresh, member, now))
+        return Outcome(replies=tuple(await self._present(fresh, member, now)))
 
     async def _not_a_question(self, response: SurveyResponse, loaded: Loaded, member: Member,
                               now: datetime) -> Outcome | None:
