@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -42,13 +43,14 @@ class SurveyRepo:
         """Keep a media label's file with its form version (in a transaction)."""
         await self.db.execute(
             "INSERT OR REPLACE INTO survey_media (form_pk, name, mime_type, content)"
-            " VALUES (?, ?, ?, ?)", (form_pk, name, mime_type, content))
+            " VALUES (?, ?, ?, ?)",
+            (form_pk, name, mime_type, base64.b64encode(content).decode("ascii")))
 
     async def media(self, form_pk: int, name: str) -> tuple[str, bytes] | None:
         row = await self.db.fetchone(
             "SELECT mime_type, content FROM survey_media WHERE form_pk = ? AND name = ?",
             (form_pk, name))
-        return None if row is None else (row["mime_type"], bytes(row["content"]))
+        return None if row is None else (row["mime_type"], base64.b64decode(row["content"]))
 
     async def form(self, form_pk: int) -> SurveyForm | None:
         row = await self.db.fetchone("SELECT * FROM survey_forms WHERE id = ?", (form_pk,))

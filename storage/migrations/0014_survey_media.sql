@@ -4,6 +4,6 @@ CREATE TABLE survey_media (
     form_pk       INTEGER NOT NULL REFERENCES survey_forms (id),
     name          TEXT NOT NULL,                 -- the file name the form gives
     mime_type     TEXT NOT NULL,
-    content       BLOB NOT NULL,
+    content       TEXT NOT NULL,                 -- base64 (the JSON Lines dump carries it)
     PRIMARY KEY (form_pk, name)
 );
