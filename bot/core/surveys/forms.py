@@ -175,12 +175,21 @@ _XLS_TYPES = {
     "trigger": "acknowledge", "range": "range", "calculate": "calculate", "hidden": "calculate",
     "select one": "select_one", "select all that apply": "select_multiple",
     "select_one": "select_one", "select_multiple": "select_multiple", "rank": "rank",
+    # The older spellings pyxform still reads (its `add … prompt` family, ODK Build's names).
+    "gps": "geopoint", "location": "geopoint", "add location prompt": "geopoint",
+    "phone number": "text", "tel": "text", "add text prompt": "text",
+    "add integer prompt": "integer", "add decimal prompt": "decimal",
+    "add date prompt": "date", "add time prompt": "time", "add datetime prompt": "datetime",
+    "add dateTime prompt": "datetime", "add image prompt": "image", "add photo prompt": "image",
+    "add audio prompt": "audio", "add video prompt": "video", "add note prompt": "note",
+    "add acknowledge prompt": "acknowledge", "q picture": "image", "q video": "video",
+    "q audio": "audio", "q location": "geopoint", "q note": "note",
 }
 # Metadata: ODK fills them from the device; here from the conversation (never asked).
 METADATA = frozenset({"start", "end", "today", "deviceid", "username", "phonenumber", "audit",
                       "email", "subscriberid", "simserial", "start-geopoint", "uri:username",
                       "uri:email", "uri:phonenumber", "uri:deviceid", "background-audio",
-                      "background-geopoint", "instanceID"})
+                      "background-geopoint", "instanceID", "caseid", "simid", "imei"})
 # Needs a device the chat does not have.
 _DEVICE_TYPES = {
     "barcode": "a barcode needs the phone's scanner", "geotrace": "a line drawn on a map",
