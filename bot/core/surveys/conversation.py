@@ -305,6 +305,11 @@ class Conversation(SurveyBase):
         try:
             if question.type in ("integer", "decimal") and value:
                 return format_number(Decimal(value))
+            if question.type == "time" and value:
+                return value[:5]  # HH:MM, as typed
+            if question.type == "datetime" and value:
+                moment = datetime.fromisoformat(value)  # in the member's zone when answered
+                return format_date(moment.date(), "medium") + moment.strftime(" %H:%M")
             if question.type == "date" and value:
                 day = date.fromisoformat(value)
                 if "year" in question.appearance.split():
