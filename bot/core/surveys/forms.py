@@ -364,14 +364,23 @@ def _read_xlsform(path: Path, files: Mapping[str, Path]) -> Definition:
         sheet, row_number = _where(where, name)
         return FormError(f"sheet {sheet}, row {row_number}, column {column}: {reason}")
 
+    used: set[str] = set()
+
     def walk(children: Sequence[Mapping[str, Any]], section: Text,
-             conditions: tuple[str, ...], repeat: str | None) -> None:
+             conditions: tuple[str, ...], repeat: str | None, groups: tuple[str, ...] = ()
+             ) -> None:
         for child in children:
             name = str(child.get("name", ""))
             kind = str(child.get("type", ""))
             if kind == "group" and name == "meta" and child.get("control", {}).get("bodyless"):
-                walk(child.get("children") or [], section, conditions, repeat)
+                walk(child.get("children") or [], section, conditions, repeat, groups)
                 continue
+            if name in used and kind not in ("group", "repeat"):
+                # pyxform allows one name in two groups (never referenced as ${name}: that
+                # would be ambiguous); the later one is kept under its path, as Kobo's
+                # export names it.
+                name = "/".join((*groups, name))
+            used.add(name)
             if kind in _NOT_QUESTIONS:
                 continue
             bind = child.get("bind") or {}
@@ -381,11 +390,13 @@ def _read_xlsform(path: Path, files: Mapping[str, Path]) -> Definition:
                 containers.add(name)
                 inner = conditions + ((f"({relevant})",) if relevant else ())
                 if kind == "group":
-                    walk(child.get("children") or [], label or section, inner, repeat)
+                    walk(child.get("children") or [], label or section, inner, repeat,
+                         (*groups, name))
                     continue
                 if repeat is not None:
                     raise refuse(name, "type", "a repeat inside a repeat is not supported")
-                walk(child.get("children") or [], label or section, inner, name)
+                walk(child.get("children") or [], label or section, inner, name,
+                     (*groups, name))
                 count = (child.get("control") or {}).get("jr:count")
                 questions.append(Question(
                     name=name, type="repeat", label=label or {"default": name},
