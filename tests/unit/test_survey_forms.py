@@ -218,3 +218,19 @@ def test_d5_markup_and_references_in_form_texts() -> None:
     assert render("Unknown ${never} here", {}) == "Unknown  here"  # not shown raw
     assert render("<b>open", {}) == "<b>open</b>"  # Telegram refuses unbalanced tags
     assert render("a < b", {}) == "a &lt; b"
+
+
+def test_legacy_spellings_metadata_and_a_name_in_two_groups(tmp_path: Path) -> None:
+    path = xlsform(tmp_path / "f.xlsx", [
+        ("start", "started"), ("deviceid", "device"), ("gps", "where", "Where"),
+        ("phone number", "tel", "Phone"), ("add text prompt", "note_text", "Text"),
+        ("begin group", "a", "A"), ("text", "name", "Name A"), ("end group", ""),
+        ("begin group", "b", "B"), ("text", "name", "Name B"), ("end group", "")])
+    definition = read_xlsform(path)
+    kinds = {q.name: q.type for q in definition.questions}
+    assert kinds["started"] == "meta" and kinds["device"] == "meta"
+    assert kinds["where"] == "geopoint" and kinds["tel"] == "text"
+    assert kinds["note_text"] == "text"
+    assert kinds["name"] == "text" and kinds["b/name"] == "text"
+    assert [q.name for q in definition.asked()] == ["where", "tel", "note_text", "name",
+                                                    "b/name"]
