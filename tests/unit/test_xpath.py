@@ -175,3 +175,10 @@ def test_regex_runs_in_linear_time_and_refuses_backtracking_patterns() -> None:
                      xpath.Context({}, current="a" * 50_000 + "b")) is False
     with pytest.raises(xpath.ExpressionError, match="invalid regular expression"):
         xpath.parse("regex(., '(a)\\1')")  # a back-reference: not linear, refused at import
+
+
+def test_what_cannot_be_computed_is_empty_and_never_stops_the_conversation() -> None:
+    context = xpath.Context({"pattern": "(a", "big": "1000000000000000"})
+    assert xpath.run("regex('a', ${pattern})", context) == ""  # a pattern from an answer
+    assert xpath.run("date(${big})", context) == ""  # beyond the calendar
+    assert xpath.run("format-date(${big}, '%Y')", context) == ""

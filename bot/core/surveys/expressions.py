@@ -421,6 +421,16 @@ class Context:
 
 
 def evaluate(node: Node, context: Context) -> Value:
+    """The expression's value; an operation that cannot be done on these answers (a date
+    beyond the calendar, an invalid pattern from an answer) is empty, as a failed
+    expression in ODK leaves its field empty, and never stops the conversation."""
+    try:
+        return _evaluate(node, context)
+    except (ValueError, ArithmeticError, IndexError, KeyError, RecursionError):
+        return ""
+
+
+def _evaluate(node: Node, context: Context) -> Value:
     if isinstance(node, Literal):
         return node.value
     if isinstance(node, Ref):
@@ -433,14 +443,15 @@ def evaluate(node: Node, context: Context) -> Value:
     if isinstance(node, Column):
         return context.row.get(node.name, "")
     if isinstance(node, Unary):
-        return -to_number(evaluate(node.operand, context))
+        return -to_number(_evaluate(node.operand, context))
     if isinstance(node, Binary):
         if node.op == "or":
-            return to_bool(evaluate(node.left, context)) or to_bool(evaluate(node.right, context))
+            return (to_bool(_evaluate(node.left, context))
+                    or to_bool(_evaluate(node.right, context)))
         if node.op == "and":
-            return (to_bool(evaluate(node.left, context))
-                    and to_bool(evaluate(node.right, context)))
-        left, right = evaluate(node.left, context), evaluate(node.right, context)
+            return (to_bool(_evaluate(node.left, context))
+                    and to_bool(_evaluate(node.right, context)))
+        left, right = _evaluate(node.left, context), _evaluate(node.right, context)
         if node.op in ("=", "!=", "<", "<=", ">", ">="):
             return _compare(node.op, left, right)
         return _arithmetic(node.op, to_number(left), to_number(right))
@@ -465,7 +476,7 @@ def _rows(node: Lookup, context: Context) -> list[Mapping[str, str]]:
             if len(found) == 0 and rows.index(row) == int(node.filter.value) - 1:
                 found.append(row)
             continue
-        if to_bool(evaluate(node.filter, inner)):
+        if to_bool(_evaluate(node.filter, inner)):
             found.append(row)
     return found
 
@@ -494,7 +505,7 @@ def _nodeset(node: Node, context: Context) -> list[str]:
     if isinstance(node, Lookup):
         return [r.get(node.field, "") if node.field else r.get("name", "")
                 for r in _rows(node, context)]
-    return [to_string(evaluate(node, context))]
+    return [to_string(_evaluate(node, context))]
 
 
 def _round(number: float, digits: float = 0) -> float:
@@ -580,8 +591,8 @@ def _checklist(a: Sequence[float], weighted: bool) -> bool:
 def _call(node: Call, context: Context) -> Value:
     name = node.name
     if name == "if":
-        chosen = node.args[1] if to_bool(evaluate(node.args[0], context)) else node.args[2]
-        return evaluate(chosen, context)
+        chosen = node.args[1] if to_bool(_evaluate(node.args[0], context)) else node.args[2]
+        return _evaluate(chosen, context)
     if name in AGGREGATES:
         values = [v for arg in node.args for v in _nodeset(arg, context)]
         if name == "count":
@@ -600,21 +611,21 @@ def _call(node: Call, context: Context) -> Value:
         return float(context.position)
     if name == "indexed-repeat":
         values = _nodeset(node.args[0], context)
-        index = to_number(evaluate(node.args[2], context))
+        index = to_number(_evaluate(node.args[2], context))
         if math.isnan(index) or not 1 <= int(index) <= len(values):
             return ""
         return values[int(index) - 1]
     if name == "jr:choice-name":
-        value = to_string(evaluate(node.args[0], context))
+        value = to_string(_evaluate(node.args[0], context))
         target = node.args[1]
-        question = to_string(evaluate(target, context)) if not isinstance(target, Ref) \
+        question = to_string(_evaluate(target, context)) if not isinstance(target, Ref) \
             else target.name
         question = question.removeprefix("${").removesuffix("}")
         question = _last_step(question) or question
         return context.choice_label(question, value) if context.choice_label else value
     if name == "once":
-        return context.current if context.current != "" else evaluate(node.args[0], context)
-    args: list[Value] = [evaluate(arg, context) for arg in node.args]
+        return context.current if context.current != "" else _evaluate(node.args[0], context)
+    args: list[Value] = [_evaluate(arg, context) for arg in node.args]
     now = context.now or datetime.combine(context.today, time(0, 0), tzinfo=UTC)
     simple: dict[str, Callable[[Sequence[Value]], Value]] = {
         "selected": lambda a: to_string(a[1]).strip() in to_string(a[0]).split(),
