@@ -184,7 +184,7 @@ def _iterations(state: State, loop: Question | None) -> int:
                                                 state.context(loop, 0)))
         if math.isnan(number) or number < 0:
             return 0
-        return min(int(number), MAX_ITERATIONS)
+        return MAX_ITERATIONS if number > MAX_ITERATIONS else int(number)
     return 1  # one iteration, then each "yes" to "Add another?" adds one
 
 
