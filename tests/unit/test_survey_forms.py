@@ -234,3 +234,16 @@ def test_legacy_spellings_metadata_and_a_name_in_two_groups(tmp_path: Path) -> N
     assert kinds["name"] == "text" and kinds["b/name"] == "text"
     assert [q.name for q in definition.asked()] == ["where", "tel", "note_text", "name",
                                                     "b/name"]
+
+
+def test_a_calculation_with_a_trigger_is_proposed_not_imposed(tmp_path: Path) -> None:
+    path = xlsform(tmp_path / "f.xlsx", [
+        ("integer", "n", "N"),
+        ("text", "shown", "Shown", "", "", "", "concat('n=', ${n})"),
+        ("text", "proposed", "Proposed", "", "", "", "concat('n=', ${n})", "${n}")],
+        header=(*HEADER, "trigger"))
+    definition = read_xlsform(path)
+    shown, proposed = definition.question("shown"), definition.question("proposed")
+    assert shown is not None and shown.read_only and shown.calculation
+    assert proposed is not None and not proposed.read_only and proposed.calculation is None
+    assert proposed.default_expression == "concat('n=', ${n})"

@@ -497,6 +497,11 @@ def _question(child: Mapping[str, Any], name: str, kind: str, bind: Mapping[str,
     required_message = bind.get("jr:requiredMsg")
     own = [f"({relevant})"] if relevant else []
     calculation = bind.get("calculate") or None
+    if calculation and child.get("trigger") and ours not in ("calculate", "meta") \
+            and not _yes(bind.get("readonly", "")):
+        # ODK sets the value when the trigger question changes and the member may change
+        # it: a computed value proposed with Keep, not a read-only one.
+        default_expression, calculation = default_expression or calculation, None
     read_only = _yes(bind.get("readonly", "")) or (calculation is not None
                                                    and ours not in ("calculate", "meta"))
     try:
