@@ -247,3 +247,42 @@ def test_a_calculation_with_a_trigger_is_proposed_not_imposed(tmp_path: Path) ->
     assert shown is not None and shown.read_only and shown.calculation
     assert proposed is not None and not proposed.read_only and proposed.calculation is None
     assert proposed.default_expression == "concat('n=', ${n})"
+
+
+def test_choices_from_a_file_given_at_import_and_the_external_choices_sheet(
+        tmp_path: Path) -> None:
+    from datetime import date
+
+    from bot.core.surveys import engine
+
+    book = Workbook()
+    survey = book.active
+    assert survey is not None
+    survey.title = "survey"
+    for row in [("type", "name", "label", "required", "choice_filter", "calculation"),
+                ("select_one_from_file towns.csv", "town", "Town", "yes", "", ""),
+                ("calculate", "people", "", "", "", "pulldata('towns', 'people', 'name', "
+                                                    "${town})"),
+                ("select one external quarter", "quarter", "Quarter", "yes", "town=${town}", "")]:
+        survey.append(list(row))
+    external = book.create_sheet("external_choices")
+    for row in [("list_name", "name", "label", "town"), ("quarter", "q1", "Boucotte", "zig"),
+                ("quarter", "q2", "Plateau", "dkr")]:
+        external.append(list(row))
+    book.save(tmp_path / "f.xlsx")
+    with pytest.raises(FormError, match="row 2, column type: the choices of this required "
+                                        "question come from 'towns.csv', which was not given"):
+        read_xlsform(tmp_path / "f.xlsx")
+    towns = tmp_path / "towns.csv"
+    towns.write_text("name,label,people\nzig,Ziguinchor,205000\ndkr,Dakar,1100000\n",
+                     encoding="utf-8")
+    definition = read_xlsform(tmp_path / "f.xlsx", {"towns.csv": towns})
+    town = definition.question("town")
+    assert town is not None and [c.name for c in town.choices] == ["zig", "dkr"]
+    state = engine.evaluate(definition, {"town": ("zig", None)}, date(2026, 3, 3))
+    assert state.values["people"] == "205000"
+    quarter = definition.question("quarter")
+    assert quarter is not None
+    from bot.core.surveys.conversation import options
+
+    assert options(quarter, state, 0, "en") == [("q1", "Boucotte")]
