@@ -137,8 +137,19 @@ async def test_progress_total_does_not_jump_as_relevance_opens_questions(
     [pending] = await phone.send("/surveys")
     first = (await phone.press("▶", pending))[-1]
     assert first.text.startswith("1/12")  # the ten details may still come
+    old_no = next(data for label, data in first.buttons if label == "No")
     second = (await phone.press("Yes"))[-1]
     assert second.text.startswith("2/12")
+    # The first question's button pressed again (an older message): nothing changes, the
+    # current question is shown again.
+    again = await phone.forge(old_no, first.message_id)
+    assert tr("en", "That button belongs to an earlier question. Here is where you are:") \
+        in again[0].text and "Detail 1" in again[-1].text
+    member = await runner.store.members.by_telegram_id(912)
+    assert member is not None
+    response = await runner.store.surveys.response_of(1, member.id)
+    assert response is not None
+    assert (await runner.store.surveys.answers(response.id))["any"] == ("yes", None)
     back = (await phone.press(tr("en", "Back")))[-1]
     assert back.text.startswith("1/12")
     after_no = (await phone.press("No"))[-1]
