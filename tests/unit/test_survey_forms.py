@@ -284,6 +284,6 @@ def test_choices_from_a_file_given_at_import_and_the_external_choices_sheet(
     assert state.values["people"] == "205000"
     quarter = definition.question("quarter")
     assert quarter is not None
-    from bot.core.surveys.conversation import options
+    from bot.core.surveys.answers import options
 
     assert options(quarter, state, 0, "en") == [("q1", "Boucotte")]

@@ -1,7 +1,8 @@
 """Evaluation surveys, one module per concern: `forms` (reading XLSForm and YAML),
-`expressions` (the XLSForm expression language), `engine` (the pure conversation rules: what
-to ask next, what an answer means), `conversation` (a member answering, step by step),
-`campaigns` (launching and inviting), `results` (what coordinators read)."""
+`expressions` (the XLSForm expression language), `engine` (pure: values, repeats and what to
+ask next), `answers` (pure: what a typed answer means, how an answer is shown), `markup` (form
+texts in the chat), `conversation` (a member answering, step by step), `campaigns` (launching
+and inviting), `results` (what coordinators read), `limits` (checks before a file is read)."""
 
 from bot.core.surveys.base import (
     LaunchError,

@@ -10,58 +10,33 @@ ask and what an answer means is decided by the pure `engine`.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-from babel.dates import parse_date
-
-from bot.core.numbers import NumberError, parse_number
 from bot.core.onboarding import expired_button
 from bot.core.replies import Button, Document, Outcome, Reply, h
 from bot.core.surveys import engine
-from bot.core.surveys import expressions as xpath
+from bot.core.surveys.answers import (
+    SELECTS,
+    choice_name,
+    computed_values,
+    instruction,
+    name_index,
+    options,
+    outside,
+    parse,
+    show,
+    typed_range,
+)
 from bot.core.surveys.base import CB, Loaded, SurveyBase, fit, reference
 from bot.core.surveys.engine import State, Step, key
 from bot.core.surveys.forms import Question, pick
 from bot.core.surveys.markup import plain, render
-from bot.i18n import _, format_date, format_datetime, format_number
+from bot.i18n import _, format_datetime
 from storage.models import Member, SurveyResponse
 
 PAGE = 8  # choices per page of buttons
-MAX_TEXT = 2000
 IDLE = timedelta(hours=12)  # a response left this long no longer takes typed texts
-RANGE_BUTTONS = 20  # a range with more steps is typed, as a number
 LONG_CHOICE = 40  # characters: a longer choice is listed in full in the message
-SELECTS = ("select_one", "select_multiple", "range", "rank")
-
-
-def options(question: Question, state: State | None, iteration: int,
-            language: str) -> list[tuple[str, str]]:
-    """(name, label) of the choices offered, after the `choice_filter`."""
-    if question.type == "range":
-        steps = round((question.end - question.start) / question.step)
-        # Rounded: 0.1 * 3 is 0.30000000000000004 in binary floating point.
-        numbers = [round(question.start + i * question.step, 6) for i in range(steps + 1)]
-        return [(xpath.to_string(v), format_number(Decimal(xpath.to_string(v))))
-                for v in numbers]
-    node = xpath.parse(question.choice_filter, columns=True) \
-        if question.choice_filter and state is not None else None
-    found = []
-    for choice in question.choices:
-        if node is not None and state is not None:
-            context = state.context(question, iteration)
-            context.row = {"name": choice.name, **choice.properties}
-            if not xpath.to_bool(xpath.evaluate(node, context)):
-                continue
-        found.append((choice.name, plain(pick(choice.label, language), {}) or choice.name))
-    return found
-
-
-def typed_range(question: Question) -> bool:
-    return question.type == "range" and \
-        (question.end - question.start) / question.step > RANGE_BUTTONS
 
 
 class Conversation(SurveyBase):
@@ -162,7 +137,7 @@ class Conversation(SurveyBase):
                          Button(_("No"), self._cb("c", response, "1"))))
         elif question.read_only:
             value = state.value(question, iteration)
-            label += "\n" + (f"<b>{h(self._show(question, (value, None), state, language))}"
+            label += "\n" + (f"<b>{h(show(question, (value, None), language))}"
                              "</b>" if value else "—")
             rows.append((Button(_("Continue") + " ▶", self._cb("n", response)),))
         elif kind in SELECTS and not typed_range(question):
@@ -173,7 +148,7 @@ class Conversation(SurveyBase):
         elif kind == "note":
             rows.append((Button(_("Continue") + " ▶", self._cb("n", response)),))
         else:
-            lines.append(self._instruction(question, member, now))
+            lines.append(instruction(question, self._today(member, now)))
         lines.append("")
         lines.append(f"<b>{label}</b>")
         navigation = []
@@ -181,11 +156,11 @@ class Conversation(SurveyBase):
         if kind not in ("note", "select_multiple", "rank", "repeat") and not question.read_only:
             if saved is not None and saved != (None, None):
                 navigation.append(Button(_("Keep: {value}").format(
-                    value=self._show(question, saved, state, language)[:30]),
+                    value=show(question, saved, language)[:30]),
                     self._cb("k", response)))
             elif saved is None and proposed is not None:
                 navigation.append(Button(_("Keep: {value}").format(
-                    value=self._show(question, (proposed, None), state, language)[:30]),
+                    value=show(question, (proposed, None), language)[:30]),
                     self._cb("k", response)))
         if not engine.is_required(state, question, iteration) and not question.read_only \
                 and kind not in ("note", "acknowledge", "repeat"):
@@ -242,86 +217,6 @@ class Conversation(SurveyBase):
                 rows.append(tuple(extra))
         return rows
 
-    def _instruction(self, question: Question, member: Member, now: datetime) -> str:
-        kind = question.type
-        appearance = question.appearance.split()
-        if kind == "integer":
-            return _("Send a whole number, for example {example}.").format(
-                example=format_number(12))
-        if kind == "decimal":
-            return _("Send a number, for example {example}.").format(
-                example=format_number(Decimal("12.5")))
-        if kind == "range":
-            return _("Send a number from {low} to {high}.").format(
-                low=format_number(Decimal(xpath.to_string(question.start))),
-                high=format_number(Decimal(xpath.to_string(question.end))))
-        if kind == "date" and "year" in appearance:
-            return _("Send a year, for example {example}.").format(
-                example=self._today(member, now).year)
-        if kind == "date" and "month-year" in appearance:
-            return _("Send a month and a year, for example {example}.").format(
-                example=self._today(member, now).strftime("%m/%Y"))
-        if kind == "date":
-            return _("Send a date, for example {example}.").format(
-                example=format_date(self._today(member, now), "short"))
-        if kind == "time":
-            return _("Send a time, for example {example}.").format(example="14:30")
-        if kind == "datetime":
-            return _("Send a date and a time, for example {example}.").format(
-                example=format_date(self._today(member, now), "short") + " 14:30")
-        if kind == "geopoint":
-            return _("Share a location: 📎 then Location.")
-        if kind == "image" and set(appearance) & {"signature", "draw", "annotate"}:
-            return _("Draw or sign on paper, then send a photo of it.")
-        if kind == "image":
-            return _("Send a photo.")
-        if kind == "audio":
-            return _("Send a voice note.")
-        if kind == "video":
-            return _("Send a video.")
-        return _("Write your answer.")
-
-    def _show(self, question: Question, answer: tuple[str | None, str | None], state: State,
-              language: str) -> str:
-        value, file_id = answer
-        if value is None and file_id is None:
-            return "—"
-        if question.type in SELECTS:
-            labels = dict(options(question, None, 0, language))
-            shown = ", ".join(labels.get(v, v) for v in (value or "").split())
-            return shown if len(shown) <= 200 else shown[:199] + "…"
-        if question.type == "image":
-            return "📷 " + _("photo")
-        if question.type == "video":
-            return "🎬 " + _("video")
-        if question.type == "audio" or (question.type == "text" and value is None):
-            return "🎤 " + _("voice note")
-        if question.type == "geopoint":
-            return "📍 " + (value or "")
-        if question.type == "acknowledge":
-            return "✓"
-        if question.type == "repeat":
-            return _("Yes") if value == "yes" else _("No")
-        try:
-            if question.type in ("integer", "decimal") and value:
-                return format_number(Decimal(value))
-            if question.type == "time" and value:
-                return value[:5]  # HH:MM, as typed
-            if question.type == "datetime" and value:
-                moment = datetime.fromisoformat(value)  # in the member's zone when answered
-                return format_date(moment.date(), "medium") + moment.strftime(" %H:%M")
-            if question.type == "date" and value:
-                day = date.fromisoformat(value)
-                if "year" in question.appearance.split():
-                    return str(day.year)
-                if "month-year" in question.appearance.split():
-                    return day.strftime("%m/%Y")
-                return format_date(day, "medium")
-        except (ValueError, ArithmeticError):
-            pass
-        cut = value or ""
-        return cut if len(cut) <= 60 else cut[:60] + "…"
-
     def _review(self, loaded: Loaded, response: SurveyResponse, state: State,
                 member: Member) -> Reply:
         lines = ["<b>" + _("Check your answers") + "</b> · " + h(self.title(loaded,
@@ -362,7 +257,7 @@ class Conversation(SurveyBase):
             answer = state.answers.get(key(question, iteration), (None, None))
             if question.read_only:
                 answer = (state.value(question, iteration) or None, None)
-            shown = self._show(question, answer, state, language)
+            shown = show(question, answer, language)
             suffix = f" ({iteration})" if iteration else ""
             lines.append(f"{number}. {h(label[:80])}{suffix}: <b>{h(shown)}</b>")
             if edit and not question.read_only:
@@ -625,7 +520,7 @@ class Conversation(SurveyBase):
         if not engine.constraint_ok(state, question, iteration, value or ""):
             return Outcome.of(await self.prompt(response, member, now, self._refusal(
                 state, question, iteration, member.language)))
-        shown = self._show(question, (value, None), state, member.language)
+        shown = show(question, (value, None), member.language)
         return await self._save_and_next(member, response, value, now, echo="✓ " + h(shown))
 
     async def _restart_rank(self, member: Member, response: SurveyResponse,
@@ -743,7 +638,7 @@ class Conversation(SurveyBase):
         position, iteration = self._step(response)
         question = loaded.definition.questions[position]
         body = text.strip()
-        parsed, problem = self._parse(question, body, member, now)
+        parsed, problem = parse(question, body, member.language, member.timezone, now)
         buttons = question.type == "select_one" or (question.type == "range"
                                                      and not typed_range(question))
         if buttons and parsed is None:
@@ -759,63 +654,6 @@ class Conversation(SurveyBase):
             return Outcome.of(await self.prompt(response, member, now,
                                                 problem or _("Please use the buttons.")))
         return await self._save_and_next(member, response, parsed, now)
-
-    def _parse(self, question: Question, body: str, member: Member,
-               now: datetime) -> tuple[str | None, str | None]:
-        """(value as XLSForm stores it, None) or (None, what to tell the member)."""
-        kind = question.type
-        if question.read_only:
-            return None, None
-        if kind == "text":
-            if not body:
-                return None, _("Write your answer.")
-            return body[:MAX_TEXT], None
-        if kind in ("integer", "decimal") or typed_range(question):
-            number = parse_number(body, member.language)
-            if isinstance(number, NumberError):
-                return None, "⚠ " + (_("This is not a number.") + " " + self._instruction(
-                    question, member, now))
-            if kind == "integer" and number != number.to_integral_value():
-                return None, "⚠ " + self._instruction(question, member, now)
-            if kind == "range" and not (question.start <= float(number) <= question.end
-                                        and _on_step(question, float(number))):
-                return None, "⚠ " + self._instruction(question, member, now)
-            shown = number.normalize()
-            return (str(int(number)) if kind == "integer" else format(shown, "f")), None
-        if kind == "date":
-            day = _read_date(body, question.appearance.split(), member.language)
-            if day is None:
-                return None, "⚠ " + _("I could not read this date.") + " " + \
-                    self._instruction(question, member, now)
-            return day.isoformat(), None
-        if kind == "time":
-            moment = _read_time(body)
-            if moment is None:
-                return None, "⚠ " + self._instruction(question, member, now)
-            offset = now.astimezone(ZoneInfo(member.timezone)).strftime("%z")
-            return f"{moment.isoformat('milliseconds')}{offset[:3]}:{offset[3:]}", None
-        if kind == "datetime":
-            day_text, _sep, clock_text = body.rpartition(" ")
-            day = _read_date(day_text, [], member.language) if day_text else None
-            clock = _read_time(clock_text)
-            if day is None or clock is None:
-                return None, "⚠ " + self._instruction(question, member, now)
-            stamp = datetime.combine(day, clock, tzinfo=ZoneInfo(member.timezone))
-            return stamp.isoformat(timespec="milliseconds"), None
-        if kind == "geopoint":
-            numbers = body.replace(",", " ").split()
-            try:
-                latitude, longitude = (float(n) for n in numbers[:2]) if len(numbers) >= 2 \
-                    else (None, None)
-            except ValueError:
-                latitude = longitude = None
-            if latitude is None or longitude is None:
-                return None, "⚠ " + self._instruction(question, member, now)
-            problem = _outside(latitude, longitude)
-            return (None, problem) if problem else (f"{latitude} {longitude} 0 0", None)
-        if kind in ("image", "audio", "video"):
-            return None, "⚠ " + self._instruction(question, member, now)
-        return None, None  # buttons only
 
     async def on_media(self, member: Member, kind: str, file_id: str | None,
                        latitude: float | None, longitude: float | None,
@@ -835,13 +673,13 @@ class Conversation(SurveyBase):
                   "video": ("video",), "text": ("voice", "audio")}
         if question.read_only or kind not in wanted.get(question.type, ()):
             return Outcome.of(await self.prompt(response, member, now, "⚠ " + (
-                self._instruction(question, member, now) if question.type in wanted
+                instruction(question, self._today(member, now)) if question.type in wanted
                 and question.type != "text"
                 else _("This question needs another kind of answer."))))
         if kind == "location":
             if latitude is None or longitude is None:
                 return Outcome.of(await self.prompt(response, member, now))
-            problem = _outside(latitude, longitude)
+            problem = outside(latitude, longitude)
             value = f"{latitude} {longitude} 0 0"  # ODK's "lat lon altitude accuracy"
             if problem is None and not engine.constraint_ok(state, question, iteration, value):
                 problem = self._refusal(state, question, iteration, member.language)
@@ -895,80 +733,3 @@ class Conversation(SurveyBase):
             title=h(self.title(loaded, member.language)), date=day, time=clock,
             reference=reference(response))
         return Outcome.of(Reply(text, replace=True))
-
-
-def computed_values(state: State) -> dict[str, str]:
-    """What the form computes (calculations, metadata, read-only values), saved with the
-    answers at submission, as ODK sends them in the submission."""
-    found: dict[str, str] = {}
-    for question in state.definition.questions:
-        if question.type not in ("calculate", "meta") and not question.read_only:
-            continue
-        if question.repeat is None:
-            value = state.values.get(question.name, "")
-            if value:
-                found[question.name] = value
-            continue
-        for index, row in enumerate(state.iterations.get(question.repeat, []), 1):
-            if row.get(question.name):
-                found[key(question, index)] = row[question.name]
-    return found
-
-
-def name_index(question: Question, name: str) -> str:
-    """A choice's position in the whole list (stable whatever the filter shows)."""
-    return str(next(i for i, c in enumerate(question.choices) if c.name == name)) \
-        if question.type != "range" else name_position(question, name)
-
-
-def name_position(question: Question, name: str) -> str:
-    steps = options(question, None, 0, "default")
-    return str(next(i for i, (n, _label) in enumerate(steps) if n == name))
-
-
-def choice_name(question: Question, index: int) -> str | None:
-    return question.choices[index].name if index < len(question.choices) else None
-
-
-def _on_step(question: Question, number: float) -> bool:
-    steps = (number - question.start) / question.step
-    return abs(steps - round(steps)) < 1e-9
-
-
-def _outside(latitude: float, longitude: float) -> str | None:
-    if -90 <= latitude <= 90 and -180 <= longitude <= 180:
-        return None
-    return "⚠ " + _("This location is not on Earth: latitude goes from -90 to 90 and "
-                    "longitude from -180 to 180.")
-
-
-def _read_date(body: str, appearance: Sequence[str], language: str) -> date | None:
-    text = body.strip()
-    if "year" in appearance and re.fullmatch(r"\d{4}", text):
-        return date(int(text), 1, 1)
-    if "month-year" in appearance:
-        match = re.fullmatch(r"(\d{1,2})\s*[/.\-]\s*(\d{4})", text) or \
-            re.fullmatch(r"(\d{4})\s*[/.\-]\s*(\d{1,2})", text)
-        if match:
-            first, second = int(match.group(1)), int(match.group(2))
-            year, month = (second, first) if first <= 12 and second > 12 else (first, second)
-            if 1 <= month <= 12:
-                return date(year, month, 1)
-        return None
-    try:
-        day = parse_date(text, locale=language)
-    except (ValueError, IndexError):
-        return None
-    if "year" in appearance:
-        return date(day.year, 1, 1)
-    return day
-
-
-def _read_time(text: str) -> time | None:
-    match = re.fullmatch(r"(\d{1,2})\s*[:hH.]\s*(\d{2})", text.strip())
-    if not match:
-        return None
-    hours, minutes = int(match.group(1)), int(match.group(2))
-    if hours > 23 or minutes > 59:
-        return None
-    return time(hours, minutes)

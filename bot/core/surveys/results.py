@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from bot.core.onboarding import expired_button
 from bot.core.replies import Button, Document, Outcome, Reply, h
+from bot.core.surveys.answers import options
 from bot.core.surveys.base import EXPORT, RESULTS, SurveyBase, fit, side_name
-from bot.core.surveys.conversation import options
 from bot.core.surveys.engine import split_key
 from bot.core.surveys.forms import pick
 from bot.i18n import _, format_datetime, format_number, ngettext
