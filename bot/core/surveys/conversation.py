@@ -319,9 +319,11 @@ class Conversation(SurveyBase):
             async with self.store.transaction():
                 response_id = await self.store.surveys.start_response(
                     campaign_id, member.id, side, first[0], now)
-                if first[1]:
-                    await self.store.surveys.update_response(response_id, now,
-                                                             iteration=first[1])
+                if first[1] or not state.path:
+                    # Inside a repeat; or nothing to ask with no answer yet: the review.
+                    await self.store.surveys.update_response(
+                        response_id, now, iteration=first[1],
+                        step="question" if state.path else "review")
             intro = "📋 <b>" + h(self.title(loaded, member.language)) + "</b>\n" + _(
                 "One question at a time. Your answers are saved as you go: you can stop and "
                 "come back with /surveys.")
