@@ -615,29 +615,42 @@ class WideFormat(StrEnum):
 
 @survey_app.command("import")
 def survey_import(file: Annotated[Path, typer.Argument(
-        help="An XLSForm (.xlsx) or a YAML questionnaire (.yaml).")]) -> None:
+        help="An XLSForm (.xlsx, .xls) or a YAML questionnaire (.yaml).")],
+        choices: Annotated[list[Path] | None, typer.Option(
+            "--choices", help="A CSV or GeoJSON file the form names (select_one_from_file, "
+            "pulldata); repeat for several.")] = None) -> None:
     """Import a questionnaire; a changed file becomes a new version."""
-    from bot.core.survey_forms import FormError
+    from bot.core.surveys.forms import FormError
     from bot.services import Services
 
     cfg = settings()
     if not file.is_file():
         fail(f"{file}: no such file")
+    for extra in choices or []:
+        if not extra.is_file() or extra.stat().st_size > 10 * 1024 * 1024:
+            fail(f"{extra}: no such file, or larger than 10 MB")
 
-    async def work(_store: Store) -> tuple[str, int, bool, int]:
+    async def work(_store: Store) -> tuple[str, int, bool, int, list[str]]:
+        from bot.core.surveys.base import media_files, media_names
+
         services = Services(cfg)
         await services.open()
         try:
-            form, created = await services.surveys.import_form(file, now())
-            count = len(services.surveys.definition(form).asked())
-            return form.form_id, form.version, created, count
+            files = {p.name: p for p in choices or []}
+            form, created = await services.surveys.import_form(file, now(), files)
+            definition = services.surveys.definition(form)
+            missing = sorted(media_names(definition) - set(media_files(definition, file)))
+            return form.form_id, form.version, created, len(definition.asked()), missing
         finally:
             await services.close()
 
     try:
-        form_id, version, created, count = run_async(with_store(cfg, work))
+        form_id, version, created, count, missing = run_async(with_store(cfg, work))
     except FormError as exc:
         fail(str(exc))
+    for name in missing:
+        typer.echo(f"Media file {name} not found beside the form (nor in media/): that "
+                   "question is asked with its text only.")
     state = "imported" if created else "unchanged, already imported"
     typer.echo(f"Questionnaire {form_id} version {version} ({count} questions): {state}.")
 
@@ -755,7 +768,7 @@ def survey_export(
         help="CSV field separator (French spreadsheets expect ';').")] = ",",
 ) -> None:
     """Export a campaign's answers wide: one row per response, one column per question."""
-    from bot.core.survey_forms import Definition
+    from bot.core.surveys.forms import Definition
     from bot.exports import survey_wide
 
     cfg = settings()
@@ -763,19 +776,22 @@ def survey_export(
     if len(delimiter) != 1:
         fail("--delimiter takes one character, e.g. ';'")
 
-    async def work(store: Store) -> tuple[list[str], list[list[survey_wide.Cell]]]:
+    async def work(store: Store) -> tuple[list[str], list[list[survey_wide.Cell]],
+                                          list[survey_wide.SheetData]]:
         found = await store.surveys.campaign(campaign)
         if found is None:
             fail(f"no campaign {campaign} (palabre survey list)")
         form = await store.surveys.form(found.form_pk)
         assert form is not None
         definition = Definition.model_validate_json(form.definition)
-        return (survey_wide.columns(definition),
-                await survey_wide.wide_rows(store, definition, campaign, cfg.timezone))
+        rows = await survey_wide.wide_rows(store, definition, campaign, cfg.timezone)
+        repeats = survey_wide.repeat_tables(definition, await store.surveys.campaign_answers(
+            campaign), [(int(str(row[-1])), str(row[0])) for row in rows])
+        return survey_wide.columns(definition), rows, repeats
 
-    header, rows = run_async(with_store(cfg, work))
+    header, rows, repeats = run_async(with_store(cfg, work))
     target.parent.mkdir(parents=True, exist_ok=True)
-    survey_wide.write(target, header, rows, fmt.value, delimiter)
+    survey_wide.write(target, header, rows, fmt.value, delimiter, repeats)
     typer.echo(f"Wrote {len(rows)} responses to {target}.")
 
 

@@ -14,7 +14,8 @@
 
 from __future__ import annotations
 
-from bot.core.surveys import READERS, SurveyService
+from bot.core.surveys import SurveyService
+from bot.core.surveys.results import READERS
 from storage import Store
 from storage.models import Member, SurveyResponse
 

@@ -57,6 +57,7 @@ TABLES: tuple[tuple[str, str | None], ...] = (
     ("review_cards", None),
     # Surveys travel whole or not at all: a campaign spans projects, so no scoped dump has them.
     ("survey_forms", None),
+    ("survey_media", None),
     ("survey_campaigns", None),
     ("survey_invitations", None),
     ("survey_responses", None),

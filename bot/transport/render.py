@@ -139,6 +139,17 @@ async def send_reply(bot: ExtBot[None], chat_id: int, reply: Reply,
                 return
             log.info("could not edit message %s (%s); sending instead",
                      query.message.message_id, exc.message)
+    if reply.upload is not None:
+        kind, upload = reply.upload
+        data = InputFile(io.BytesIO(upload.content), filename=upload.filename)
+        caption = caption_of(reply.text) or None
+        if kind == "voice":
+            await bot.send_voice(chat_id, data, caption=caption)
+        elif kind == "video":
+            await bot.send_video(chat_id, data, caption=caption)
+        else:
+            await bot.send_photo(chat_id, data, caption=caption)
+        return
     if reply.photo is not None:
         await bot.send_photo(
             chat_id, InputFile(io.BytesIO(reply.photo.content), filename=reply.photo.filename),
