@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import itertools
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
@@ -114,14 +115,11 @@ def write_csv(database: Path, out: Path, scope: Scope, timezone: str, delimiter:
             with paths[table.key].open("w", encoding="utf-8-sig", newline="") as handle:
                 writer = csv.writer(handle, delimiter=delimiter)
                 writer.writerow(headers(table))
-                written = 0
-                for row in _csv_rows(table, table.rows(conn, scope, zone)):
-                    writer.writerow(row)
-                    written += 1
-                    if progress is not None and written % PROGRESS_EVERY == 0:
-                        progress(PROGRESS_EVERY)
-                if progress is not None:
-                    progress(written % PROGRESS_EVERY)
+                rows = iter(_csv_rows(table, table.rows(conn, scope, zone)))
+                while chunk := list(itertools.islice(rows, PROGRESS_EVERY)):
+                    writer.writerows(chunk)  # a thousand rows in one call, in C
+                    if progress is not None:
+                        progress(len(chunk))
     finally:
         conn.close()
     return paths
