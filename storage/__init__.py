@@ -20,6 +20,7 @@ from storage.onboarding import OnboardingRepo
 from storage.reminders import ReminderRepo
 from storage.reports import ReportRepo
 from storage.surveys import SurveyRepo
+from storage.whatsapp import WhatsAppRepo
 
 __all__ = ["Database", "StorageError", "Store"]
 
@@ -34,6 +35,7 @@ class Store:
         self.invitations = InvitationRepo(db)
         self.onboarding = OnboardingRepo(db)
         self.inbox = InboxRepo(db)
+        self.whatsapp = WhatsAppRepo(db)
         self.kv = KeyValueRepo(db)
         self.reports = ReportRepo(db)
         self.reminders = ReminderRepo(db)

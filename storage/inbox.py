@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from storage.db import Database
 from storage.models import InboxEntry, Member
@@ -21,49 +20,11 @@ class InboxRepo:
         if not updates:
             return
         # BEGIN, the inserts and COMMIT in one hand-off to the writer's thread.
-        await self.db.write_batch([(
+        await self.db.write_alone(
             "INSERT OR IGNORE INTO inbox (update_id, telegram_user_id, payload, received_at)"
             " VALUES (?, ?, ?, ?)",
-            [(uid, user, payload, now.isoformat()) for uid, user, payload in updates])])
-
-    async def arrival(self, update_id: int, telegram_user_id: int | None,
-                      ) -> tuple[str | None, Member | None, bool]:
-        """In one query: the update's inbox status, the member who sent it, and whether that
-        person's last reply was lost (see `reply_lost`)."""
-        row = await self.db.fetchone(
-            "SELECT (SELECT status FROM inbox WHERE update_id = ?) AS inbox_status,"
-            " EXISTS (SELECT 1 FROM pending_replies WHERE telegram_user_id = ?) AS inbox_lost,"
-            " m.* FROM (SELECT 1) LEFT JOIN members m ON m.telegram_user_id = ?",
-            (update_id, telegram_user_id, telegram_user_id))
-        assert row is not None  # one row, whatever the tables hold
-        fields = dict(row)
-        status, lost = fields.pop("inbox_status"), fields.pop("inbox_lost")
-        member = None if fields.get("id") is None else Member.model_validate(fields)
-        return (None if status is None else str(status)), member, bool(lost)
-
-    async def close(self, update_id: int, now: datetime, *, error: str | None, mark: bool,
-                    user_id: int | None, clear: str | None) -> None:
-        """Close an update once handled, in a transaction of its own and one hand-off: record
-        its failure, or mark it handled (`mark`) and clear its sender's lost-reply note
-        (`clear`: "all" of it, or only if still "this" update's)."""
-        if error is not None:
-            await self.db.write_batch([(
-                "UPDATE inbox SET status = 'failed', handled_at = ?, error = ?"
-                " WHERE update_id = ?", [(now.isoformat(), error, update_id)])])
-            return
-        statements: list[tuple[str, list[tuple[Any, ...]]]] = []
-        if mark:
-            statements.append((
-                "UPDATE inbox SET status = 'handled', handled_at = ?, error = NULL"
-                " WHERE update_id = ? AND status = 'pending'", [(now.isoformat(), update_id)]))
-        if user_id is not None and clear == "all":
-            statements.append(("DELETE FROM pending_replies WHERE telegram_user_id = ?",
-                               [(user_id,)]))
-        elif user_id is not None and clear == "this":
-            statements.append(("DELETE FROM pending_replies WHERE telegram_user_id = ?"
-                               " AND update_id = ?", [(user_id, update_id)]))
-        if statements:
-            await self.db.write_batch(statements)
+            [(uid, user, payload, now.isoformat()) for uid, user, payload in updates],
+        )
 
     async def status(self, update_id: int) -> str | None:
         value = await self.db.fetchval("SELECT status FROM inbox WHERE update_id = ?", (update_id,))
@@ -78,6 +39,36 @@ class InboxRepo:
         )
         return cur.rowcount == 1
 
+    async def mark_and_commit(self, update_id: int, status: str, now: datetime) -> bool:
+        """Close a pending update as the last write of the caller's transaction and commit it
+        in the same hand-off; False, with nothing committed, if it was no longer pending."""
+        return await self.db.finish(
+            "UPDATE inbox SET status = ?, handled_at = ?, error = NULL"
+            " WHERE update_id = ? AND status = 'pending'",
+            (status, now.isoformat(), update_id), 1)
+
+    async def close_alone(self, update_id: int, now: datetime) -> None:
+        """Mark a pending update handled in a transaction of its own (one hand-off)."""
+        await self.db.write_alone(
+            "UPDATE inbox SET status = 'handled', handled_at = ?, error = NULL"
+            " WHERE update_id = ? AND status = 'pending'", [(now.isoformat(), update_id)])
+
+    async def status_and_member(self, update_id: int, telegram_user_id: int | None,
+                                ) -> tuple[str | None, Member | None, bool]:
+        """The update's inbox status, the member who sent it, and whether their last reply
+        may have been lost (see `reply_pending`), in one query."""
+        row = await self.db.fetchone(
+            "SELECT (SELECT status FROM inbox WHERE update_id = ?) AS inbox_status,"
+            " EXISTS (SELECT 1 FROM pending_replies WHERE telegram_user_id = ?) AS reply_lost,"
+            " m.* FROM (SELECT 1) LEFT JOIN members m ON m.telegram_user_id = ?",
+            (update_id, telegram_user_id, telegram_user_id))
+        assert row is not None  # one row, whatever the tables hold
+        fields = dict(row)
+        status = fields.pop("inbox_status")
+        reply_lost = bool(fields.pop("reply_lost"))
+        member = None if fields.get("id") is None else Member.model_validate(fields)
+        return (None if status is None else str(status)), member, reply_lost
+
     async def fail(self, update_id: int, now: datetime, error: str) -> None:
         """Record that handling failed (inside the caller's transaction), whatever the status."""
         await self.db.execute(
@@ -85,10 +76,10 @@ class InboxRepo:
             (now.isoformat(), error, update_id),
         )
 
-    async def reply_pending(self, telegram_user_id: int, update_id: int, now: datetime) -> None:
-        """Note that this update's replies have not been delivered yet (inside its transaction;
-        sent with its COMMIT)."""
-        self.db.execute_later(
+    def reply_pending(self, telegram_user_id: int, update_id: int, now: datetime) -> None:
+        """Note that this update's replies have not been delivered yet (inside its transaction,
+        with its next statement)."""
+        self.db.defer(
             "INSERT OR REPLACE INTO pending_replies (telegram_user_id, update_id, since)"
             " VALUES (?, ?, ?)", (telegram_user_id, update_id, now.isoformat()))
 
@@ -101,6 +92,12 @@ class InboxRepo:
             await self.db.execute(
                 "DELETE FROM pending_replies WHERE telegram_user_id = ? AND update_id = ?",
                 (telegram_user_id, update_id))
+
+    async def replies_delivered_alone(self, telegram_user_id: int, update_id: int) -> None:
+        """`replies_delivered` for one update, in a transaction of its own (one hand-off)."""
+        await self.db.write_alone(
+            "DELETE FROM pending_replies WHERE telegram_user_id = ? AND update_id = ?",
+            [(telegram_user_id, update_id)])
 
     async def reply_lost(self, telegram_user_id: int) -> bool:
         """Whether the person's last update wrote something whose reply was not delivered."""
