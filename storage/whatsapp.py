@@ -30,11 +30,11 @@ class WhatsAppRepo:
         """Store events; ids already known are left as they are. Return how many were new."""
         if not events:
             return 0
-        return await self.db.write_alone(
+        return await self.db.write_batch([(
             "INSERT OR IGNORE INTO wa_inbox (event_id, kind, wa_id, sent_at, payload,"
             " received_at) VALUES (?, ?, ?, ?, ?, ?)",
             [(e.event_id, e.kind, e.wa_id, e.timestamp, e.payload, now.isoformat())
-             for e in events])
+             for e in events])])
 
     async def pending(self, limit: int = 1000) -> list[tuple[str, str, str, str]]:
         """(event id, kind, wa_id, payload) of pending events, oldest first per person."""
