@@ -60,7 +60,7 @@ class SuiteConfig:
     seed: int = 1
     faults: FaultPlan = field(default_factory=FaultPlan)
     patience: float = 8.0  # seconds a person waits for an answer before trying again
-    stall_after: float = 45.0  # no progress for this long while work remains: a stall
+    stall_after: float = 45.0  # no answer to anyone for this long while work remains: a stall
     drain_timeout: float = 90.0  # after the phones: time left for the bot to finish its work
     max_actions: int = 80  # per person and flow, then they give up (counted as stuck)
     calls_per_partner: int = 40  # to spread the kills over the run (a rough estimate)
@@ -175,7 +175,6 @@ class Person:
             self.unanswered = 0
         self.last = action
         self.actions += 1
-        self.suite.progress()
         kind, arg = action
         if kind == "text":
             self.emu.send_text(self.user_id, arg)
@@ -211,6 +210,7 @@ class Person:
                     self.unknown = [*self.unknown[-2:], event.message.text[:120]]
                 found = self._latest(classify)
                 if found is not None and found[1].message_id >= event.message.message_id:
+                    self.suite.progress()  # the bot answered: progress (retries are not)
                     return found
         except TimeoutError:
             return None
@@ -470,13 +470,15 @@ class FaultSuite:
         self.emu.kill_at = None
 
     async def watchdog(self, done: asyncio.Event) -> None:
-        """Count stalls: no person acted for `stall_after` seconds while some are not done."""
+        """Count stalls: nobody got an answer for `stall_after` seconds while some are not
+        done (a person retrying is no progress)."""
         while not done.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), 1.0)
             if time.monotonic() - self.last_progress > self.cfg.stall_after:
                 self.figures.stalls += 1
-                self.figures.details.append(f"stall: nobody moved for {self.cfg.stall_after} s")
+                self.figures.details.append(
+                    f"stall: nobody got an answer for {self.cfg.stall_after} s")
                 self.progress()
 
     # -- the run
