@@ -105,6 +105,18 @@ class Figures:
             bad["integrity"] = self.integrity
         return bad
 
+    def examples(self, per_kind: int = 4) -> list[str]:
+        """A few details of each kind (details of one kind differ only in their numbers)."""
+        kinds: dict[str, list[str]] = defaultdict(list)
+        for line in self.details:
+            kinds[re.sub(r"\d+", "#", line)[:40]].append(line)
+        shown: list[str] = []
+        for lines in kinds.values():
+            shown += lines[:per_kind]
+            if len(lines) > per_kind:
+                shown.append(f"  … {len(lines) - per_kind} more like the above")
+        return shown
+
     def table(self) -> str:
         rows = [(k, getattr(self, k)) for k in self.MUST_BE_ZERO]
         rows += [("integrity_check", self.integrity), ("uncertain (reported)", self.uncertain),
