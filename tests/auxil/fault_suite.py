@@ -64,6 +64,10 @@ class SuiteConfig:
     drain_timeout: float = 90.0  # after the phones: time left for the bot to finish its work
     max_actions: int = 80  # per person and flow, then they give up (counted as stuck)
     calls_per_partner: int = 40  # to spread the kills over the run (a rough estimate)
+    # Besides the random faults: the connection dropped after delivery on the announcement to
+    # the first `scripted_drops` partners and on the survey invitation to as many others, so
+    # that the outbox meets an ambiguous failure on every run.
+    scripted_drops: int = 2
 
 
 @dataclass
@@ -434,6 +438,11 @@ class FaultSuite:
             await store.close()
         for i in range(self.cfg.partners):
             self.emu.add_user(FIRST_USER + i, f"Partner {i}", language_code="en")
+        drops = min(self.cfg.scripted_drops, self.cfg.partners // 2)
+        for i in range(drops):
+            self.emu.drop_next("sendMessage", chat_id=FIRST_USER + i, text_contains=ANNOUNCEMENT[:30])
+            self.emu.drop_next("sendMessage", chat_id=FIRST_USER + drops + i,
+                               text_contains="New questionnaire")
 
     async def start_bot(self) -> None:
         env = {**os.environ, "PALABRE_TELEGRAM_TOKEN": self.emu.token,
