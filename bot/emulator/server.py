@@ -49,6 +49,15 @@ class _Fault:
     times: int
 
 
+@dataclass
+class _Drop:
+    method: str  # lower-case
+    chat_id: int | None
+    text_contains: str | None
+    after: bool
+    times: int
+
+
 def _error_response(err: ApiError) -> web.Response:
     return web.json_response(err.payload(), status=err.error_code)
 
@@ -86,6 +95,7 @@ class BotApiEmulator(World):
         self.port = 0
         self._flood = FloodControl()
         self._faults: list[_Fault] = []
+        self._drops: list[_Drop] = []
         self._poll: _Poll | None = None
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
@@ -168,6 +178,31 @@ class BotApiEmulator(World):
         """The next matching call gets no answer until :meth:`stop` (and has no effect)."""
         self._faults.append(_Fault(method.lower(), chat_id, None, 1))
 
+    def drop_next(
+        self,
+        method: str,
+        *,
+        after: bool = True,
+        chat_id: int | None = None,
+        text_contains: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """Close the connection of the next ``times`` matching calls without an answer:
+        after the method ran (``after``, the message is delivered) or before."""
+        self._drops.append(_Drop(method.lower(), chat_id, text_contains, after, times))
+
+    def _take_drop(self, method: str, params: Params) -> _Drop | None:
+        chat_id = params.get("chat_id")
+        text = params.get("text") or params.get("caption") or ""
+        for drop in self._drops:
+            if (drop.method == method and drop.chat_id in (None, chat_id)
+                    and (drop.text_contains is None or drop.text_contains in str(text))):
+                drop.times -= 1
+                if drop.times <= 0:
+                    self._drops.remove(drop)
+                return drop
+        return None
+
     def _take_fault(self, method: str, chat_id: int | None) -> _Fault | None:
         for fault in self._faults:
             if fault.method == method and fault.chat_id in (None, chat_id):
@@ -199,6 +234,9 @@ class BotApiEmulator(World):
         self.stats["calls"] += 1
         self.stats[canonical] += 1
         fault = self.faults.draw(canonical)
+        drop = self._take_drop(lower, params) if self._drops else None
+        if drop is not None:
+            fault = Fault("drop_after" if drop.after else "drop_before")
         if fault is not None:
             refused = await self._before(request, call, fault)
             if refused is not None:

@@ -60,10 +60,14 @@ class SuiteConfig:
     seed: int = 1
     faults: FaultPlan = field(default_factory=FaultPlan)
     patience: float = 8.0  # seconds a person waits for an answer before trying again
-    stall_after: float = 45.0  # no progress for this long while work remains: a stall
+    stall_after: float = 45.0  # no answer to anyone for this long while work remains: a stall
     drain_timeout: float = 90.0  # after the phones: time left for the bot to finish its work
     max_actions: int = 80  # per person and flow, then they give up (counted as stuck)
     calls_per_partner: int = 40  # to spread the kills over the run (a rough estimate)
+    # Besides the random faults: the connection dropped after delivery on the announcement to
+    # the first `scripted_drops` partners and on the survey invitation to as many others, so
+    # that the outbox meets an ambiguous failure on every run.
+    scripted_drops: int = 2
 
 
 # Errors of the connection to Telegram, not of the handler (PTB's exception names).
@@ -109,6 +113,18 @@ class Figures:
         if self.integrity != "ok":
             bad["integrity"] = self.integrity
         return bad
+
+    def examples(self, per_kind: int = 4) -> list[str]:
+        """A few details of each kind (details of one kind differ only in their numbers)."""
+        kinds: dict[str, list[str]] = defaultdict(list)
+        for line in self.details:
+            kinds[re.sub(r"\d+", "#", line)[:40]].append(line)
+        shown: list[str] = []
+        for lines in kinds.values():
+            shown += lines[:per_kind]
+            if len(lines) > per_kind:
+                shown.append(f"  … {len(lines) - per_kind} more like the above")
+        return shown
 
     def table(self) -> str:
         rows = [(k, getattr(self, k)) for k in self.MUST_BE_ZERO]
@@ -181,7 +197,6 @@ class Person:
             self.unanswered = 0
         self.last = action
         self.actions += 1
-        self.suite.progress()
         kind, arg = action
         if kind == "text":
             self.emu.send_text(self.user_id, arg)
@@ -217,6 +232,7 @@ class Person:
                     self.unknown = [*self.unknown[-2:], event.message.text[:120]]
                 found = self._latest(classify)
                 if found is not None and found[1].message_id >= event.message.message_id:
+                    self.suite.progress()  # the bot answered: progress (retries are not)
                     return found
         except TimeoutError:
             return None
@@ -428,6 +444,11 @@ class FaultSuite:
             await store.close()
         for i in range(self.cfg.partners):
             self.emu.add_user(FIRST_USER + i, f"Partner {i}", language_code="en")
+        drops = min(self.cfg.scripted_drops, self.cfg.partners // 2)
+        for i in range(drops):
+            self.emu.drop_next("sendMessage", chat_id=FIRST_USER + i, text_contains=ANNOUNCEMENT[:30])
+            self.emu.drop_next("sendMessage", chat_id=FIRST_USER + drops + i,
+                               text_contains="New questionnaire")
 
     async def start_bot(self) -> None:
         env = {**os.environ, "PALABRE_TELEGRAM_TOKEN": self.emu.token,
@@ -476,13 +497,15 @@ class FaultSuite:
         self.emu.kill_at = None
 
     async def watchdog(self, done: asyncio.Event) -> None:
-        """Count stalls: no person acted for `stall_after` seconds while some are not done."""
+        """Count stalls: nobody got an answer for `stall_after` seconds while some are not
+        done (a person retrying is no progress)."""
         while not done.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), 1.0)
             if time.monotonic() - self.last_progress > self.cfg.stall_after:
                 self.figures.stalls += 1
-                self.figures.details.append(f"stall: nobody moved for {self.cfg.stall_after} s")
+                self.figures.details.append(
+                    f"stall: nobody got an answer for {self.cfg.stall_after} s")
                 self.progress()
 
     # -- the run

@@ -77,3 +77,17 @@ async def test_latency_spike_still_answers() -> None:
         assert message.text == "slow"
         assert emu.faults.stats.latency == 1
         assert [m.message_id for m in emu.delivered(ALICE)] == [message.message_id]
+
+
+async def test_a_scripted_drop_hits_the_matching_call_only() -> None:
+    async for emu, bot in _faulty(FaultPlan()):
+        emu.drop_next("sendMessage", chat_id=ALICE, text_contains="news")
+        await bot.send_message(ALICE, "hello")  # not matching: answered
+        with pytest.raises(NetworkError):
+            await bot.send_message(ALICE, "the news")
+        await bot.send_message(ALICE, "the news")  # once only
+        assert [m.text for m in emu.delivered(ALICE)] == ["hello", "the news", "the news"]
+        emu.drop_next("sendMessage", after=False)
+        with pytest.raises(NetworkError):
+            await bot.send_message(ALICE, "lost")
+        assert len(emu.delivered(ALICE)) == 3

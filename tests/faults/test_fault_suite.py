@@ -29,13 +29,13 @@ def figures(tmp_path_factory: pytest.TempPathFactory) -> Figures:
     folder: Path = tmp_path_factory.mktemp("faults")
     found = asyncio.run(run_fault_suite(CONFIG, folder))
     print(f"\nFault suite (small), bot log in {folder}:\n{found.table()}")
-    for line in found.details[:30]:
+    for line in found.examples():
         print("  " + line)
     return found
 
 
 def _why(figures: Figures) -> str:
-    return "\n" + figures.table() + "\n" + "\n".join(figures.details[:30])
+    return "\n" + figures.table() + "\n" + "\n".join(figures.examples())
 
 
 def test_the_suite_really_killed_and_faulted(figures: Figures) -> None:
