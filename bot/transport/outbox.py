@@ -57,6 +57,9 @@ class OutboxSender:
         self._not_before: dict[int, float] = {}  # row id → monotonic time of its next try
         self._paused_until = 0.0  # after a 429 on a broadcast: Telegram asked to slow down
         self._task: asyncio.Task[None] | None = None
+        # Rounds completed (each ends with the reports of the announcements it finished): a
+        # caller that saw the work done waits for the next one instead of guessing a delay.
+        self.rounds = 0
         self.stats: dict[str, int] = {"sent": 0, "429": 0, "retries": 0, "unreachable": 0,
                                       "failed": 0, "uncertain": 0}
 
@@ -92,6 +95,7 @@ class OutboxSender:
         while True:
             try:
                 progressed = await self._round()
+                self.rounds += 1
             except asyncio.CancelledError:
                 raise
             except Exception:

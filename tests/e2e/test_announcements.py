@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.app import outbox_sender
 from bot.emulator import BotApiEmulator, SentMessage
 from tests.auxil.members import join
 from tests.auxil.runner import BotRunner, Phone
@@ -63,11 +64,33 @@ async def settled(runner: BotRunner, announcement_id: int | None = None,
             "SELECT COUNT(*) FROM announcements WHERE status IN ('sending', 'scheduled')"
             " AND (? IS NULL OR id = ?)", (announcement_id, announcement_id))
         if left == 0:
-            await asyncio.sleep(0.1)  # the final report is sent after the commit
+            # The final report is sent after the commit, within the round that finished the
+            # announcement: wait for a round to end after this one (no guessed delay).
+            assert runner.app is not None
+            sender = outbox_sender(runner.app)
+            seen = sender.rounds
+            while sender.rounds <= seen:
+                if loop.time() > deadline:
+                    raise TimeoutError("the outbox sender did not finish a round")
+                await asyncio.sleep(0.01)
             return
         if loop.time() > deadline:
             raise TimeoutError("announcements still being sent")
         await asyncio.sleep(0.02)
+
+
+async def a_round_later(runner: BotRunner, timeout: float = 30.0) -> None:
+    """Wait until the outbox sender has run a whole round from now: what it would send if it
+    were due has been sent (a check that nothing went, without a guessed delay)."""
+    assert runner.app is not None
+    sender = outbox_sender(runner.app)
+    seen = sender.rounds + 1  # the round under way may have started before this call
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while sender.rounds <= seen:
+        if loop.time() > deadline:
+            raise TimeoutError("the outbox sender did not finish a round")
+        await asyncio.sleep(0.01)
 
 
 def announcements_in(emulator: BotApiEmulator, chat_id: int) -> list[SentMessage]:
@@ -211,7 +234,7 @@ async def test_cancel_sends_nothing(runner: BotRunner, phone_factory: Any,
     await compose(claire, "Oops again")
     [cancelled] = await claire.send("/cancel")
     assert cancelled.text == tr("fr", "Announcement cancelled. Nothing was sent.")
-    await asyncio.sleep(0.3)
+    await a_round_later(runner)
     assert announcements_in(emulator, 501) == []
     assert await runner.store.db.fetchval("SELECT COUNT(*) FROM outbox") == 0
     # Text sent afterwards is no longer taken as an announcement.
@@ -230,7 +253,7 @@ async def test_scheduled_for_later(runner: BotRunner, phone_factory: Any,
     await claire.press("👁")
     [done] = await claire.press("✅")
     assert done.text.startswith("⏰")
-    await asyncio.sleep(1.0)
+    await a_round_later(runner)
     assert announcements_in(emulator, 501) == []
     runner.clock.advance(hours=1, seconds=1)
     await settled(runner)
