@@ -53,12 +53,21 @@ async def test_restart_replays_an_unhandled_update_exactly_once(
 
     await runner.start()
     assert await runner.handled(update_id) == "handled"
-    # Give an unconfirmed copy every chance to come back from getUpdates.
-    for _ in range(200):
+    # Give an unconfirmed copy every chance to come back: two more getUpdates calls after the
+    # one that confirms it (a copy would be handled before the next poll is made).
+    def polls() -> int:
+        return sum(1 for c in emulator.calls if c.method == "getUpdates")
+
+    for _ in range(1000):
         if not emulator.update_ids_pending():
             break
         await asyncio.sleep(0.01)
-    await asyncio.sleep(0.2)
+    seen = polls()
+    for _ in range(3000):  # up to 30 s on a busy machine; a poll comes every ~1 s
+        if polls() >= seen + 2:
+            break
+        await asyncio.sleep(0.01)
+    assert polls() >= seen + 2
     sent = [e for e in emulator.drain_events(phone.user_id) if e.kind == "send"]
     assert len(sent) == 1
     assert sent[0].message is not None and "/mydata" in sent[0].message.text
