@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
-from bot.core import codes
+from bot.core import codes, guided
 from bot.core.commands import menu_action
 from bot.core.media import Media
 from bot.core.onboarding import expired_button
@@ -50,15 +50,14 @@ async def text(update: Update, context: PalabreContext) -> None:
     if member is not None:
         # A reply to an announcement, then an announcement or a comment being written, then
         # (when the last reply may have been lost) the state of the flow under way shown
-        # again, then an answer to the report under way, then to the questionnaire under way,
+        # again, then an answer to the guided flow touched last (a report, a questionnaire),
         # then (from a partner) a field update: free text is never dropped.
         scope = scopes.current()
         outcome = ((message and await announcements.reply_outcome(message, context, member))
                    or await services.announcements.on_text(member, body, now(context))
                    or await services.reviews.on_text(member, body, now(context))
                    or (scope.reply_lost and await _reshow(context, member))
-                   or await services.reports.on_text(member, body, now(context))
-                   or await services.surveys.on_text(member, body, now(context)))
+                   or await _guided_text(context, member, body))
         if outcome is None and member.role == "partner":
             outcome = await services.field_updates.receive(
                 member, Media("text", body=body, chat_id=message.chat_id if message else None,
@@ -72,13 +71,27 @@ async def text(update: Update, context: PalabreContext) -> None:
     await answer(update, context, outcome)
 
 
+async def _guided_text(context: PalabreContext, member: Member, body: str) -> Outcome | None:
+    """Give the text to the guided flow the member touched last (a report, a questionnaire)."""
+    services, moment = context.services, now(context)
+    for flow in await guided.under_way(services.store, member):
+        outcome = (await services.reports.on_text(member, body, moment) if flow == "report"
+                   else await services.surveys.on_text(member, body, moment))
+        if outcome is not None:
+            return outcome
+    return None
+
+
 async def _reshow(context: PalabreContext, member: Member) -> Outcome | None:
     """Show the flow under way again instead of taking the text as its next answer."""
-    outcome = (await context.services.reports.reshow(member, now(context))
-               or await context.services.surveys.where_you_are(member, now(context)))
-    if outcome is not None:
-        scopes.current().shows_state = True
-    return outcome
+    services, moment = context.services, now(context)
+    for flow in await guided.under_way(services.store, member):
+        outcome = (await services.reports.reshow(member, moment) if flow == "report"
+                   else await services.surveys.where_you_are(member, moment))
+        if outcome is not None:
+            scopes.current().shows_state = True
+            return outcome
+    return None
 
 
 async def unknown_command(update: Update, context: PalabreContext) -> None:

@@ -7,8 +7,10 @@ from typing import Protocol
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.core import guided
 from bot.core.media import Media, MediaKind, location_refused
 from bot.core.onboarding import expired_button
+from bot.core.replies import Outcome
 from bot.transport.context import PalabreContext
 from handlers import announcements
 from handlers.common import PRIVATE, answer, members_only, now
@@ -141,12 +143,24 @@ async def media(update: Update, context: PalabreContext, member: Member) -> None
     outcome = ((message and await announcements.reply_outcome(message, context, member))
                or await services.announcements.on_media(member, item.kind, item.file_id,
                                                         item.caption, now(context))
-               or await services.reports.on_media(member, item, refused, now(context))
-               or await services.surveys.on_media(member, item.kind, item.file_id,
-                                                  item.latitude, item.longitude, now(context)))
+               or await _guided_media(context, member, item, refused))
     if outcome is None and member.role == "partner":
         outcome = await services.field_updates.receive(member, item, refused, now(context))
     await answer(update, context, outcome or services.account.not_understood(member))
+
+
+async def _guided_media(context: PalabreContext, member: Member, item: Media,
+                        refused: bool) -> Outcome | None:
+    """Give the file to the guided flow the member touched last (a report, a questionnaire)."""
+    services, moment = context.services, now(context)
+    for flow in await guided.under_way(services.store, member):
+        outcome = (await services.reports.on_media(member, item, refused, moment)
+                   if flow == "report" else
+                   await services.surveys.on_media(member, item.kind, item.file_id,
+                                                   item.latitude, item.longitude, moment))
+        if outcome is not None:
+            return outcome
+    return None
 
 
 MEDIA = (filters.PHOTO | filters.VOICE | filters.AUDIO | filters.VIDEO | filters.Document.ALL

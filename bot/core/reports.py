@@ -332,8 +332,11 @@ class ReportService:
                                                                 period.end)
             if standing is not None:
                 # Sent already (perhaps its receipt was lost): never a second report for the
-                # same period; the partner may read it, or amend it while that is allowed.
-                return Outcome.of(self._already_sent(standing, member, now, draft))
+                # same period; the partner may read it, or amend it while that is allowed. The
+                # new draft is closed, so that it takes no text meant for anything else.
+                async with self.store.transaction():
+                    await self.store.reports.update_draft(draft.id, now, status="closed")
+                return Outcome.of(self._already_sent(standing, member, now))
         indicators = await self.store.network.indicators(draft.project_id or 0)
         step = "value" if indicators else "narrative"
         return await self._advance(member, draft, now, echo="✓ " + period.label(),
@@ -507,16 +510,13 @@ class ReportService:
 
     # --- submitting --------------------------------------------------------------------------
 
-    def _already_sent(self, report: Report, member: Member, now: datetime,
-                      draft: Draft | None = None) -> Reply:
+    def _already_sent(self, report: Report, member: Member, now: datetime) -> Reply:
         """Say that a report for this period exists, with ways to read or amend it."""
         day, time = received_at(report.created_at, member.timezone)
         row = [Button("👁 " + _("View"), f"lv:{report.id}")]
         if self.can_amend(report, member, now):
             row.append(Button("✏️ " + _("Amend"), f"am:{report.id}"))
         rows: tuple[tuple[Button, ...], ...] = (tuple(row),)
-        if draft is not None:
-            rows += ((Button("✖ " + _("Cancel"), self._cb("no", draft)),),)
         return Reply(_("✅ Your report {reference} for this period was received on {date} at "
                        "{time}. Nothing was sent twice.").format(
                            reference=report.reference, date=day, time=time),

@@ -132,3 +132,46 @@ async def test_poison_updates_are_quarantined_and_the_others_served(
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "private words" not in logged  # logged without its content
     assert logged.count(f"update {newer} quarantined") == 1
+
+
+DRILL = """form_id: drill
+title: {en: Drill, fr: Exercice}
+default_language: fr
+questions:
+- {name: visits, type: integer, required: true,
+   label: {fr: 'Combien de visites ?', en: 'How many visits?'}}
+- {name: comment, type: text, required: true, label: {fr: 'Un commentaire ?', en: 'A comment?'}}
+"""
+
+
+async def test_text_goes_to_the_flow_touched_last(runner: BotRunner, phone_factory: Any,
+                                                  emulator: BotApiEmulator,
+                                                  tmp_path: Any) -> None:
+    from datetime import timedelta
+
+    from bot.core.announcements import Audience
+    from tests.e2e.test_announcements import settled
+
+    partner = await _partner(runner, phone_factory)
+    await partner.send("/report")
+    await partner.press("✓")
+    await partner.send("12")  # a report left at its second question
+    form_file = tmp_path / "drill.yaml"
+    form_file.write_text(DRILL, encoding="utf-8")
+    form, _new = await runner.services.surveys.import_form(form_file, runner.clock())
+    await runner.services.surveys.launch(
+        author=None, form=form, audience=Audience({"project": ("eau-ziguinchor",)}),
+        joint=False, opens_at=runner.clock(), closes_at=runner.clock() + timedelta(days=7),
+        now=runner.clock())
+    await settled(runner)
+    invitation = [m for m in emulator.messages(partner.user_id) if "sv:go:" in str(m.buttons)][-1]
+    runner.clock.advance(minutes=1)  # the questionnaire is started after the report
+    replies = await partner.press("▶", invitation)
+    assert "Combien de visites" in replies[-1].text
+    runner.clock.advance(minutes=1)
+    replies = await partner.send("7")  # the questionnaire's answer, not the report's
+    assert "Un commentaire" in replies[-1].text
+    assert await _values(runner, partner.user_id) == {"wells": 12.0}
+    stored = await runner.store.db.fetchval(
+        "SELECT value FROM survey_answers WHERE question = 'visits'")
+    assert stored == "7"
