@@ -248,8 +248,10 @@ async def wait_handled(app: PalabreApp, update_id: int, timeout: float = 10.0) -
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        status = await store.inbox.status(update_id)
+        # Busy first, then the status: read the other way round, a status read just before
+        # the update's closing (say `handled`, then `failed`) could be returned as final.
         busy = isinstance(processor, InboxUpdateProcessor) and processor.busy_with(update_id)
+        status = await store.inbox.status(update_id)
         if status in ("handled", "failed") and not busy:
             return status
         if loop.time() > deadline:

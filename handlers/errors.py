@@ -36,7 +36,7 @@ async def on_error(update: object, context: PalabreContext) -> None:
         return
     if isinstance(error, Forbidden):
         return  # the person blocked the bot: there is nobody to tell
-    if scope is not None and scope.marked:
+    if context.services.store.db.unit_saved():
         # The work was saved; only the answer failed. Never ask to redo saved work: the next
         # message shows where they stand (the lost-reply note is still set).
         text = _("✅ What you sent is saved, but my answer did not get through. Send any "

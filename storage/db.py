@@ -33,6 +33,9 @@ class CommitHook(Protocol):
     def after_rollback(self) -> None:
         """Run when the transaction was rolled back."""
 
+    def settled(self) -> bool:
+        """Whether the hook's work is already committed (nothing to commit for it alone)."""
+
 
 # The transaction the current task is in (database, connection, owning task), so that reads
 # made inside a transaction see its own writes and nested `transaction()` calls join the outer
@@ -55,6 +58,8 @@ class _Unit:
         self.conn: aiosqlite.Connection | None = None
         self.tx_token: Token[Any] | None = None
         self.savepoints = 0
+        self.writing = False  # the open transaction holds the update's writes (not only its mark)
+        self.saved = False  # some of the update's writes are committed
 
 
 _unit: ContextVar[_Unit | None] = ContextVar("palabre_unit", default=None)
@@ -232,11 +237,10 @@ class Database:
             yield outer  # nested inside a block of the unit: that block's savepoint covers it
             return
         if unit.conn is None:
-            await self._lock.acquire()
-            self._queued.append(("BEGIN IMMEDIATE", ()))
-            unit.conn = self.writer
-            unit.tx_token = _current_tx.set((self, unit.conn, _task()))
+            await self._open_unit(unit)
+        unit.writing = True
         conn = unit.conn
+        assert conn is not None
         # Each block is a savepoint: a block that fails (and is caught by its caller) undoes
         # its own writes only, as a transaction of its own would have.
         unit.savepoints += 1
@@ -252,19 +256,32 @@ class Database:
         finally:
             unit.savepoints -= 1
 
+    async def _open_unit(self, unit: _Unit) -> None:
+        await self._lock.acquire()  # held until the unit is flushed or discarded
+        self._queued.append(("BEGIN IMMEDIATE", ()))
+        unit.conn = self.writer
+        unit.tx_token = _current_tx.set((self, unit.conn, _task()))
+
     async def flush_unit(self) -> None:
         """Commit the current update's writes (with its commit hook) before anything leaves.
 
         Called before every outgoing call of an update, so that no message is sent about work
         that could still be rolled back; later writes of the update open a new transaction.
+        An update that wrote nothing is closed here too (the hook's mark, alone): a crash
+        after its answer left must not replay it and answer twice.
         """
         unit = self._unit()
-        if unit is None or unit.conn is None:
+        if unit is None:
             return
-        conn = unit.conn
         hook = commit_hook.get()
         if hook is not None and hook.database is not self:
             hook = None
+        if unit.conn is None:
+            if hook is None or hook.settled():
+                return
+            await self._open_unit(unit)
+        assert unit.conn is not None
+        conn = unit.conn
         try:
             if hook is not None:
                 await hook.before_commit(conn)
@@ -275,9 +292,15 @@ class Database:
             if hook is not None:
                 hook.after_rollback()
             raise
+        unit.saved = unit.saved or unit.writing
         self._close_unit(unit)
         if hook is not None:
             hook.after_commit()
+
+    def unit_saved(self) -> bool:
+        """Whether the current update's own writes (not only its mark) were committed."""
+        unit = self._unit()
+        return unit is not None and unit.saved
 
     async def discard_unit(self) -> bool:
         """Roll back the current update's uncommitted writes; say whether there were any."""
@@ -299,6 +322,7 @@ class Database:
         _unit.reset(token)  # type: ignore[arg-type]
 
     def _close_unit(self, unit: _Unit) -> None:
+        unit.writing = False
         if unit.tx_token is not None:
             _current_tx.reset(unit.tx_token)
         unit.conn = None

@@ -197,6 +197,9 @@ class InboxMark:
             await inbox.reply_pending(self.scope.user_id, self.scope.update_id, now)
         self._tentative = True
 
+    def settled(self) -> bool:
+        return self.scope.marked
+
     def after_commit(self) -> None:
         if self._tentative:
             self.scope.marked = True

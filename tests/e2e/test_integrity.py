@@ -33,7 +33,8 @@ async def test_a_lost_reply_never_moves_an_answer_to_the_next_question(
     await partner.send("/report")
     await partner.press("✓")
     # The answer to "Wells" is saved, but the next question never reaches the phone.
-    emulator.fail_next("sendMessage", error_code=500, description="Internal Server Error")
+    emulator.fail_next("sendMessage", error_code=500, description="Internal Server Error",
+                       chat_id=partner.user_id)
     replies = await partner.send("5", expect_failure=True)
     assert [r.text for r in replies] == [tr("fr", "✅ What you sent is saved, but my answer did "
                                                   "not get through. Send any message and I "

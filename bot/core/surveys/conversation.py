@@ -9,6 +9,7 @@ ask and what an answer means is decided by the pure `engine`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime, timedelta
 
@@ -337,7 +338,11 @@ class Conversation(SurveyBase):
             intro = "▶ " + _("Let's continue where you stopped.")
         fresh = await self.store.surveys.response(response_id)
         assert fresh is not None
-        return Outcome(replies=(Reply(intro), *await self._present(fresh, member, now)))
+        # New messages under the intro: the press may come from an invitation far up the
+        # chat, and a question edited into it would be out of sight.
+        questions = [dataclasses.replace(reply, replace=False)
+                     for reply in await self._present(fresh, member, now)]
+        return Outcome(replies=(Reply(intro), *questions))
 
     async def _active(self, member: Member, now: datetime) -> SurveyResponse | None:
         """The response a typed text or a file answers: the one under way, unless it was left
