@@ -240,6 +240,16 @@ class AnnouncementRepo:
             (chat_id, message_id))
         return None if r is None else OutboxRow.model_validate(dict(r))
 
+    async def latest_answerable(self, member_id: int, since: datetime) -> OutboxRow | None:
+        """The latest announcement (not a questionnaire invitation) delivered to a member
+        since a moment: what a plain text typed soon after may be answering."""
+        r = await self.db.fetchone(
+            "SELECT o.* FROM outbox o JOIN announcements a ON a.id = o.announcement_id"
+            " WHERE o.member_id = ? AND o.round = 0 AND o.state = 'sent'"
+            " AND a.campaign_id IS NULL AND o.sent_at >= ? ORDER BY o.sent_at DESC, o.id DESC"
+            " LIMIT 1", (member_id, since.isoformat()))
+        return None if r is None else OutboxRow.model_validate(dict(r))
+
     async def recipient_row(self, announcement_id: int, member_id: int) -> OutboxRow | None:
         r = await self.db.fetchone(
             "SELECT * FROM outbox WHERE announcement_id = ? AND member_id = ? AND round = 0",

@@ -43,6 +43,9 @@ _LONG = {v: k for k, v in _SHORT.items()}
 MAX_ATTEMPTS = 8  # transient failures (5xx, timeouts) before a row is reported as failed
 RECENT = 5
 AUTHORS: frozenset[str] = frozenset({"coordinator", "admin"})
+# A plain text (not a Telegram reply) typed this soon after an announcement may answer it:
+# the member is asked before it is passed on.
+REPLY_WINDOW = timedelta(hours=48)
 
 
 class AudienceError(ValueError):
@@ -179,11 +182,12 @@ class AnnouncementService:
             old = await self.store.announcements.draft_of(member.id)
             if old is not None:
                 await self.store.announcements.update(old.id, now, status="cancelled")
-            await self.store.announcements.create(author_id=member.id, now=now, step="text")
+            draft_id = await self.store.announcements.create(author_id=member.id, now=now,
+                                                             step="text")
         return Outcome.of(Reply(
             "📢 " + _("New announcement.") + "\n"
             + _("Write your message in one text. You can also send a photo or a document with "
-                "a caption.") + "\n" + _("/cancel to stop.")))
+                "a caption."), buttons=((Button("✖ " + _("Cancel"), self._cb("no", draft_id)),),)))
 
     async def _draft(self, member: Member) -> Announcement | None:
         if not self.may_announce(member):
@@ -221,7 +225,8 @@ class AnnouncementService:
                 return Outcome.of(Reply(_("I could not read this date. Write it like "
                                           "{example}, or /cancel.").format(
                     example=format_datetime(now + timedelta(days=1), member.timezone,
-                                            "dd/MM HH:mm"))))
+                                            "dd/MM HH:mm")), buttons=(
+                    (Button("◀ " + _("Back"), self._cb("hb", draft.id)),),)))
             async with self.store.transaction():
                 await self.store.announcements.update(draft.id, now, send_at=moment, step="hub")
             return Outcome.of(await self.hub(member, draft.id))
@@ -279,6 +284,7 @@ class AnnouncementService:
             (Button(_("By organisation"), self._cb("ak", draft.id, "o")),
              Button(_("By role"), self._cb("ak", draft.id, "r"))),
             (Button(_("By language"), self._cb("ak", draft.id, "l")),),
+            (Button("✖ " + _("Cancel"), self._cb("no", draft.id)),),
         ]
         return Reply(_("Who should receive it?"), buttons=tuple(rows))
 
@@ -489,6 +495,9 @@ class AnnouncementService:
         if action == "av":
             return await self._set_audience(member, draft, argument, now)
         if action == "hb":
+            if draft.step in ("when", "retext") or draft.step.startswith("version:"):
+                async with self.store.transaction():  # no longer waiting for a typed text
+                    await store.update(draft.id, now, step="hub")
             return Outcome.of(await self.hub(member, draft.id, replace=True))
         if action == "ln":
             return Outcome.of(self._languages_menu(draft, await store.versions(draft.id)))
@@ -496,7 +505,8 @@ class AnnouncementService:
             async with self.store.transaction():
                 await store.update(draft.id, now, step=f"version:{argument}")
             return Outcome.of(Reply(_("Write the version in {language} in one message.").format(
-                language=LANGUAGE_NAMES[argument]) + "\n" + _("/cancel to stop."), replace=True))
+                language=LANGUAGE_NAMES[argument]), replace=True, buttons=(
+                    (Button("◀ " + _("Back"), self._cb("hb", draft.id)),),)))
         if action == "ac":
             async with self.store.transaction():
                 await store.update(draft.id, now, ack=0 if draft.ack else 1)
@@ -519,12 +529,14 @@ class AnnouncementService:
                 await store.update(draft.id, now, step="when")
             example = format_datetime(now + timedelta(days=1), member.timezone, "dd/MM HH:mm")
             return Outcome.of(Reply(_("Write the date and time, like {example}.").format(
-                example=example), replace=True))
+                example=example), replace=True, buttons=(
+                    (Button("◀ " + _("Back"), self._cb("hb", draft.id)),),)))
         if action == "tx":
             async with self.store.transaction():
                 await store.update(draft.id, now, step="retext")
-            return Outcome.of(Reply(_("Write the new text in one message.") + "\n"
-                                    + _("/cancel to stop."), replace=True))
+            return Outcome.of(Reply(_("Write the new text in one message."), replace=True,
+                                    buttons=((Button("◀ " + _("Back"),
+                                                     self._cb("hb", draft.id)),),)))
         if action == "pv":
             return await self._preview(member, draft)
         if action == "ok":
@@ -893,6 +905,22 @@ class AnnouncementService:
         row = await self.store.announcements.by_message(chat_id, replied_to)
         if row is None or row.member_id != member.id:
             return None
+        return await self.pass_on(member, row, chat_id, message_id, text, now)
+
+    async def answerable(self, member: Member, now: datetime) -> tuple[OutboxRow, str] | None:
+        """The announcement a plain text typed now most likely answers (delivered to the
+        member less than REPLY_WINDOW ago), with its author's name; None if there is none."""
+        row = await self.store.announcements.latest_answerable(member.id, now - REPLY_WINDOW)
+        if row is None:
+            return None
+        announcement = await self.store.announcements.get(row.announcement_id)
+        assert announcement is not None
+        names = ", ".join(a.display_name or "" for a in await self._authors(announcement))
+        return row, names or _("the coordination")
+
+    async def pass_on(self, member: Member, row: OutboxRow, chat_id: int, message_id: int,
+                      text: str, now: datetime) -> Outcome | None:
+        """Keep a member's answer to an announcement and pass it to the author."""
         body = text.strip()
         if not body:
             return None

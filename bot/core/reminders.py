@@ -271,7 +271,9 @@ class ReminderService:
         if row is None or row.member_id != member.id or row.kind == "digest":
             return expired_button()
         if parts[1] == "go" and row.project_id is not None:
-            return await self.reports.begin(member, now)
+            late = (None if not row.subject.startswith("report:") else
+                    (row.project_id, date.fromisoformat(row.subject.removeprefix("report:"))))
+            return await self.reports.begin(member, now, late=late)
         if parts[1] not in {str(d) for d in SNOOZE_DAYS}:
             return expired_button()
         policy = (DEFAULT_POLICY if row.project_id is None

@@ -88,8 +88,10 @@ class ReportService:
 
     # --- starting ----------------------------------------------------------------------------
 
-    async def begin(self, member: Member, now: datetime) -> Outcome:
-        """Start a guided report, or offer to resume the one under way."""
+    async def begin(self, member: Member, now: datetime, *,
+                    late: tuple[int, date] | None = None) -> Outcome:
+        """Start a guided report, or offer to resume the one under way; `late` (project id,
+        due date), from an overdue reminder, opens that very period."""
         if member.role != "partner":
             return Outcome.of(Reply(_("Reports are sent by the partners of a project. To read "
                                       "one: /latest, or /report followed by its reference "
@@ -111,7 +113,7 @@ class ReportService:
                 _("You have a report in progress. Continue where you stopped?"),
                 buttons=((Button("▶ " + _("Continue"), f"{CB}:rs:{draft.id}"),
                           Button(_("Start again"), f"{CB}:new:{draft.id}")),)))
-        return Outcome(replies=(*notes, *await self._new_draft(member, projects, now)))
+        return Outcome(replies=(*notes, *await self._new_draft(member, projects, now, late)))
 
     async def _stale(self, draft: Draft, member: Member, now: datetime) -> bool:
         """A draft whose period is older than those a report may still be sent for."""
@@ -120,9 +122,11 @@ class ReportService:
         periods = self._periods(await self._project(draft), now, member.timezone)
         return bool(periods) and draft.period_end < periods[-1].start
 
-    async def _new_draft(self, member: Member, projects: list[Project],
-                         now: datetime) -> tuple[Reply, ...]:
+    async def _new_draft(self, member: Member, projects: list[Project], now: datetime,
+                         late: tuple[int, date] | None = None) -> tuple[Reply, ...]:
         only = projects[0] if len(projects) == 1 else None
+        if late is not None:
+            only = next((p for p in projects if p.id == late[0]), only)
         async with self.store.transaction():
             draft_id = await self.store.reports.create_draft(
                 member_id=member.id, kind="report", now=now,
@@ -130,7 +134,40 @@ class ReportService:
                 project_id=None if only is None else only.id)
         draft = await self.store.reports.draft(draft_id)
         assert draft is not None
+        if only is not None:
+            period = await self._obvious_period(only, member, now,
+                                                None if late is None else late[1])
+            if period is not None:
+                # No question to ask: say which period it is (Back changes it).
+                indicators = await self.store.network.indicators(only.id)
+                async with self.store.transaction():
+                    await self.store.reports.update_draft(
+                        draft.id, now, period_start=period.start, period_end=period.end,
+                        step="value" if indicators else "narrative", position=0)
+                fresh = await self.store.reports.draft(draft.id)
+                assert fresh is not None
+                prompt = await self.prompt(fresh, member, now)
+                head = f"📝 <b>{h(only.title(member.language))}</b> · {period.label()}"
+                return (Reply(f"{head}\n\n{prompt.text}", buttons=prompt.buttons),)
         return (await self.prompt(draft, member, now),)
+
+    async def _awaited(self, project: Project, periods: list[Period]) -> list[Period]:
+        """The periods offered that still have no report, the oldest first (periods over
+        before the project was created are not awaited)."""
+        reported = await self.store.consultation.reported_periods(
+            project.id, [p.end for p in periods])
+        started = await self.store.consultation.project_started(project.id)
+        return sorted((p for p in periods if p.end not in reported and p.end >= started),
+                      key=lambda p: p.end)
+
+    async def _obvious_period(self, project: Project, member: Member, now: datetime,
+                              due: date | None) -> Period | None:
+        """The period to open without asking: the late one a reminder named (None when
+        the partner has a choice to make)."""
+        if due is None:
+            return None
+        periods = self._periods(project, now, member.timezone)
+        return next((p for p in periods if p.end == due), None)
 
     async def restart(self, member: Member, draft: Draft, now: datetime) -> Outcome:
         async with self.store.transaction():
@@ -153,19 +190,28 @@ class ReportService:
     async def prompt(self, draft: Draft, member: Member, now: datetime) -> Reply:
         """The question of the step the draft is at."""
         back = Button("◀ " + _("Back"), self._cb("bk", draft))
+        cancel = Button("✖ " + _("Cancel"), self._cb("no", draft))
         if draft.step == "project":
             projects = await self._projects(member)
             rows = tuple((Button(p.title(member.language), f"{CB}:pj:{draft.id}:{p.id}"),)
                          for p in projects)
-            return Reply(_("Which project is this report for?"), buttons=rows)
+            return Reply(_("Which project is this report for?"), buttons=(*rows, (cancel,)))
         project = await self._project(draft)
         if draft.step == "period":
             periods = self._periods(project, now, member.timezone)
-            rows = tuple((Button(("✓ " if i == 0 else "") + p.label(),
+            awaited = await self._awaited(project, periods)
+            ticked = awaited[0] if awaited else (periods[0] if periods else None)
+            rows = tuple((Button(("✓ " if p == ticked else "") + p.label(),
                                  f"{CB}:pe:{draft.id}:{p.key()}"),)
-                         for i, p in enumerate(periods))
-            return Reply(_("<b>{project}</b>\nWhich period does the report cover?").format(
-                project=h(project.title(member.language))), buttons=rows)
+                         for p in periods)
+            several = len(await self._projects(member)) > 1
+            text = _("<b>{project}</b>\nWhich period does the report cover?").format(
+                project=h(project.title(member.language)))
+            indicators = await self.store.network.indicators(project.id)
+            if indicators and ticked is not None:
+                text += "\n" + _("Or send the first number now ({indicator}) for the ✓ "
+                                 "period.").format(indicator=h(indicator_name(indicators[0])))
+            return Reply(text, buttons=(*rows, (back, cancel) if several else (cancel,)))
         indicators = await self.store.network.indicators(project.id)
         if draft.step == "value":
             return await self._value_prompt(draft, project, indicators, back)
@@ -402,8 +448,34 @@ class ReportService:
                 return Outcome.of(await self.prompt(draft, member, now))
             return await self._advance(member, draft, now, narrative=narrative,
                                        step="attachments")
+        if draft.step == "period":
+            quick = await self._quick_start(member, draft, text, now)
+            if quick is not None:
+                return quick
         # Elsewhere, a text is not an answer: show the question again.
         return Outcome.of(await self.prompt(draft, member, now))
+
+    async def _quick_start(self, member: Member, draft: Draft, text: str,
+                           now: datetime) -> Outcome | None:
+        """A number typed at the period question: the ticked period, and that number as the
+        first indicator's value (one tap saved); None if it is not a number."""
+        if draft.project_id is None or isinstance(parse_number(text, member.language),
+                                                  NumberError):
+            return None
+        project = await self._project(draft)
+        periods = self._periods(project, now, member.timezone)
+        awaited = await self._awaited(project, periods)
+        ticked = awaited[0] if awaited else (periods[0] if periods else None)
+        if ticked is None or not await self.store.network.indicators(project.id):
+            return None
+        async with self.store.transaction():
+            await self.store.reports.update_draft(
+                draft.id, now, period_start=ticked.start, period_end=ticked.end, step="value",
+                position=0)
+        fresh = await self.store.reports.draft(draft.id)
+        assert fresh is not None
+        answered = await self._typed_value(member, fresh, text, now)
+        return Outcome(replies=(Reply("✓ " + ticked.label()), *answered.replies))
 
     async def _typed_value(self, member: Member, draft: Draft, text: str,
                            now: datetime) -> Outcome:
