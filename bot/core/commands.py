@@ -38,6 +38,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("announce", N_("Send an announcement"), REVIEWERS),
     Command("announcements", N_("Your announcements and their delivery"), REVIEWERS),
     Command("overdue", N_("Who is late with a report"), REVIEWERS),
+    Command("toreview", N_("Reports waiting for your review"), REVIEWERS),
     Command("notifications", N_("Turn report notifications on or off"), REVIEWERS),
     Command("language", N_("Change your language"), EVERYONE),
     Command("cancel", N_("Stop what you are doing"), EVERYONE),

@@ -241,10 +241,39 @@ class ConsultationService:
         text = "\n".join(head) + "\n\n" + body
         if texts:
             text += "\n" + "\n".join(f"✏️ {t}" for t in texts)
-        replies = [Reply(text)]
+        replies = [Reply(text, buttons=self.review_buttons(member, report))]
         if files:
             replies.append(Reply("", files=files))
         return Outcome(replies=tuple(replies))
+
+    @staticmethod
+    def review_buttons(member: Member, report: Report) -> tuple[tuple[Button, ...], ...]:
+        """Accept / Return for a report still awaiting review, when the reader may review it
+        (the report is in their scope, so a coordinator coordinates its project)."""
+        if (member.role not in ("coordinator", "admin") or report.kind != "report"
+                or report.status not in ("submitted", "amended")):
+            return ()
+        return ((Button("✅ " + _("Accept"), f"rv:ok:{report.id}"),
+                 Button("↩ " + _("Return with a comment"), f"rv:re:{report.id}")),)
+
+    async def to_review(self, member: Member) -> Outcome:
+        """The reports in the reader's projects that wait for a decision, oldest first."""
+        if member.role not in ("coordinator", "admin"):
+            return Outcome.of(Reply(_("Reports are reviewed by coordinators. /latest shows the "
+                                      "latest ones.")))
+        ids = await self.store.consultation.visible_project_ids(member)
+        waiting = await self.store.consultation.awaiting_review(ids, PAGE)
+        if not waiting:
+            return Outcome.of(Reply("✅ " + _("No report waits for review.")))
+        projects = {p.id: p for p in await self.store.network.projects_by_ids(ids)}
+        lines = [_("<b>Waiting for review</b> (oldest first):")]
+        buttons: list[tuple[Button, ...]] = []
+        for line in waiting:
+            day, _time = received_at(line.created_at, member.timezone)
+            lines.append(f"📝 <b>{line.reference}</b> · "
+                         f"{h(projects[line.project_id].title(member.language))} · {day}")
+            buttons.append((Button(line.reference, f"lv:{line.id}"),))
+        return Outcome.of(Reply("\n".join(lines), buttons=tuple(buttons)))
 
     async def _describe(self, report: Report, values: dict[int, Decimal], narrative: str | None,
                         kinds: Sequence[tuple[str, str]], previous: dict[int, Decimal],

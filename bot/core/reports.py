@@ -26,7 +26,7 @@ from bot.i18n import (
     use_language,
 )
 from storage import Store
-from storage.models import Draft, Indicator, Member, Project, Report
+from storage.models import Attachment, Draft, Indicator, Member, Project, Report
 
 CB = "rp"  # callback prefix: rp:<action>:<draft id>[:<argument>]
 AMEND_WINDOW = timedelta(hours=72)
@@ -600,7 +600,7 @@ class ReportService:
             with use_language(coordinator.language):
                 notices.append(Notice(coordinator.telegram_user_id,
                                       await self.review_card(report, with_buttons=True),
-                                      report.id, review_card=True))
+                                      report.id, review_card=report.kind == "report"))
         return notices
 
     async def review_card(self, report: Report, *, with_buttons: bool,
@@ -614,8 +614,10 @@ class ReportService:
         if org is not None:
             who += f" ({h(org.name)})"
         version_id, narrative = await self.store.reports.latest_version(report.id)
-        attachments = [(a.kind, a.purpose)
-                       for a in await self.store.reports.version_attachments(version_id)]
+        stored = await self.store.reports.version_attachments(version_id)
+        if report.kind == "field_update":
+            return self._news_card(report, who, stored, footer)
+        attachments = [(a.kind, a.purpose) for a in stored]
         previous = ({} if report.period_start is None else
                     await self.store.reports.previous_values(report.project_id,
                                                              report.period_start, report.id))
@@ -625,9 +627,6 @@ class ReportService:
         head = (_("📝 <b>New report {reference}</b> from {who}") if report.version == 1 else
                 _("📝 <b>Report {reference} amended</b> by {who}")).format(
                     reference=report.reference, who=who)
-        if report.kind == "field_update":
-            head = _("📷 <b>Field update {reference}</b> from {who}").format(
-                reference=report.reference, who=who)
         text = f"{head}\n{body}"
         if footer:
             text += f"\n\n{footer}"
@@ -636,6 +635,34 @@ class ReportService:
             buttons = ((Button("✅ " + _("Accept"), f"rv:ok:{report.id}"),
                         Button("↩ " + _("Return with a comment"), f"rv:re:{report.id}")),)
         return Reply(text, buttons=buttons)
+
+    @staticmethod
+    def _news_card(report: Report, who: str, stored: Sequence[Attachment],
+                   footer: str | None) -> Reply:
+        """A field update as its readers see it: what was written, the captions, and the
+        first photo itself; news is not reviewed, so no Accept/Return."""
+        icon = "📷" if any(a.kind in ("photo", "video") for a in stored) else "🗞"
+        lines = [icon + " " + _("<b>Field update {reference}</b> from {who}").format(
+            reference=report.reference, who=who)]
+        lines += [f"«{h(a.body)}»" for a in stored if a.kind == "text" and a.body]
+        lines += [f"«{h(a.caption)}»" for a in stored if a.kind != "text" and a.caption]
+        files = [a for a in stored if a.kind not in ("text", "location")]
+        places = [a for a in stored if a.kind == "location"]
+        photo = next((a for a in files if a.kind == "photo" and a.file_id), None)
+        others = len(files) - (photo is not None)
+        if others:
+            lines.append("📎 " + ngettext("{count} attachment", "{count} attachments",
+                                         others).format(count=others))
+        if places:
+            lines.append("📍 " + _("A location was shared."))
+        lines.append(_("/report {reference} shows everything.").format(
+            reference=report.reference))
+        if footer:
+            lines.append(footer)
+        text = "\n".join(lines)
+        if photo is not None and photo.file_id and len(text) < 1000:
+            return Reply(text, media=("photo", photo.file_id))
+        return Reply(text)
 
     # --- my reports and amendments -----------------------------------------------------------
 
