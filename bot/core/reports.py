@@ -216,11 +216,16 @@ class ReportService:
         if draft.step == "value":
             return await self._value_prompt(draft, project, indicators, back)
         if draft.step == "narrative":
+            row = [Button(_("Skip"), self._cb("sk", draft)), back]
+            if draft.amends_report_id is not None:
+                # Amending: the narrative sent before (text or voice) may stay as it is.
+                row.insert(0, Button(_("Keep"), self._cb("kp", draft)))
             return Reply(
                 _("In a few words, how did the period go? Write it, or send a voice note."),
-                buttons=((Button(_("Skip"), self._cb("sk", draft)), back),))
+                buttons=(tuple(row),))
         if draft.step == "attachments":
-            count = len(await self.store.reports.draft_attachments(draft.id))
+            count = sum(1 for a in await self.store.reports.draft_attachments(draft.id)
+                        if a.purpose == "attachment")  # a voice narrative is not a file
             lines = [_("Add photos, documents, videos or your location if you wish.")]
             if count:
                 lines.append(ngettext("{count} file received so far.",
@@ -391,6 +396,9 @@ class ReportService:
         return expired_button()
 
     async def _keep(self, member: Member, draft: Draft, now: datetime) -> Outcome:
+        if draft.step == "narrative" and draft.amends_report_id is not None:
+            return await self._advance(member, draft, now, echo="✓ " + _("Kept"),
+                                       step="attachments")
         if draft.step != "value":
             return expired_button()
         return await self._next_after_value(member, draft, now, "✓ " + _("Kept"))
@@ -584,6 +592,13 @@ class ReportService:
         text = (_("✅ Report {reference} received on {date} at {time}.") if version == 1 else
                 _("✅ Report {reference} amended on {date} at {time}.")).format(
                     reference=report.reference, date=day, time=time)
+        # The receipt replaces the summary: it keeps what was sent in view.
+        version_id, narrative = await self.store.reports.latest_version(report_id)
+        text += "\n\n" + await self.describe(
+            report.project_id, report.period_start, report.period_end,
+            await self.store.reports.version_values(version_id), narrative,
+            [(a.kind, a.purpose) for a in await self.store.reports.version_attachments(
+                version_id)], await self._previous(draft), member.language)
         if refused:
             text += "\n" + ngettext("{count} file was too big and was not kept.",
                                     "{count} files were too big and were not kept.",
@@ -687,9 +702,11 @@ class ReportService:
             when = format_date(report.created_at.astimezone(ZoneInfo(member.timezone)), "medium")
             title = h(projects[report.project_id].title(member.language))
             lines.append(f"{report.reference} · {when} · {title} · {status_name(report.status)}")
+            row = [Button("👁 " + report.reference, f"lv:{report.id}")]
             if self.can_amend(report, member, now):
-                rows.append((Button("✏️ " + _("Amend {reference}").format(
-                    reference=report.reference), f"am:{report.id}"),))
+                row.append(Button("✏️ " + _("Amend {reference}").format(
+                    reference=report.reference), f"am:{report.id}"))
+            rows.append(tuple(row))
         navigation = []
         if offset > 0:
             navigation.append(Button("◀ " + _("Newer"), f"mr:{max(0, offset - page)}"))

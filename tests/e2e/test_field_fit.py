@@ -105,3 +105,33 @@ async def test_field_update_cards_show_the_content_without_review_buttons(
     assert card is not None and card.kind == "photo"  # the photo itself
     assert card.text.startswith("📷 ") and "«Le nouveau puits»" in card.text
     assert card.buttons == []
+
+
+async def test_what_a_partner_sent_stays_in_view(runner: BotRunner, phone_factory,
+                                                 emulator: BotApiEmulator) -> None:
+    partner = phone_factory("Quispe", language_code="es")
+    await join(runner, partner, project="ecoles-cusco", language="es")
+    await partner.send("/report")
+    await partner.send("14")
+    update_id = emulator.send_voice(partner.user_id, b"OggS" + b"v" * 5000)
+    await runner.handled(update_id)
+    attachments = emulator.last_message(partner.user_id)
+    assert attachments is not None
+    # The voice note is the narrative, not a file: no "1 file received so far".
+    assert "1" not in attachments.text
+    await partner.press(tr("es", "Done"))
+    [receipt] = await partner.press(tr("es", "Send"))
+    assert "🎤" in receipt.text and "14" in receipt.text  # the summary is kept in the receipt
+    [listing] = await partner.send("/myreports")
+    assert listing.button_texts[0] == "👁 R-2026-000001"
+    opened = await partner.press("👁 R-2026-000001")
+    assert opened[0].text.startswith("R-2026-000001")
+    # Amending keeps the voice narrative with one tap.
+    await partner.press("✏️", listing)
+    await partner.press(tr("es", "Keep {value}", value="14"))
+    narrative = emulator.last_message(partner.user_id)
+    assert narrative is not None and tr("es", "Keep") in narrative.button_texts
+    await partner.press(tr("es", "Keep"), narrative)
+    await partner.press(tr("es", "Done"))
+    [amended] = await partner.press(tr("es", "Send"))
+    assert "🎤" in amended.text
