@@ -23,7 +23,15 @@ from bot.config import LANGUAGES
 from bot.core.onboarding import expired_button
 from bot.core.people import role_name
 from bot.core.replies import Button, Notice, Outcome, Reply, h
-from bot.i18n import LANGUAGE_NAMES, _, current_language, format_datetime, ngettext, use_language
+from bot.i18n import (
+    LANGUAGE_NAMES,
+    _,
+    current_language,
+    format_datetime,
+    format_moment,
+    ngettext,
+    use_language,
+)
 from storage import Store
 from storage.models import (
     ROLES,
@@ -375,7 +383,7 @@ class AnnouncementService:
     def _when(self, announcement: Announcement, zone: str) -> str:
         if announcement.send_at is None:
             return _("now")
-        return format_datetime(announcement.send_at, zone, "d MMMM y, HH:mm")
+        return format_moment(announcement.send_at, zone)
 
     async def hub(self, member: Member, announcement_id: int, *, replace: bool = False) -> Reply:
         """The draft at a glance, with a button for each thing that can be changed."""
@@ -427,7 +435,7 @@ class AnnouncementService:
         return Reply(_("When should it be sent?"), buttons=(
             (Button("⚡ " + _("Now"), self._cb("ws", draft.id, "now")),),
             (Button(_("In one hour"), self._cb("ws", draft.id, "1h")),),
-            (Button(format_datetime(morning, zone, "EEEE d MMMM, HH:mm"),
+            (Button(format_moment(morning, zone, weekday=True),
                     self._cb("ws", draft.id, "tm")),),
             (Button("⌨️ " + _("Type a date"), self._cb("wt", draft.id)),),
             (Button("◀ " + _("Back"), self._cb("hb", draft.id)),),
@@ -804,8 +812,8 @@ class AnnouncementService:
         rows: list[tuple[Button, ...]] = []
         for a in found:
             counts = await self.store.announcements.counts(a.id)
-            when = format_datetime(a.send_at or a.confirmed_at or a.created_at, member.timezone,
-                                   "d MMM, HH:mm")
+            when = format_moment(a.send_at or a.confirmed_at or a.created_at, member.timezone,
+                                 year=False)
             state = {"scheduled": "⏰ ", "sending": "📤 ", "done": ""}.get(a.status, "")
             lines += ["", f"{state}<b>#{a.id}</b> · {when} · «{h(_excerpt(a.text, 50))}»",
                       self._counts_line(counts)]

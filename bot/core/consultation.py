@@ -30,7 +30,7 @@ from bot.core.surveys import SurveyService
 from bot.exports.spreadsheets import write_xlsx
 from bot.exports.survey_wide import survey_sheets
 from bot.exports.tables import Scope
-from bot.i18n import _, current_language, format_date, format_number, ngettext
+from bot.i18n import _, current_language, format_day, format_number, ngettext
 from storage import Store
 from storage.models import Member, Project, Report
 
@@ -102,7 +102,7 @@ class ConsultationService:
                 day=day, time=time, reference=last[0]))
         status, _today = await project_status(repo, project, now)
         if status.period is not None:
-            due = format_date(status.period.end, "long")
+            due = format_day(status.period.end)
             lines.append({
                 "overdue": "⚠️ " + _("Overdue: the report for {period} was due on {due}."),
                 "due": "🕒 " + _("Due: the report for {period} is expected by {due}."),

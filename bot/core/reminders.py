@@ -30,7 +30,7 @@ from bot.core.replies import Button, Outcome, Reply, h
 from bot.core.reports import ReportService
 from bot.core.status import periods_to_check, project_status
 from bot.core.surveys import SurveyService
-from bot.i18n import _, format_date, format_datetime, ngettext, use_language
+from bot.i18n import _, format_day, format_moment, ngettext, use_language
 from storage import Store
 from storage.models import Member, Project, ReminderRow
 
@@ -219,8 +219,8 @@ class ReminderService:
         campaign_id = int(row.subject.removeprefix("survey:"))
         loaded = await self.surveys.load(campaign_id)
         assert loaded is not None
-        deadline = format_datetime(loaded.campaign.closes_at, ZoneInfo(member.timezone),
-                                   "d MMMM, HH:mm")
+        deadline = format_moment(loaded.campaign.closes_at, ZoneInfo(member.timezone),
+                                 year=False)
         text = "📋 " + _("<b>{title}</b>: your answers are awaited before {deadline}.").format(
             title=h(self.surveys.title(loaded, member.language)), deadline=deadline)
         buttons = ((Button(_("📋 Answer now"), f"sv:go:{campaign_id}"),),
@@ -231,7 +231,7 @@ class ReminderService:
     async def _compose(self, row: ReminderRow, member: Member, project: Project,
                        period: Period, now: datetime) -> Reply:
         title = h(project.title(member.language))
-        due = format_date(period.end, "long")
+        due = format_day(period.end)
         if row.kind in ("escalate_partner", "escalate_north"):
             late = [h(p.display_name or "?") for p in
                     await self.store.reminders.partners_of(project.id)]
@@ -284,7 +284,7 @@ class ReminderService:
             await self.store.reminders.skip_subject(member.id, row.subject, until, "snoozed", now)
             await self.store.reminders.plan(
                 [(member.id, row.project_id, row.subject, "snooze", row.id, until, until)], now)
-        when = format_datetime(until, zone, "EEEE d MMMM, HH:mm")
+        when = format_moment(until, zone, weekday=True)
         return Outcome(replies=(Reply(_("⏰ I will remind you on {when}.").format(when=when),
                                       replace=True),), toast=_("Reminder moved"))
 

@@ -19,8 +19,9 @@ from bot.core.replies import Button, Notice, Outcome, Reply, h
 from bot.i18n import (
     _,
     current_language,
+    format_clock,
     format_date,
-    format_datetime,
+    format_day,
     format_number,
     ngettext,
     use_language,
@@ -41,9 +42,7 @@ def status_name(status: str) -> str:
 
 def received_at(moment: datetime, timezone: str) -> tuple[str, str]:
     """Return (date, time) as the reader says them, in their own time zone."""
-    day = format_datetime(moment, timezone, "d MMMM y")
-    time = format_datetime(moment, timezone, "HH:mm")
-    return day, time
+    return format_day(moment, timezone), format_clock(moment, timezone)
 
 
 def indicator_name(indicator: Indicator) -> str:

@@ -50,7 +50,7 @@ async def test_on_time_snooze_and_stop_on_submission(runner: BotRunner, phone_fa
     assert await _at(runner, 2026, 3, 22, 8, 5) == 0  # never twice
 
     moved = (await partner.press("⏰ Demain"))[-1]
-    assert moved.text == "⏰ Je vous le rappellerai le lundi 23 mars, 08:05."
+    assert moved.text == "⏰ Je vous le rappellerai le lundi 23 mars 2026, 08:05."
     assert await _at(runner, 2026, 3, 23, 8, 0) == 0
     assert await _at(runner, 2026, 3, 23, 8, 6) == 1  # the snoozed one
     assert emulator.last_message(partner.user_id).html == DUE

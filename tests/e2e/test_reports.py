@@ -386,7 +386,7 @@ async def test_values_beside_the_previous_period_and_stale_drafts(runner: BotRun
                                                                    phone_factory) -> None:
     partner = await _partner(runner, phone_factory, "en", "Awa")
     # Last period's report first (the second period offered), then this period's.
-    await _send_report(partner, ("10", "650", "40"), period="Jan 26")
+    await _send_report(partner, ("10", "650", "40"), period="26 Jan")
     await partner.send("/report")
     await partner.press("✓")
     [prompt] = await partner.send("12")
