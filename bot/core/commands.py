@@ -48,6 +48,28 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
+# /help lists the commands by theme, names only (Telegram's "/" menu gives each one's
+# description): the whole list then fits a phone's screen, under 300 characters.
+HELP_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("📝", ("report", "myreports")),
+    ("📊", ("summary", "latest", "toreview", "overdue", "export")),
+    ("📢", ("announce", "announcements", "notifications")),
+    ("📋", ("surveys", "survey", "results")),
+    ("⚙️", ("language", "cancel", "mydata", "stop", "forget")),
+)
+
+
+def help_lines(role: Role) -> list[str]:
+    """One line per theme with the commands this role may use."""
+    allowed = {c.name for c in commands_for(role)}
+    lines = []
+    for icon, names in HELP_GROUPS:
+        mine = [f"/{n}" for n in names if n in allowed]
+        if mine:
+            lines.append(f"{icon} " + " ".join(mine))
+    return lines
+
+
 def commands_for(role: Role | None) -> list[Command]:
     """Return the commands a member of `role` (None: a visitor) may use."""
     if role is None:
