@@ -22,6 +22,7 @@ from babel import Locale
 from bot.config import LANGUAGES
 from bot.core.onboarding import expired_button
 from bot.core.people import role_name
+from bot.core.reminder_policy import DEFAULT_POLICY, allowed
 from bot.core.replies import Button, Notice, Outcome, Reply, h
 from bot.i18n import (
     LANGUAGE_NAMES,
@@ -589,7 +590,7 @@ class AnnouncementService:
         transaction: the rows and the status change commit together."""
         await self.store.announcements.enqueue(
             announcement_id, 0, [(r.member_id, r.telegram_user_id, r.language) for r in people],
-            now)
+            now, quiet_hours(people, send_at or now))
         await self.store.announcements.update(
             announcement_id, now, status="sending" if send_at is None else "scheduled",
             send_at=send_at, confirmed_at=now, step="done")
@@ -693,7 +694,7 @@ class AnnouncementService:
         if after_id == 0:
             async with self.store.transaction():
                 await self.store.announcements.promote_scheduled(now)
-        return await self.store.announcements.due(limit, after_id)
+        return await self.store.announcements.due(limit, after_id, now)
 
     async def claim(self, row: OutboxRow, token: str) -> bool:
         async with self.store.transaction():
@@ -956,6 +957,17 @@ class AnnouncementService:
         names = ", ".join(a.display_name or "" for a in authors) or _("the coordination")
         return Outcome(replies=(Reply("✅ " + _("Your answer was passed on to {name}.").format(
             name=h(names))),), notices=tuple(notices))
+
+
+def quiet_hours(people: Sequence[Recipient], moment: datetime) -> dict[int, datetime]:
+    """When each person whose night it is at `moment` may receive a message: the opening of
+    the reminders' allowed hours in their own time zone (others are not held)."""
+    held = {}
+    for person in people:
+        opening = allowed(moment, ZoneInfo(person.timezone), DEFAULT_POLICY.hours)
+        if opening > moment:
+            held[person.member_id] = opening
+    return held
 
 
 def replace_projects(r: Recipient, allowed: set[str]) -> Recipient:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.emulator import BotApiEmulator
 from tests.auxil.members import join
 from tests.auxil.runner import BotRunner, Phone
@@ -135,3 +137,37 @@ async def test_what_a_partner_sent_stays_in_view(runner: BotRunner, phone_factor
     await partner.press(tr("es", "Done"))
     [amended] = await partner.press(tr("es", "Send"))
     assert "🎤" in amended.text
+
+
+async def test_announcements_wait_for_the_morning_in_each_members_zone(
+    runner: BotRunner, phone_factory, emulator: BotApiEmulator
+) -> None:
+    from tests.e2e.test_announcements import announcements_in, compose, seed
+
+    claire = phone_factory("Claire", language_code="fr")
+    await join(runner, claire, role="coordinator", org="rennes")
+    await seed(runner, 501, "Awa")  # Dakar: 14:05, daytime
+    await seed(runner, 502, "Keiko")
+    async with runner.store.transaction():
+        await runner.store.db.execute(
+            "UPDATE members SET timezone = 'Asia/Tokyo' WHERE telegram_user_id = 502")
+    await compose(claire, "Réunion demain")  # 23:05 in Tokyo
+    await claire.press("👁")
+    await claire.press("✅")
+    for _ in range(600):  # until Awa's copy is delivered (a condition, not a delay)
+        if announcements_in(emulator, 501):
+            break
+        await asyncio.sleep(0.05)
+    assert len(announcements_in(emulator, 501)) == 1
+    held = await runner.store.db.fetchone(
+        "SELECT o.state, o.not_before FROM outbox o JOIN members m ON m.id = o.member_id"
+        " WHERE m.telegram_user_id = 502")
+    assert tuple(held) == ("pending", "2026-03-03T23:00:00+00:00")  # 08:00 in Tokyo
+    assert announcements_in(emulator, 502) == []
+    runner.clock.advance(hours=9)
+    runner.services.announcements.queued.set()
+    for _ in range(600):
+        if announcements_in(emulator, 502):
+            break
+        await asyncio.sleep(0.05)
+    assert len(announcements_in(emulator, 502)) == 1
