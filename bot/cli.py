@@ -355,7 +355,8 @@ def announce(
                                           audience=target, ack=ack, send_at=send_at, now=now())
 
     announcement_id, count = run_async(with_store(cfg, work))
-    typer.echo(f"Announcement #{announcement_id} queued for {count} people; the running bot "
+    people = "1 person" if count == 1 else f"{count} people"
+    typer.echo(f"Announcement #{announcement_id} queued for {people}; the running bot "
                "sends it (`palabre run`).")
 
 
