@@ -767,8 +767,12 @@ class AnnouncementService:
         for author in await self._authors(announcement):
             assert author.telegram_user_id is not None
             with use_language(author.language):
-                lines = ["📢 " + _("Your announcement «{excerpt}» has been delivered.").format(
-                    excerpt=h(_excerpt(announcement.text, 60))), self._counts_line(counts)]
+                head = ("📢 " + _("Your announcement «{excerpt}» has been delivered.")
+                        if announcement.campaign_id is None else "📋 " + _(
+                            "The invitations to your questionnaire «{excerpt}» have been "
+                            "delivered."))
+                lines = [head.format(excerpt=h(_excerpt(announcement.text, 60))),
+                         self._counts_line(counts)]
                 buttons: tuple[tuple[Button, ...], ...] = ()
                 if counts.uncertain:
                     lines.append(self._uncertain_note(counts.uncertain))
