@@ -21,6 +21,7 @@ from babel.dates import format_timedelta as _format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal as _format_decimal
+from babel.numbers import format_percent as _format_percent
 from babel.support import Translations
 
 from bot.config import LANGUAGES
@@ -152,6 +153,11 @@ def format_date(day: date | datetime, fmt: str = "long") -> str:
 def format_duration(delta: timedelta) -> str:
     """Format a delay in the current language (e.g. '45 minutes', '1 heure')."""
     return _format_timedelta(delta, locale=reader_locale())
+
+
+def format_share(ratio: float) -> str:
+    """A share as the reader writes percentages ('46 %', '46%'), whole percent."""
+    return _format_percent(ratio, locale=reader_locale())
 
 
 def format_number(value: int | float | Decimal) -> str:

@@ -30,7 +30,7 @@ from bot.core.surveys import SurveyService
 from bot.exports.spreadsheets import write_xlsx
 from bot.exports.survey_wide import survey_sheets
 from bot.exports.tables import Scope
-from bot.i18n import _, current_language, format_day, format_number, ngettext
+from bot.i18n import _, current_language, format_day, format_number, format_share, ngettext
 from storage import Store
 from storage.models import Member, Project, Report
 
@@ -72,8 +72,9 @@ class ConsultationService:
         if not projects:
             return Outcome.of(Reply(_("No project matches.") if slug else
                                     _("There is no project for you to follow yet.")))
+        # One message per project: each stays short enough to read on a phone.
         blocks = [await self._project_block(member, project, now) for project in projects]
-        return Outcome.of(Reply("\n\n".join(blocks)))
+        return Outcome(replies=tuple(Reply(block) for block in blocks))
 
     async def summary_charts(self, member: Member, slug: str | None = None) -> Outcome:
         """One chart per project in scope with values (the first few), as photos."""
@@ -116,9 +117,13 @@ class ConsultationService:
                                                       value=shown)
             if indicator.target is not None:
                 target = show_value(indicator, Decimal(str(indicator.target)))
-                line += " / " + target
-                if found is not None and indicator.target:
-                    line += f" ({format_number(round(found[0] / indicator.target * 100))} %)"
+                if indicator.type == "percent":
+                    # A rate is not a share of its target: "45,5 % (target: 60 %)".
+                    line += " (" + _("target: {value}").format(value=target) + ")"
+                else:
+                    line += " / " + target  # "6 / 12 (50 %)"
+                    if found is not None and indicator.target:
+                        line += f" ({format_share(found[0] / indicator.target)})"
             lines.append(line)
         # The questionnaires open to the project's members, and how many answered so far.
         for title, answered, invited in await self.store.surveys.project_rates(project.id, now):
@@ -134,7 +139,7 @@ class ConsultationService:
         for point in points:
             by_indicator[point.indicator_id].append((point.period_end, point.value))
         language = current_language()
-        panels = [charts.Panel(indicator_name(i), by_indicator.get(i.id, []), i.target)
+        panels = [charts.Panel(indicator_name(i), by_indicator.get(i.id, []), i.target, i.type)
                   for i in await self.store.network.indicators(project.id)]
         texts = charts.ChartTexts(title=project.title(language), target=_("Target"),
                                   no_data=_("No value yet"))
