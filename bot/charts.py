@@ -97,8 +97,8 @@ def progress_figure(panels: Sequence[Panel], texts: ChartTexts, language: str) -
         if panel.target is not None:
             axes.axhline(panel.target, linestyle="--", color="#c0392b", linewidth=1.5,
                          label=f"{texts.target}: {value_text(panel.target)}")
-            axes.legend(loc="lower left", fontsize=9, frameon=False, bbox_to_anchor=(0, 1.0),
-                        borderaxespad=1.2)
+            # Lower right: progress rises to the right, so that corner is free of data.
+            axes.legend(loc="lower right", fontsize=9, frameon=False)
         highest = max([value for _day, value in panel.points]
                       + ([panel.target] if panel.target is not None else []), default=0.0)
         axes.set_ylim(bottom=0, top=(highest * 1.18) or 1.0)  # room for the value's label

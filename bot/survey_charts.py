@@ -2,9 +2,10 @@
 the sides of a joint evaluation side by side (matplotlib's Agg backend, as `bot.charts`).
 
 Read on paper as well as on a phone: each bar says its count and its share of that side's
-answers (the sides differ in size, so counts alone mislead), the legend names each side with
-its number of answers and stays above the bars, and the choices are set apart by a gap and a
-thin rule so that bars of different answers are not read as pairs.
+answers (the sides differ in size, so counts alone mislead); the legend names each side with
+its number of answers (n; for a question with several answers per person, the answers given)
+and stays above the bars; the choices are set apart by a gap and a thin rule, so that bars of
+different answers are not read as pairs.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def distribution_figure(panels: Sequence[Panel], groups: Sequence[str], language
         for index, (name, values) in enumerate(series):
             total = sum(values)
             offsets = [p - GROUP_WIDTH / 2 + width * (index + 0.5) for p in positions]
-            label = f"{name} · {total}" if name else None
+            label = f"{name} (n = {total})" if name else None
             axes.barh(offsets, list(values), height=width * 0.92, label=label,
                       color=COLOURS[index % len(COLOURS)])
             for y, value in zip(offsets, values, strict=True):

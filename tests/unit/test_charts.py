@@ -54,7 +54,7 @@ def test_survey_bars_say_counts_shares_and_sides_with_their_size() -> None:
                                  title="Évaluation conjointe 2026")
     texts = _texts(figure)
     assert "Évaluation conjointe 2026" in texts
-    assert "Collectivité · 2" in texts and "Partenaires · 8" in texts
+    assert "Collectivité (n = 2)" in texts and "Partenaires (n = 8)" in texts
     assert "6 (75\u00a0%)" in texts and "1 (50\u00a0%)" in texts
     axes = figure.axes[0]
     legend = axes.get_legend()
