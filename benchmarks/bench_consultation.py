@@ -227,7 +227,8 @@ def _batches(total: int, people: People, indicators: dict[int, list[tuple[int, s
         for report_id in range(first, min(first + BATCH, total + 1)):
             project_id = projects[report_id % len(projects)]
             member_id = people.partners[project_id]
-            sent = now - span * (total - report_id + 1) / total
+            # A float fraction: span * (a large int) overflows timedelta above ~273,000.
+            sent = now - span * ((total - report_id + 1) / total)
             start = _months_back(sent.date(), 1)
             end = _months_back(sent.date(), 0) - timedelta(days=1)
             created = sent.isoformat()
@@ -308,17 +309,20 @@ async def _timed(call: Callable[[], Awaitable[T]]) -> tuple[T, float]:
 
 
 async def time_summary(database: Path, admin_id: int, now: datetime) -> SummaryTimes:
+    from bot.core.announcements import AnnouncementService
     from bot.core.consultation import ConsultationService
     from bot.core.periods import Cadence
     from bot.core.reports import ReportService
     from bot.core.status import periods_to_check
+    from bot.core.surveys import SurveyService
     from storage import Store
 
     store = await Store.open(database)
     try:
         member = await store.members.by_id(admin_id)
         assert member is not None
-        service = ConsultationService(store, ReportService(store, TIMEZONE), database)
+        surveys = SurveyService(store, AnnouncementService(store, TIMEZONE), TIMEZONE)
+        service = ConsultationService(store, ReportService(store, TIMEZONE), surveys, database)
         full: list[float] = []
         text: list[float] = []
         queries = dict.fromkeys(("last_report", "reported_periods", "latest_values", "series"),
@@ -434,7 +438,9 @@ def export_line(label: str, run: ExportRun, expected: int) -> str:
             f"before exporting)")
 
 
-def main(reports: int, keep: Path | None) -> None:
+def main(reports: int, keep: Path | None) -> dict[str, float]:
+    """Print every figure; return the export rates (rows/s) and peak RSS for the summary."""
+    found: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="palabre-bench-") as temporary:
         folder = keep or Path(temporary)
         folder.mkdir(parents=True, exist_ok=True)
@@ -486,13 +492,19 @@ def main(reports: int, keep: Path | None) -> None:
         print(export_line("xlsx export", xlsx_run, expected))
         print(f"peak RSS after exports: {peak_rss_mib():.0f} MiB (benchmark process)")
 
+        found.update(csv=csv_run.rows / csv_run.seconds, xlsx=xlsx_run.rows / xlsx_run.seconds,
+                     csv_peak=csv_run.peak_mib, xlsx_peak=xlsx_run.peak_mib,
+                     before=max(csv_run.rss_before_mib, xlsx_run.rss_before_mib),
+                     rows=float(expected))
         if cli_run is not None:
             cli_rate = expected / cli_run.seconds
+            found["sqlite3"] = cli_rate
             for label, run in (("csv", csv_run), ("xlsx", xlsx_run)):
                 print(f"ratio palabre {label} / sqlite3 csv: "
                       f"{run.rows / run.seconds / cli_rate:.2f}")
         if keep is not None:
             print(f"kept: {folder}")
+    return found
 
 
 if __name__ == "__main__":

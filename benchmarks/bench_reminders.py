@@ -97,7 +97,7 @@ async def planning(members: int, projects: int) -> None:
             await store.close()
 
 
-async def sending(count: int, rate: float) -> None:
+async def sending(count: int, rate: float) -> dict[str, float]:
     limits = {"broadcast_rate": rate, "chat_rate": 1.0, "group_rate": 20.0}
     async with deployment(limits) as (emu, settings, store):
         emu.rate_limits = RateLimits(global_per_second=rate, per_chat_per_second=1.0,
@@ -131,6 +131,8 @@ async def sending(count: int, rate: float) -> None:
         print(f"  {achieved:.1f} msg/s = "
               f"{achieved / rate:.3f} of N; 429 received: {emu.stats.get('429', 0)}; "
               f"duplicates: {duplicates}")
+        return {"achieved": achieved, "rate": rate, "duplicates": duplicates,
+                "429": emu.stats.get("429", 0), "first": first - started}
 
 
 async def _due_reminders(store: Store, count: int) -> None:

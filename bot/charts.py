@@ -7,15 +7,16 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from babel import Locale
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal, format_percent
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from bot.i18n import FORMAT_LOCALES
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # Readable on a phone: about 1,000 pixels wide, large type, one small panel per indicator.
 WIDTH_INCHES = 6.4
@@ -59,6 +60,10 @@ def png(figure: Figure) -> bytes:
 
 def progress_figure(panels: Sequence[Panel], texts: ChartTexts, language: str) -> Figure:
     """The chart of `progress_chart`, before encoding (tests read its texts)."""
+    # Imported on first use: matplotlib (numpy, PIL) weighs tens of MiB, needed only here.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
     locale = Locale.parse(format_locale(language))
     shown = list(panels)[:MAX_PANELS] or [Panel(texts.no_data, ())]
     figure = Figure(figsize=(WIDTH_INCHES, 0.9 + PANEL_INCHES * len(shown)), dpi=DPI)

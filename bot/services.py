@@ -121,8 +121,12 @@ class Services:
     def surveys(self) -> SurveyService:
         return _opened(self._surveys)
 
-    async def record_updates(self, raw_updates: Sequence[Mapping[str, Any]]) -> None:
-        """Store fetched updates durably before Telegram can be told they were received."""
+    async def record_updates(self, raw_updates: Sequence[Mapping[str, Any]],
+                             quarantined: Sequence[tuple[int, str, str]] = ()) -> None:
+        """Store fetched updates durably before Telegram can be told they were received;
+        keep the unreadable ones (id, escaped JSON, reason) apart, closed in the inbox."""
+        if quarantined:
+            await self.store.inbox.quarantine(quarantined, self.clock())
         rows = [
             (int(raw["update_id"]), update_sender(raw),
              json.dumps(raw, ensure_ascii=False, separators=(",", ":")))

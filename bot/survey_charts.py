@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from babel import Locale
 from babel.numbers import format_percent
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from bot.charts import DPI, MAX_PANELS, WIDTH_INCHES, format_locale, png
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 COLOURS = ("#1f6f8b", "#e07a1f", "#6a994e")
 Panel = tuple[str, Sequence[str], Sequence[tuple[str, Sequence[int]]]]  # title, labels, series
@@ -34,6 +36,9 @@ def distribution_chart(panels: Sequence[Panel], groups: Sequence[str], language:
 def distribution_figure(panels: Sequence[Panel], groups: Sequence[str], language: str,
                         title: str = "") -> Figure:
     """The chart of `distribution_chart`, before encoding (tests read its texts)."""
+    # Imported on first use: matplotlib (numpy, PIL) weighs tens of MiB, needed only here.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     locale = Locale.parse(format_locale(language))
     shown = list(panels)[:MAX_PANELS]
     heights = [1.1 + 0.34 * max(1, len(labels)) * max(1, len(groups))

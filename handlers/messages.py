@@ -9,10 +9,12 @@ from bot.core import codes
 from bot.core.commands import menu_action
 from bot.core.media import Media
 from bot.core.onboarding import expired_button
+from bot.core.replies import Outcome
 from bot.transport import scope as scopes
 from bot.transport.context import PalabreContext
 from handlers import account, announcements, consultation, reports, surveys
 from handlers.common import PRIVATE, answer, now, person
+from storage.models import Member
 
 # Menu labels lead to the same callbacks as the commands they stand for.
 MENU_ACTIONS = {
@@ -39,17 +41,22 @@ async def text(update: Update, context: PalabreContext) -> None:
     services = context.services
     member = scopes.current().member
     who = person(update)
-    if codes.looks_like_code(body):
-        # Typed instead of opening the link: the same as /start CODE, members included.
+    if member is None and codes.looks_like_code(body):
+        # A visitor typed the code instead of opening the link: the same as /start CODE. A
+        # member's text is never read as a code (a report's words, a comment…), so it never
+        # counts towards the wrong-code lockout either.
         await answer(update, context, await services.onboarding.start(who, body, now(context)))
         return
     if member is not None:
         # A reply to an announcement, then an announcement or a comment being written, then
-        # an answer to the report under way, then to the questionnaire under way, then (from
-        # a partner) a field update: free text is never dropped.
+        # (when the last reply may have been lost) the state of the flow under way shown
+        # again, then an answer to the report under way, then to the questionnaire under way,
+        # then (from a partner) a field update: free text is never dropped.
+        scope = scopes.current()
         outcome = ((message and await announcements.reply_outcome(message, context, member))
                    or await services.announcements.on_text(member, body, now(context))
                    or await services.reviews.on_text(member, body, now(context))
+                   or (scope.reply_lost and await _reshow(context, member))
                    or await services.reports.on_text(member, body, now(context))
                    or await services.surveys.on_text(member, body, now(context)))
         if outcome is None:
@@ -65,6 +72,14 @@ async def text(update: Update, context: PalabreContext) -> None:
     outcome = (services.onboarding.resume(pending) if pending
                else await services.account.help(None))
     await answer(update, context, outcome)
+
+
+async def _reshow(context: PalabreContext, member: Member) -> Outcome | None:
+    """Show the flow under way again instead of taking the text as its next answer."""
+    outcome = await context.services.reports.reshow(member, now(context))
+    if outcome is not None:
+        scopes.current().shows_state = True
+    return outcome
 
 
 async def unknown_command(update: Update, context: PalabreContext) -> None:

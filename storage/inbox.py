@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from storage.db import Database
-from storage.models import InboxEntry
+from storage.models import InboxEntry, Member
 
 
 class InboxRepo:
@@ -19,12 +19,12 @@ class InboxRepo:
         """Store (update_id, user id, raw JSON) rows; ids already known are left as they are."""
         if not updates:
             return
-        async with self.db.transaction():
-            await self.db.executemany(
-                "INSERT OR IGNORE INTO inbox (update_id, telegram_user_id, payload, received_at)"
-                " VALUES (?, ?, ?, ?)",
-                [(uid, user, payload, now.isoformat()) for uid, user, payload in updates],
-            )
+        # BEGIN, the inserts and COMMIT in one hand-off to the writer's thread.
+        await self.db.write_alone(
+            "INSERT OR IGNORE INTO inbox (update_id, telegram_user_id, payload, received_at)"
+            " VALUES (?, ?, ?, ?)",
+            [(uid, user, payload, now.isoformat()) for uid, user, payload in updates],
+        )
 
     async def status(self, update_id: int) -> str | None:
         value = await self.db.fetchval("SELECT status FROM inbox WHERE update_id = ?", (update_id,))
@@ -39,12 +39,87 @@ class InboxRepo:
         )
         return cur.rowcount == 1
 
+    async def mark_and_commit(self, update_id: int, status: str, now: datetime) -> bool:
+        """Close a pending update as the last write of the caller's transaction and commit it
+        in the same hand-off; False, with nothing committed, if it was no longer pending."""
+        return await self.db.finish(
+            "UPDATE inbox SET status = ?, handled_at = ?, error = NULL"
+            " WHERE update_id = ? AND status = 'pending'",
+            (status, now.isoformat(), update_id), 1)
+
+    async def close_alone(self, update_id: int, now: datetime) -> None:
+        """Mark a pending update handled in a transaction of its own (one hand-off)."""
+        await self.db.write_alone(
+            "UPDATE inbox SET status = 'handled', handled_at = ?, error = NULL"
+            " WHERE update_id = ? AND status = 'pending'", [(now.isoformat(), update_id)])
+
+    async def status_and_member(self, update_id: int, telegram_user_id: int | None,
+                                ) -> tuple[str | None, Member | None, bool]:
+        """The update's inbox status, the member who sent it, and whether their last reply
+        may have been lost (see `reply_pending`), in one query."""
+        row = await self.db.fetchone(
+            "SELECT (SELECT status FROM inbox WHERE update_id = ?) AS inbox_status,"
+            " EXISTS (SELECT 1 FROM pending_replies WHERE telegram_user_id = ?) AS reply_lost,"
+            " m.* FROM (SELECT 1) LEFT JOIN members m ON m.telegram_user_id = ?",
+            (update_id, telegram_user_id, telegram_user_id))
+        assert row is not None  # one row, whatever the tables hold
+        fields = dict(row)
+        status = fields.pop("inbox_status")
+        reply_lost = bool(fields.pop("reply_lost"))
+        member = None if fields.get("id") is None else Member.model_validate(fields)
+        return (None if status is None else str(status)), member, reply_lost
+
     async def fail(self, update_id: int, now: datetime, error: str) -> None:
         """Record that handling failed (inside the caller's transaction), whatever the status."""
         await self.db.execute(
             "UPDATE inbox SET status = 'failed', handled_at = ?, error = ? WHERE update_id = ?",
             (now.isoformat(), error, update_id),
         )
+
+    def reply_pending(self, telegram_user_id: int, update_id: int, now: datetime) -> None:
+        """Note that this update's replies have not been delivered yet (inside its transaction,
+        with its next statement)."""
+        self.db.defer(
+            "INSERT OR REPLACE INTO pending_replies (telegram_user_id, update_id, since)"
+            " VALUES (?, ?, ?)", (telegram_user_id, update_id, now.isoformat()))
+
+    async def replies_delivered(self, telegram_user_id: int, update_id: int | None = None) -> None:
+        """Clear the note (only if still this update's, when one is given)."""
+        if update_id is None:
+            await self.db.execute("DELETE FROM pending_replies WHERE telegram_user_id = ?",
+                                  (telegram_user_id,))
+        else:
+            await self.db.execute(
+                "DELETE FROM pending_replies WHERE telegram_user_id = ? AND update_id = ?",
+                (telegram_user_id, update_id))
+
+    async def replies_delivered_alone(self, telegram_user_id: int, update_id: int) -> None:
+        """`replies_delivered` for one update, in a transaction of its own (one hand-off)."""
+        await self.db.write_alone(
+            "DELETE FROM pending_replies WHERE telegram_user_id = ? AND update_id = ?",
+            [(telegram_user_id, update_id)])
+
+    async def reply_lost(self, telegram_user_id: int) -> bool:
+        """Whether the person's last update wrote something whose reply was not delivered."""
+        return await self.db.fetchval(
+            "SELECT 1 FROM pending_replies WHERE telegram_user_id = ?",
+            (telegram_user_id,)) is not None
+
+    async def quarantine(self, rows: Sequence[tuple[int, str, str]], now: datetime) -> None:
+        """Keep (update_id, ASCII-escaped raw JSON, reason) rows out of the inbox."""
+        async with self.db.transaction():
+            await self.db.executemany(
+                "INSERT OR IGNORE INTO quarantine (update_id, raw, reason, received_at)"
+                " VALUES (?, ?, ?, ?)", [(*row, now.isoformat()) for row in rows])
+            # Closed in the inbox too: the stub PTB gets in its place is skipped, not handled.
+            await self.db.executemany(
+                "INSERT OR IGNORE INTO inbox (update_id, payload, received_at, status, handled_at,"
+                " error) VALUES (?, NULL, ?, 'handled', ?, 'quarantined')",
+                [(row[0], now.isoformat(), now.isoformat()) for row in rows])
+
+    async def quarantined(self) -> list[tuple[int, str]]:
+        rows = await self.db.fetchall("SELECT update_id, reason FROM quarantine ORDER BY update_id")
+        return [(int(r[0]), str(r[1])) for r in rows]
 
     async def pending(self, limit: int = 10_000) -> list[InboxEntry]:
         rows = await self.db.fetchall(
@@ -64,6 +139,8 @@ class InboxRepo:
             "UPDATE inbox SET payload = NULL, telegram_user_id = NULL WHERE telegram_user_id = ?",
             (telegram_user_id,),
         )
+        await self.db.execute("DELETE FROM pending_replies WHERE telegram_user_id = ?",
+                              (telegram_user_id,))
 
     async def prune(self, before: datetime) -> int:
         """Delete handled entries older than `before`; their ids can no longer come back."""

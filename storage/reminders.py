@@ -26,15 +26,19 @@ class ReminderRepo:
              for m, p, s, k, step, due, send in rows])
         return self.db.writer.total_changes - before
 
-    async def planned_keys(self, project_id: int,
-                           subjects: Sequence[str]) -> set[tuple[int, str, str, int, str]]:
-        """The keys (member, subject, kind, step, due_at) already recorded for these subjects."""
+    async def planned_keys(self, project_id: int, subjects: Sequence[str],
+                           members: tuple[int, int] | None = None,
+                           ) -> set[tuple[int, str, str, int, str]]:
+        """The keys (member, subject, kind, step, due_at) already recorded for these subjects
+        (for the members whose ids lie in `members`, both included, if given)."""
         if not subjects:
             return set()
         marks = ", ".join("?" * len(subjects))
+        low, high = members if members is not None else (0, 2**63 - 1)
         sql = ("SELECT member_id, subject, kind, step, due_at FROM reminders"  # noqa: S608
-               f" WHERE project_id = ? AND subject IN ({marks})")
-        rows = await self.db.fetchall(sql, (project_id, *subjects))
+               f" WHERE project_id = ? AND subject IN ({marks})"
+               " AND member_id BETWEEN ? AND ?")
+        rows = await self.db.fetchall(sql, (project_id, *subjects, low, high))
         return {(int(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4])) for r in rows}
 
     async def due(self, now: datetime, limit: int) -> list[ReminderRow]:
@@ -94,10 +98,12 @@ class ReminderRepo:
             (now.isoformat(),))
         return cur.rowcount
 
-    async def sent_count(self, member_id: int) -> int:
-        return int(await self.db.fetchval(
-            "SELECT COUNT(*) FROM reminders WHERE member_id = ? AND state = 'sent'",
-            (member_id,)))
+    async def uncertain_members(self, project_id: int, since: datetime) -> set[int]:
+        """Members of a project with a reminder whose delivery is unknown since `since`."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT member_id FROM reminders WHERE project_id = ?"
+            " AND state = 'uncertain' AND settled_at >= ?", (project_id, since.isoformat()))
+        return {int(row[0]) for row in rows}
 
     async def release(self, reminder_id: int, token: str, note: str) -> None:
         """Put a claimed reminder back (Telegram asked to slow down, or a transient error)."""
@@ -105,12 +111,15 @@ class ReminderRepo:
             "UPDATE reminders SET state = 'planned', token = NULL, note = ?"
             " WHERE id = ? AND token = ? AND state = 'sending'", (note, reminder_id, token))
 
-    async def partners_of(self, project_id: int) -> list[Member]:
-        """Active partners of a project (a blocked one has `unreachable_at` set)."""
+    async def partners_of(self, project_id: int, after: int = 0,
+                          limit: int = -1) -> list[Member]:
+        """Active partners of a project (a blocked one has `unreachable_at` set), by id; a
+        page of `limit` (-1: all) after member id `after`."""
         return await self._members(
             "SELECT m.* FROM members m JOIN member_projects mp ON mp.member_id = m.id"
             " WHERE mp.project_id = ? AND m.role = 'partner' AND m.status = 'active'"
-            " AND m.telegram_user_id IS NOT NULL ORDER BY m.id", (project_id,))
+            " AND m.telegram_user_id IS NOT NULL AND m.id > ? ORDER BY m.id LIMIT ?",
+            (project_id, after, limit))
 
     async def coordinators_at(self, project_id: int, kind: str) -> list[Member]:
         """Active coordinators of the project's organisations of one kind (partner: the

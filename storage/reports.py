@@ -179,6 +179,15 @@ class ReportRepo:
             f" SELECT ?, {columns} FROM attachments WHERE report_version_id = ?",
             (to_version, from_version))
 
+    async def standing_report(self, member_id: int, project_id: int,
+                              period_end: date) -> Report | None:
+        """The member's report for that period that still stands (not returned), if any."""
+        row = await self.db.fetchone(
+            "SELECT * FROM reports WHERE member_id = ? AND project_id = ? AND kind = 'report'"
+            " AND period_end = ? AND status != 'returned' ORDER BY id DESC LIMIT 1",
+            (member_id, project_id, _iso(period_end)))
+        return None if row is None else Report.model_validate(dict(row))
+
     async def report(self, report_id: int) -> Report | None:
         row = await self.db.fetchone("SELECT * FROM reports WHERE id = ?", (report_id,))
         return None if row is None else Report.model_validate(dict(row))

@@ -725,11 +725,12 @@ class AnnouncementService:
             await self.store.announcements.settle(row.id, token, "failed", now,
                                                   error=error[:500])
 
-    async def uncertain(self, row: OutboxRow, token: str, now: datetime) -> None:
-        """Telegram got the request but its answer was lost: like a crash in flight."""
+    async def uncertain(self, row: OutboxRow, token: str, now: datetime,
+                        error: str = "no answer from Telegram") -> None:
+        """Telegram may have got the request but its answer was lost: like a crash in flight."""
         async with self.store.transaction():
             await self.store.announcements.settle(row.id, token, "uncertain", now,
-                                                  error="no answer from Telegram")
+                                                  error=error[:500])
 
     async def unreachable(self, row: OutboxRow, token: str, now: datetime) -> None:
         async with self.store.transaction():

@@ -27,7 +27,16 @@ def normalize(text: str) -> str | None:
     return candidate
 
 
+GROUPS = (4, 4, 4, 2)  # how new_code() prints a code
+
+
 def looks_like_code(text: str) -> bool:
+    """Whether a visitor's free text is an invitation code: one word of 14 characters, or
+    the printed groups (4-4-4-2). Words of a sentence ("premier rapport", "Roof is fixed
+    now") are not a code, even when their letters happen to fit the alphabet."""
+    chunks = [chunk for chunk in _SEPARATORS.split(text.strip()) if chunk]
+    if len(chunks) != 1 and tuple(len(chunk) for chunk in chunks) != GROUPS:
+        return False
     return normalize(text) is not None
 
 

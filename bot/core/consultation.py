@@ -27,7 +27,6 @@ from bot.core.reports import (
 )
 from bot.core.status import project_status
 from bot.core.surveys import SurveyService
-from bot.exports.spreadsheets import write_xlsx
 from bot.exports.survey_wide import survey_sheets
 from bot.exports.tables import Scope
 from bot.i18n import _, current_language, format_day, format_number, format_share, ngettext
@@ -291,6 +290,8 @@ class ConsultationService:
 
     async def export(self, member: Member, now: datetime) -> Outcome:
         """Build the workbook of everything in scope off the event loop and send it."""
+        from bot.exports.spreadsheets import write_xlsx  # the XLSX writer loads on first use
+
         ids = await self.store.consultation.visible_project_ids(member)
         if not ids:
             return Outcome.of(Reply(_("There is no project for you to follow yet.")))

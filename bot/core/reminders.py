@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -37,6 +38,7 @@ from storage.models import Member, Project, ReminderRow
 log = logging.getLogger(__name__)
 CB = "rm"  # rm:<go|1|3>:<reminder id>
 SNOOZE_DAYS = (1, 3)
+PLAN_PAGE = 1000  # partners planned per pass: memory stays flat whatever the network's size
 SURVEY_DAYS = (3, 1)  # days before a campaign's deadline, unless the campaign says otherwise
 
 
@@ -79,15 +81,17 @@ class ReminderService:
         self._projects.clear()
         created = 0
         for project in await self.store.network.projects():
-            rows = await self._plan_project(project, now)
-            # The hourly pass mostly finds its rows planned already: only new ones are written.
-            known = await self.store.reminders.planned_keys(
-                project.id, sorted({row[2] for row in rows}))
-            rows = [row for row in rows
-                    if (row[0], row[2], row[3], row[4], row[5].isoformat()) not in known]
-            if rows:
-                async with self.store.transaction():
-                    created += await self.store.reminders.plan(rows, now)
+            async for rows in self._plan_project(project, now):
+                # The hourly pass mostly finds its rows planned already: only new ones are
+                # written. Keys are read for this page's members only (memory stays flat).
+                known = await self.store.reminders.planned_keys(
+                    project.id, sorted({row[2] for row in rows}),
+                    (min(row[0] for row in rows), max(row[0] for row in rows)))
+                rows = [row for row in rows
+                        if (row[0], row[2], row[3], row[4], row[5].isoformat()) not in known]
+                if rows:
+                    async with self.store.transaction():
+                        created += await self.store.reminders.plan(rows, now)
         rows = await self._plan_surveys(now)
         for member in await self.store.reminders.coordinators():
             zone = ZoneInfo(member.timezone)
@@ -101,8 +105,9 @@ class ReminderService:
             created += await self.store.reminders.plan(rows, now)
         return created
 
-    async def _plan_project(self, project: Project, now: datetime) -> list[
-            tuple[int, int | None, str, str, int, datetime, datetime]]:
+    async def _plan_project(self, project: Project, now: datetime) -> AsyncIterator[list[
+            tuple[int, int | None, str, str, int, datetime, datetime]]]:
+        """The project's rows, a page of partners at a time, then the escalations."""
         policy = policy_of(project)
         project_zone = ZoneInfo(project.timezone)
         cadence = Cadence(project.cadence)
@@ -111,25 +116,34 @@ class ReminderService:
         started = await self.store.consultation.project_started(project.id)
         periods = [p for p in (last, current) if p is not None and p.end >= started]
         if not periods:
-            return []
+            return
         reported = await self.store.consultation.reported_periods(project.id,
                                                                   [p.end for p in periods])
+        periods = [p for p in periods if p.end not in reported]
+        if not periods:
+            return
+        after = 0
+        while partners := await self.store.reminders.partners_of(project.id, after, PLAN_PAGE):
+            after = partners[-1].id
+            page: list[tuple[int, int | None, str, str, int, datetime, datetime]] = []
+            for period in periods:
+                subject = f"report:{period.end.isoformat()}"
+                for member in partners:
+                    zone = ZoneInfo(member.timezone)
+                    for item in plan_for_due_date(policy, period.end, zone):
+                        page.append(_row(member, project, subject, item, zone, policy))
+            if page:
+                yield page
         rows: list[tuple[int, int | None, str, str, int, datetime, datetime]] = []
-        partners = await self.store.reminders.partners_of(project.id)
         for period in periods:
-            if period.end in reported:
-                continue
             subject = f"report:{period.end.isoformat()}"
-            for member in partners:
-                zone = ZoneInfo(member.timezone)
-                for item in plan_for_due_date(policy, period.end, zone):
-                    rows.append(_row(member, project, subject, item, zone, policy))
             for item in escalations(policy, period.end, project_zone):
                 kind = "partner" if item.kind == "escalate_partner" else "collectivity"
                 for coordinator in await self.store.reminders.coordinators_at(project.id, kind):
                     rows.append(_row(coordinator, project, subject, item,
                                      ZoneInfo(coordinator.timezone), policy))
-        return rows
+        if rows:
+            yield rows
 
     async def _plan_surveys(self, now: datetime) -> list[
             tuple[int, int | None, str, str, int, datetime, datetime]]:
@@ -303,9 +317,14 @@ class ReminderService:
             lines = [f"<b>{h(project.title(member.language))}</b> · " + ngettext(
                 "{days} day late", "{days} days late", days).format(days=days)
                 + " · " + status.period.label()]
+            unconfirmed = await self.store.reminders.uncertain_members(
+                project.id, now - timedelta(days=7))
             for partner in await self.store.reminders.partners_of(project.id):
                 mark = " 🚫 " + _("cannot be reached (blocked the bot)") \
                     if partner.unreachable_at is not None else ""
+                if partner.id in unconfirmed:
+                    # Telegram's answer was lost: the reminder may or may not have arrived.
+                    mark += " ❔ " + _("a reminder may not have arrived")
                 lines.append(f"• {h(partner.display_name or _('(removed)'))}{mark}")
             blocks.append("\n".join(lines))
         if not blocks:

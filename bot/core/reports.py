@@ -317,6 +317,13 @@ class ReportService:
             return expired_button()
         action, draft_id, argument = parts[1], int(parts[2]), ":".join(parts[3:])
         draft = await self._owned_draft(member, draft_id)
+        if draft is None and action == "ok":
+            # Send pressed again (the receipt may have been lost): say it was received.
+            sent = await self.store.reports.draft(draft_id)
+            if sent is not None and sent.member_id == member.id and sent.report_id is not None:
+                report = await self.store.reports.report(sent.report_id)
+                if report is not None:
+                    return Outcome.of(self._already_sent(report, member, now))
         if draft is None or draft.kind != "report":
             return expired_button()
         handlers = {
@@ -370,6 +377,13 @@ class ReportService:
 
     async def _after_period(self, member: Member, draft: Draft, period: Period,
                             now: datetime) -> Outcome:
+        if draft.project_id is not None and draft.amends_report_id is None:
+            standing = await self.store.reports.standing_report(member.id, draft.project_id,
+                                                                period.end)
+            if standing is not None:
+                # Sent already (perhaps its receipt was lost): never a second report for the
+                # same period; the partner may read it, or amend it while that is allowed.
+                return Outcome.of(self._already_sent(standing, member, now, draft))
         indicators = await self.store.network.indicators(draft.project_id or 0)
         step = "value" if indicators else "narrative"
         return await self._advance(member, draft, now, echo="✓ " + period.label(),
@@ -484,6 +498,27 @@ class ReportService:
         answered = await self._typed_value(member, fresh, text, now)
         return Outcome(replies=(Reply("✓ " + ticked.label()), *answered.replies))
 
+    async def reshow(self, member: Member, now: datetime) -> Outcome | None:
+        """After a reply that may not have reached the partner: what is saved, then the
+        current question again (their text may be the previous answer typed again, so it is
+        not taken). None when no report is under way."""
+        draft = await self.store.reports.open_draft(member.id, "report")
+        if draft is None:
+            return None
+        lines = ["⚠️ " + _("My last answer may not have reached you. Nothing is lost.")]
+        if draft.project_id is not None and draft.step in ("value", "narrative", "attachments"):
+            indicators = await self.store.network.indicators(draft.project_id)
+            values = await self.store.reports.values(draft.id)
+            saved = ["• " + _("{name}: {value}").format(name=h(indicator_name(i)),
+                                                        value=show_value(i, value))
+                     for i in indicators if (value := values.get(i.id)) is not None]
+            if draft.narrative:
+                saved.append("• " + _("Narrative saved"))
+            if saved:
+                lines.append(_("Saved so far:"))
+                lines.extend(saved)
+        return Outcome.of(Reply("\n".join(lines)), await self.prompt(draft, member, now))
+
     async def _typed_value(self, member: Member, draft: Draft, text: str,
                            now: datetime) -> Outcome:
         indicators = await self.store.network.indicators(draft.project_id or 0)
@@ -551,9 +586,31 @@ class ReportService:
 
     # --- submitting --------------------------------------------------------------------------
 
+    def _already_sent(self, report: Report, member: Member, now: datetime,
+                      draft: Draft | None = None) -> Reply:
+        """Say that a report for this period exists, with ways to read or amend it."""
+        day, time = received_at(report.created_at, member.timezone)
+        row = [Button("👁 " + _("View"), f"lv:{report.id}")]
+        if self.can_amend(report, member, now):
+            row.append(Button("✏️ " + _("Amend"), f"am:{report.id}"))
+        rows: tuple[tuple[Button, ...], ...] = (tuple(row),)
+        if draft is not None:
+            rows += ((Button("✖ " + _("Cancel"), self._cb("no", draft)),),)
+        return Reply(_("✅ Your report {reference} for this period was received on {date} at "
+                       "{time}. Nothing was sent twice.").format(
+                           reference=report.reference, date=day, time=time),
+                     buttons=rows, replace=True)
+
     async def submit(self, member: Member, draft: Draft, now: datetime) -> Outcome:
         if draft.step != "confirm" or draft.project_id is None:
             return expired_button()
+        if draft.amends_report_id is None and draft.period_end is not None:
+            standing = await self.store.reports.standing_report(member.id, draft.project_id,
+                                                                draft.period_end)
+            if standing is not None:
+                async with self.store.transaction():
+                    await self.store.reports.update_draft(draft.id, now, status="closed")
+                return Outcome.of(self._already_sent(standing, member, now))
         values = {k: v for k, v in (await self.store.reports.values(draft.id)).items()
                   if v is not None}
         refused = sum(1 for a in await self.store.reports.draft_attachments(draft.id)

@@ -11,8 +11,6 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-
 from bot.core.survey_forms import Definition
 from bot.core.surveys import SurveyService, reference
 from storage import Store
@@ -103,6 +101,8 @@ def write(out: Path, header: Sequence[str], rows: Sequence[Sequence[Cell]], fmt:
             writer.writerow(header)
             writer.writerows([_safe(v) for v in row] for row in rows)
         return
+    from openpyxl import Workbook  # loaded on first use: the bot starts without it
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("answers")
     sheet.append(list(header))
@@ -133,6 +133,8 @@ async def survey_sheets(store: Store, surveys: SurveyService, reader: Member | N
 
 def xlsx_bytes(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
     """The workbook in memory (sent in the chat)."""
+    from openpyxl import Workbook  # loaded on first use: the bot starts without it
+
     buffer = io.BytesIO()
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("answers")

@@ -1,11 +1,13 @@
 """The outbox's sender: drains announcement rows at Telegram's pace, exactly once each.
 
 Each row is claimed (`pending` → `sending`, with a fresh token) in a committed transaction
-before its HTTP call, and settled with Telegram's answer (`sent` with the message id,
-`pending` again after a 429 or a transient error, `unreachable` after a 403, `failed` after a
-refusal). When the bot stops, in-flight calls are given time to finish and be recorded, so an
-ordinary stop or restart leaves nothing ambiguous; rows still `sending` at the next start
-(the process died mid-call) become `uncertain` (see `AnnouncementService.reconcile`).
+before its HTTP call, and settled with what Telegram's answer proves (`bot.transport.delivery`):
+`sent` with the message id; `pending` again after a 429 or an error raised before the request
+left; `unreachable` after a 403; `failed` after a refusal; `uncertain` when the outcome is
+unknown (a read timeout, a connection closed after sending, a 5xx), never re-sent on its own.
+When the bot stops, in-flight calls are given time to finish and be recorded; rows still
+`sending` at the next start (the process died mid-call) become `uncertain` too (see
+`AnnouncementService.reconcile`).
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ import secrets
 import time
 from typing import Any
 
-import httpx
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.core.announcements import AnnouncementService
 from bot.logs import redact
 from bot.services import Services
-from bot.transport import render
+from bot.transport import delivery, render
+from bot.transport.delivery import Outcome
 from bot.transport.ratelimit import PACED, FloodLimiter, retry_after_seconds
 from storage.models import OutboxRow
 
@@ -163,36 +165,8 @@ class OutboxSender:
                 message = await render.send_one(self.bot, row.chat_id, sending.reply,
                                                 rate_limit_args=PACED,
                                                 read_timeout=SEND_TIMEOUT)
-            except RetryAfter as exc:
-                wait = retry_after_seconds(exc)
-                self.stats["429"] += 1
-                # Telegram does not say which limit was hit: slow every broadcast down.
-                self._paused_until = max(self._paused_until, time.monotonic() + wait)
-                await announcements.retry_later(row, token, f"429: retry after {wait:g} s",
-                                                clock(), count_attempt=False)
-                return
-            except Forbidden as exc:
-                self.stats["unreachable"] += 1
-                log.info("member %s is unreachable: %s", row.member_id, exc.message)
-                await announcements.unreachable(row, token, clock())
-                return
-            except BadRequest as exc:
-                self.stats["failed"] += 1
-                log.warning("announcement %s refused for member %s: %s", row.announcement_id,
-                            row.member_id, exc.message)
-                await announcements.failed(row, token, redact(exc.message), clock())
-                return
-            except TimedOut as exc:
-                if isinstance(exc.__cause__, httpx.ReadTimeout):
-                    # The request reached Telegram; whether it was delivered is unknown: the
-                    # same case as a crash in flight, settled the same way.
-                    self.stats["uncertain"] += 1
-                    await announcements.uncertain(row, token, clock())
-                    return
-                await self._transient(row, token, exc)
-                return
-            except TelegramError as exc:  # 5xx, a connection that failed…
-                await self._transient(row, token, exc)
+            except TelegramError as exc:
+                await self._settle_failure(row, token, exc)
                 return
             self._not_before.pop(row.id, None)
             self.stats["sent"] += 1
@@ -203,6 +177,37 @@ class OutboxSender:
             log.exception("outbox row %s: outcome not recorded", row.id)
         finally:
             self._slots.release()
+
+    async def _settle_failure(self, row: OutboxRow, token: str, exc: TelegramError) -> None:
+        """Record a failed call by what it proves: only a call Telegram certainly did not
+        process is sent again; an ambiguous one is `uncertain`, shown to the author."""
+        announcements, now = self.announcements, self.services.clock()
+        outcome = delivery.classify(exc)
+        if isinstance(exc, RetryAfter):
+            wait = retry_after_seconds(exc)
+            self.stats["429"] += 1
+            # Telegram does not say which limit was hit: slow every broadcast down.
+            self._paused_until = max(self._paused_until, time.monotonic() + wait)
+            await announcements.retry_later(row, token, f"429: retry after {wait:g} s", now,
+                                            count_attempt=False)
+        elif outcome is Outcome.UNREACHABLE:
+            self.stats["unreachable"] += 1
+            log.info("member %s is unreachable: %s", row.member_id, exc.message)
+            await announcements.unreachable(row, token, now)
+        elif outcome is Outcome.REFUSED:
+            self.stats["failed"] += 1
+            log.warning("announcement %s refused for member %s: %s", row.announcement_id,
+                        row.member_id, exc.message)
+            await announcements.failed(row, token, redact(exc.message), now)
+        elif outcome is Outcome.NOT_PROCESSED:
+            await self._transient(row, token, exc)
+        else:
+            # A read timeout, a connection closed after the request left, a 5xx: Telegram may
+            # have delivered it. Sending again could make a duplicate; the author decides.
+            self.stats["uncertain"] += 1
+            log.info("outbox row %s: outcome unknown (%s); marked uncertain", row.id,
+                     redact(str(exc)))
+            await announcements.uncertain(row, token, now, redact(str(exc)))
 
     async def _transient(self, row: OutboxRow, token: str, exc: Exception) -> None:
         self.stats["retries"] += 1

@@ -15,6 +15,7 @@ from bot import i18n
 from bot.services import Services
 from bot.transport import scope as scopes
 from storage.db import commit_hook
+from storage.models import Member
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,10 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         self._in_flight.add(update_id)
         try:
             store = self.services.store
-            status = await store.inbox.status(update_id)
+            user = update.effective_user
+            # One query for the entry's status and its sender's membership.
+            status, member, reply_lost = await store.inbox.status_and_member(
+                update_id, None if user is None else user.id)
             if status in ("handled", "failed"):
                 self._in_flight.discard(update_id)
                 self._skip(update_id, coroutine)
@@ -78,7 +82,7 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
             if status is None:
                 # Not fetched through getUpdates (e.g. a webhook or a test): record it now.
                 await self.services.record_updates([update.to_dict()])
-            scope = await self._scope_for(update)
+            scope = await self._scope_for(update, member, reply_lost)
         except BaseException:
             self._in_flight.discard(update_id)
             _discard(coroutine)
@@ -86,17 +90,28 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         scope_token = scopes.enter(scope)
         i18n.set_language(scope.language)
         hook_token = commit_hook.set(InboxMark(self.services, scope))
+        # All of the update's writes form one transaction, committed before its first
+        # outgoing call (see FloodLimiter) or at its end, together with the inbox mark.
+        unit_token = store.db.begin_unit()
         cancelled = False
         try:
             await coroutine
+            if scope.error is None:
+                await store.db.flush_unit()
         except asyncio.CancelledError:
-            # Stopped half-way (shutdown): its writes were rolled back unless they committed,
-            # so the entry stays pending and the update is replayed at the next start.
+            # Stopped half-way (shutdown): its uncommitted writes are rolled back, so the entry
+            # stays pending and the update is replayed at the next start.
             cancelled = True
             raise
+        except AlreadyHandled:
+            scope.skipped = True
         finally:
-            commit_hook.reset(hook_token)
-            scopes.leave(scope_token)
+            try:
+                await store.db.discard_unit()  # after a failure, or a cancellation
+            finally:
+                store.db.end_unit(unit_token)
+                commit_hook.reset(hook_token)
+                scopes.leave(scope_token)
             try:
                 if not cancelled:
                     await self._close(scope)
@@ -109,26 +124,37 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         _discard(coroutine)
 
     async def _close(self, scope: scopes.UpdateScope) -> None:
-        """Close the inbox entry: record a failure, or mark it handled if no write did."""
+        """Close the inbox entry: record a failure, or mark it handled if no write did; clear
+        the person's lost-reply note once the replies of what they changed were delivered."""
         store = self.services.store
         if scope.skipped:
             self.skipped += 1
             return
-        async with store.transaction():
-            if scope.error:
+        user_id, now = scope.user_id, self.services.clock()
+        if scope.error:
+            async with store.transaction():
                 # Even after a committed write: the failure must be visible, not retried.
-                await store.inbox.fail(scope.update_id, self.services.clock(), scope.error)
-            elif not scope.marked:
-                await store.inbox.mark(scope.update_id, "handled", self.services.clock())
+                await store.inbox.fail(scope.update_id, now, scope.error)
+        elif scope.shows_state:
+            async with store.transaction():
+                if not scope.marked:
+                    await store.inbox.mark(scope.update_id, "handled", now)
+                if user_id is not None:
+                    await store.inbox.replies_delivered(user_id)
+        elif scope.marked:
+            if user_id is not None:
+                await store.inbox.replies_delivered_alone(user_id, scope.update_id)
+        else:
+            # The usual case: nothing written, only the mark, in one hand-off.
+            await store.inbox.close_alone(scope.update_id, now)
 
-    async def _scope_for(self, update: Update) -> scopes.UpdateScope:
+    async def _scope_for(self, update: Update, member: Member | None,
+                         reply_lost: bool) -> scopes.UpdateScope:
         store = self.services.store
         user = update.effective_user
         settings = self.services.settings
-        member = None
         language: str = settings.default_language
         if user is not None:
-            member = await store.members.by_telegram_id(user.id)
             if member is not None and member.status in ("active", "stopped"):
                 language = member.language
                 if member.unreachable_at is not None:
@@ -143,6 +169,7 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         return scopes.UpdateScope(
             update_id=update.update_id, user_id=None if user is None else user.id,
             member=member, language=language,
+            reply_lost=reply_lost,
         )
 
 
@@ -151,10 +178,12 @@ class AlreadyHandled(Exception):
 
 
 class InboxMark:
-    """Close the update's inbox entry inside the handler's transaction, with its writes.
+    """Close the update's inbox entry inside the update's transaction, with its writes.
 
-    The first transaction of an update carries the mark; if the entry is no longer pending
-    (another process handled the same update), the transaction is rolled back instead.
+    The update's writes commit as one transaction (see `Database.begin_unit`) that carries
+    the mark; if the entry is no longer pending (another process handled the same update), it
+    is rolled back instead. A write after the update's first outgoing message (bookkeeping
+    such as a sent card's message id) commits on its own, without a second mark.
     """
 
     def __init__(self, services: Services, scope: scopes.UpdateScope) -> None:
@@ -166,8 +195,13 @@ class InboxMark:
     async def before_commit(self, conn: aiosqlite.Connection) -> None:
         if self.scope.marked:
             return
-        if not await self.services.store.inbox.mark(self.scope.update_id, "handled",
-                                                    self.services.clock()):
+        inbox, now = self.services.store.inbox, self.services.clock()
+        if self.scope.user_id is not None:
+            # Cleared once the replies are delivered: until then, a crash or a lost answer
+            # leaves the note, and the person's next text is not taken as the next answer.
+            # It travels with the mark, which carries the COMMIT: one hand-off for both.
+            inbox.reply_pending(self.scope.user_id, self.scope.update_id, now)
+        if not await inbox.mark_and_commit(self.scope.update_id, "handled", now):
             raise AlreadyHandled(self.scope.update_id)
         self._tentative = True
 

@@ -14,6 +14,8 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from storage.db import flush_current_unit
+
 log = logging.getLogger(__name__)
 JSON = bool | dict[str, Any] | list[dict[str, Any]]
 # Calls that put a message in a chat; the others (answers to button presses, command menus,
@@ -21,6 +23,7 @@ JSON = bool | dict[str, Any] | list[dict[str, Any]]
 _MESSAGE_PREFIXES = ("send", "copy", "forward", "edit")
 _NOT_MESSAGES = frozenset({"sendChatAction"})
 _MAX_TRACKED_CHATS = 10_000
+CHAT_CUSHION = 0.25  # seconds of a chat's burst left unused against arrival jitter
 
 
 class Cadence:
@@ -28,9 +31,12 @@ class Cadence:
 
     __slots__ = ("interval", "tat", "tolerance")
 
-    def __init__(self, rate: float, burst: int = 1) -> None:
+    def __init__(self, rate: float, burst: int = 1, cushion: float = 0.0) -> None:
         self.interval = 1.0 / rate
-        self.tolerance = (max(burst, 1) - 1) * self.interval
+        # `cushion` seconds of the burst are never used: a request booked here reaches
+        # Telegram a little later or earlier than the one before it (network jitter, a busy
+        # event loop), and Telegram counts arrivals, not bookings.
+        self.tolerance = max(0.0, (max(burst, 1) - 1) * self.interval - cushion)
         self.tat = 0.0  # theoretical arrival time of the next request
 
     def reserve(self, at: float) -> float:
@@ -105,8 +111,9 @@ class FloodLimiter(BaseRateLimiter[int | Paced]):
                 now = self.clock()
                 self._chats = {k: v for k, v in self._chats.items() if v.tat > now}
             group = isinstance(chat_id, str) or chat_id < 0
-            cadence = (Cadence(self.group_per_second, burst=3) if group
-                       else Cadence(self.chat_per_second, burst=self.chat_burst))
+            cadence = (Cadence(self.group_per_second, burst=3, cushion=CHAT_CUSHION) if group
+                       else Cadence(self.chat_per_second, burst=self.chat_burst,
+                                    cushion=CHAT_CUSHION))
             self._chats[chat_id] = cadence
         return cadence
 
@@ -148,6 +155,9 @@ class FloodLimiter(BaseRateLimiter[int | Paced]):
         data: dict[str, Any],
         rate_limit_args: int | Paced | None,
     ) -> JSON:
+        # Nothing leaves before the update's writes are committed: a message must never tell
+        # of work that a crash could still roll back.
+        await flush_current_unit()
         chat_id = _chat_id(data.get("chat_id"))
         if isinstance(rate_limit_args, Paced):
             try:

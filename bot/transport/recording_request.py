@@ -8,18 +8,24 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from telegram._utils.types import ODVInput
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.request import BaseRequest, RequestData
 
-Recorder = Callable[[Sequence[Mapping[str, Any]]], Awaitable[None]]
+from bot.transport import poison as poison_updates
+from bot.transport.aiohttp_request import AiohttpRequest
+
+# Records a batch: the updates to handle, and the quarantined ones (id, escaped JSON, reason).
+Recorder = Callable[[Sequence[Mapping[str, Any]], Sequence[tuple[int, str, str]]],
+                    Awaitable[None]]
 
 
-class RecordingRequest(HTTPXRequest):
-    """HTTPXRequest for getUpdates that hands each batch to a recorder before returning it.
+class RecordingRequest(AiohttpRequest):
+    """The aiohttp request for getUpdates that hands each batch to a recorder before returning it.
 
     python-telegram-bot confirms a batch on its next getUpdates call, possibly before the
     handlers ran. Recording here, before the batch reaches the application, means that no
     update is confirmed to Telegram before it is in the inbox. If recording fails the call
-    fails, PTB retries, and Telegram keeps the updates.
+    fails, PTB retries, and Telegram keeps the updates. An update that cannot be stored or
+    parsed is quarantined instead (see `bot.transport.poison`), so it cannot block the others.
     """
 
     def __init__(self, recorder: Recorder, **kwargs: Any) -> None:
@@ -41,8 +47,12 @@ class RecordingRequest(HTTPXRequest):
         )
         if code == 200 and url.rsplit("/", 1)[-1].lower() == "getupdates":
             body = json.loads(payload)
-            if body.get("ok") and body.get("result"):
+            if body.get("ok") and isinstance(body.get("result"), list) and body["result"]:
+                good, poison, handed = poison_updates.split(body["result"])
                 # Shielded: PTB cancels a pending getUpdates when it stops. The batch is then
                 # not confirmed and comes again; recording it anyway is harmless (by id).
-                await asyncio.shield(self._recorder(body["result"]))
+                await asyncio.shield(self._recorder(good, poison))
+                if poison:
+                    body["result"] = handed
+                    payload = json.dumps(body, ensure_ascii=True).encode()
         return code, payload

@@ -3,7 +3,9 @@
 Run by the JobQueue (APScheduler): `plan` every hour and at start-up, `tick` every 30 s. The
 rows are the truth: a reminder is claimed (`planned` → `sending`, with a token) in a committed
 transaction before its HTTP call and settled with Telegram's answer, so two overlapping ticks
-or a restart can never send it twice; one left `sending` by a crash becomes `uncertain`.
+or a restart can never send it twice; one left `sending` by a crash, or whose call failed
+ambiguously (read timeout, connection closed after sending, 5xx), becomes `uncertain` and is
+never re-sent (counted in the coordinators' digest).
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from datetime import datetime
 from typing import Any
 
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.core.reminders import ReminderService
 from bot.logs import redact
 from bot.services import Services
-from bot.transport import render
+from bot.transport import delivery, render
+from bot.transport.delivery import Outcome
 from bot.transport.ratelimit import PACED, FloodLimiter
 from storage.models import ReminderRow
 
@@ -36,7 +40,8 @@ class ReminderSender:
         self.bot = bot
         self.limiter = limiter
         self._lock = asyncio.Lock()  # one tick at a time in this process
-        self.stats = {"sent": 0, "settled": 0, "deferred": 0, "429": 0, "unreachable": 0}
+        self.stats = {"sent": 0, "settled": 0, "deferred": 0, "429": 0, "unreachable": 0,
+                      "uncertain": 0}
 
     @property
     def reminders(self) -> ReminderService:
@@ -98,34 +103,51 @@ class ReminderSender:
         try:
             message = await render.send_one(self.bot, decision.chat_id, decision.reply,
                                             rate_limit_args=PACED)
-        except RetryAfter:
-            self.stats["429"] += 1
-            async with store.transaction():
-                await store.reminders.release(row.id, token, "429")
-            return "paused"  # the next tick goes on
-        except Forbidden:
-            self.stats["unreachable"] += 1
-            async with store.transaction():
-                await store.reminders.settle(row.id, "unreachable", now, token=token,
-                                             note="blocked the bot")
-                await store.announcements.member_unreachable(row.member_id, now)
-            return "unreachable"
-        except BadRequest as exc:
-            async with store.transaction():
-                await store.reminders.settle(row.id, "failed", now, token=token,
-                                             note=redact(exc.message))
-            return "failed"
-        except TelegramError as exc:  # 5xx, timeouts: planned again, tried at the next tick
-            log.info("reminder %s not sent (%s); retried at the next tick", row.id,
-                     redact(str(exc)))
-            async with store.transaction():
-                await store.reminders.release(row.id, token, redact(str(exc))[:200])
-            return "paused"
+        except TelegramError as exc:
+            return await self._settle_failure(row.id, row.member_id, token, exc, now)
         async with store.transaction():
             await store.reminders.settle(row.id, "sent", self.services.clock(), token=token,
                                          message_id=message.message_id)
         self.stats["sent"] += 1
         return "sent"
+
+    async def _settle_failure(self, reminder_id: int, member_id: int, token: str,
+                              exc: TelegramError, now: datetime) -> str:
+        """Record a failed call by what it proves (see `bot.transport.delivery`): a reminder is
+        planned again only when Telegram certainly did not process it."""
+        store = self.services.store
+        outcome = delivery.classify(exc)
+        if isinstance(exc, RetryAfter):
+            self.stats["429"] += 1
+            async with store.transaction():
+                await store.reminders.release(reminder_id, token, "429")
+            return "paused"  # the next tick goes on
+        if outcome is Outcome.UNREACHABLE:
+            self.stats["unreachable"] += 1
+            async with store.transaction():
+                await store.reminders.settle(reminder_id, "unreachable", now, token=token,
+                                             note="blocked the bot")
+                await store.announcements.member_unreachable(member_id, now)
+            return "unreachable"
+        if outcome is Outcome.REFUSED:
+            async with store.transaction():
+                await store.reminders.settle(reminder_id, "failed", now, token=token,
+                                             note=redact(exc.message))
+            return "failed"
+        if outcome is Outcome.NOT_PROCESSED:
+            log.info("reminder %s not sent (%s); retried at the next tick", reminder_id,
+                     redact(str(exc)))
+            async with store.transaction():
+                await store.reminders.release(reminder_id, token, redact(str(exc))[:200])
+            return "paused"
+        # Telegram may have delivered it: never sent again on its own, counted in the digest.
+        self.stats["uncertain"] += 1
+        log.info("reminder %s: outcome unknown (%s); marked uncertain", reminder_id,
+                 redact(str(exc)))
+        async with store.transaction():
+            await store.reminders.settle(reminder_id, "uncertain", now, token=token,
+                                         note=redact(str(exc))[:200])
+        return "uncertain"
 
     async def _place(self, chat_id: int) -> None:
         """Wait for a broadcast place: replies to people keep priority over reminders."""

@@ -24,7 +24,7 @@ from telegram import (
     ReplyParameters,
     Update,
 )
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot
 
 from bot.config import LANGUAGES
@@ -104,7 +104,14 @@ async def deliver(update: Update, bot: ExtBot[None], outcome: Outcome) -> None:
     query = update.callback_query
     chat = update.effective_chat
     if query is not None:
-        await query.answer(outcome.toast)
+        # Best effort: Telegram refuses an answer after ~15 s ("query is too old"), e.g. for
+        # a press made while the bot restarted. The work is done; the replies must still go.
+        try:
+            await query.answer(outcome.toast)
+        except TelegramError as exc:
+            log.info("could not answer button press %s: %s", query.id, exc.message)
+            if outcome.toast and not outcome.replies and chat is not None:
+                await bot.send_message(chat.id, outcome.toast)
     elif outcome.toast and chat is not None:
         await bot.send_message(chat.id, outcome.toast)
     if chat is None:

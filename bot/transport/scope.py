@@ -17,6 +17,10 @@ class UpdateScope:
     marked: bool = False  # the inbox entry was closed inside a handler's transaction
     error: str | None = None
     skipped: bool = False  # another worker had already handled this update
+    # The person's previous update wrote something whose reply may not have reached them: free
+    # text is then not an answer to the current step (they may be retyping the previous one).
+    reply_lost: bool = False
+    shows_state: bool = False  # this update showed the person where their flow stands
 
 
 _scope: ContextVar[UpdateScope | None] = ContextVar("palabre_update_scope", default=None)

@@ -136,28 +136,39 @@ class Phone:
         self.user_id = user_id
         self.toasts: list[str] = []
 
-    async def send(self, text: str) -> list[SentMessage]:
+    async def send(self, text: str, *, expect_failure: bool = False) -> list[SentMessage]:
         """Send a text and return the bot's messages that answer it."""
-        return await self._settle(self.emulator.send_text(self.user_id, text))
+        return await self._settle(self.emulator.send_text(self.user_id, text), expect_failure)
 
-    async def press(self, label: str, message: SentMessage | None = None) -> list[SentMessage]:
+    async def press(self, label: str, message: SentMessage | None = None, *,
+                    expect_failure: bool = False) -> list[SentMessage]:
         """Press the button whose label contains `label` on the last message that has it."""
         for candidate in ([message] if message else reversed(self.emulator.messages(self.user_id))):
             for text, data in candidate.buttons:
                 if label in text:
                     return await self._settle(
-                        self.emulator.press(self.user_id, candidate.message_id, data))
+                        self.emulator.press(self.user_id, candidate.message_id, data),
+                        expect_failure)
         raise AssertionError(f"no button {label!r} in chat {self.user_id}")
 
-    async def forge(self, data: str, message_id: int | None = None) -> list[SentMessage]:
+    async def forge(self, data: str, message_id: int | None = None, *,
+                    expect_failure: bool = False) -> list[SentMessage]:
         """Send a callback with any data, as a modified client could."""
         last = self.emulator.last_message(self.user_id)
         target = message_id if message_id is not None else (last.message_id if last else 1)
         return await self._settle(
-            self.emulator.press(self.user_id, target, data, check=False))
+            self.emulator.press(self.user_id, target, data, check=False), expect_failure)
 
-    async def _settle(self, update_id: int) -> list[SentMessage]:
-        await self.runner.handled(update_id)
+    async def _settle(self, update_id: int, expect_failure: bool = False) -> list[SentMessage]:
+        status = await self.runner.handled(update_id)
+        # A reply is not proof of success: the error handler replies too. An update that
+        # ended `failed` fails the test unless the test says it expects that.
+        if expect_failure:
+            assert status == "failed", f"update {update_id} ended {status!r}, not failed"
+        else:
+            error = await self.runner.store.db.fetchval(
+                "SELECT error FROM inbox WHERE update_id = ?", (update_id,))
+            assert status == "handled", f"update {update_id} ended {status!r}: {error}"
         events = self.emulator.drain_events(self.user_id)
         self.toasts = [e.text for e in events if e.kind == "answer_callback" and e.text]
         return [e.message for e in events if e.kind in ("send", "edit") and e.message]

@@ -245,8 +245,11 @@ async def test_member_opening_invitations_again(runner: BotRunner, phone_factory
     assert [r.text.splitlines()[0] for r in replies] == ["Welcome back, Awa!"]
     # A coordinator's invitation is not for them: not used, and they are told.
     other = await runner.invite("coordinator", "ecoles-cusco", org="cusco")
-    replies = await phone.send(other)  # typed rather than opened
+    replies = await phone.send(f"/start {other}")
     assert replies[0].text.startswith("This invitation is for another role or organisation")
+    # A member's typed text is never read as a code (only visitors' is).
+    replies = await phone.send(other)
+    assert not any("invitation" in r.text for r in replies)
     member = await runner.store.members.by_telegram_id(phone.user_id)
     assert member is not None
     assert [p.slug for p in await runner.store.members.projects(member.id)] == ["eau-ziguinchor"]

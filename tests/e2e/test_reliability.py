@@ -15,8 +15,10 @@ from tests.auxil.members import join
 from tests.auxil.runner import BotRunner
 from tests.auxil.texts import tr
 
-SORRY = ("Sorry, something went wrong on our side. Nothing you sent is lost; please try again "
-         "in a moment.")
+SORRY = ("Sorry, something went wrong on our side and this message was not saved. Please send "
+         "it again in a moment.")
+SAVED = ("✅ What you sent is saved, but my answer did not get through. Send any message and I "
+         "will show you where you are.")
 
 
 async def _fetch_and_record(runner: BotRunner, emulator: BotApiEmulator, update_id: int,
@@ -168,7 +170,7 @@ async def test_a_failure_after_the_write_is_recorded(runner: BotRunner, phone_fa
     assert await runner.store.members.by_telegram_id(phone.user_id) is not None
     sent = [e.message.text for e in emulator.drain_events(phone.user_id)
             if e.kind == "send" and e.message]
-    assert sent == [tr("fr", SORRY)]
+    assert sent == [tr("fr", SAVED)]  # never "try again" about work that was saved
     [welcome] = await phone.send("/start")
     assert tr("fr", "Welcome back, {name}!", name="Aminata") in welcome.text
 

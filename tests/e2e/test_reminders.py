@@ -154,7 +154,7 @@ async def test_blocked_partner_escalation_digest_and_overdue(
     observer = phone_factory("Didier", language_code="fr")
     await join(runner, observer, role="observer", org="rennes")
     [refused] = await observer.send("/overdue")
-    assert refused.text.startswith("Ceci est réservé aux coordinateurs.")
+    assert refused.text.startswith("Ceci est réservé aux coordinateur·rices.")
 
 
 async def test_a_reminder_in_flight_at_a_crash_is_never_sent_again(
@@ -235,3 +235,29 @@ async def test_an_overdue_reminder_opens_the_late_period(
     choice = (await partner.press(tr("fr", "Back")))[-1]
     assert choice.button_texts == ["26 mars\u2009–\u200925 avr. 2026",
                                    "✓ 26 févr.\u2009–\u200925 mars 2026", "✖ " + tr("fr", "Cancel")]
+
+async def test_an_ambiguous_failure_is_uncertain_never_resent_and_shown(
+    runner: BotRunner, phone_factory, emulator: BotApiEmulator
+) -> None:
+    partner = await _partner(runner, phone_factory)
+    coordinator = phone_factory("Awa", language_code="fr")
+    await join(runner, coordinator, role="coordinator", org="ziguinchor")
+    # A 502 from a proxy: Telegram may have delivered it. A 429 proves it did not.
+    emulator.fail_next("sendMessage", error_code=429, description="Too Many Requests: retry "
+                       "after 1", retry_after=1, chat_id=partner.user_id)
+    assert await _at(runner, 2026, 3, 22, 8, 0, 30) == 0  # the 429: planned again
+    emulator.fail_next("sendMessage", error_code=502, description="Bad Gateway",
+                       chat_id=partner.user_id)
+    assert await _at(runner, 2026, 3, 22, 8, 1, 30) == 0
+    assert await runner.store.db.fetchval(
+        "SELECT state FROM reminders WHERE kind = 'before' AND step = 3") == "uncertain"
+    assert await _at(runner, 2026, 3, 22, 9, 0) == 0  # never sent again on its own
+    tries = [c for c in emulator.calls if c.method.lower() == "sendmessage"
+             and c.params.get("chat_id") == partner.user_id
+             and "attendu" in str(c.params.get("text"))]
+    assert len(tries) == 2  # the 429, then the 502; nothing after
+    # Once the report is late, the coordinators see that the reminder may not have arrived.
+    runner.clock.now = datetime(2026, 3, 28, 9, 0, tzinfo=UTC)
+    emulator.drain_events(coordinator.user_id)
+    [late] = await coordinator.send("/overdue")
+    assert "❔ " + tr("fr", "a reminder may not have arrived") in late.text

@@ -39,3 +39,18 @@ def test_only_hashes_are_stored() -> None:
     assert len(codes.code_hash(canonical)) == 64
     labels = {codes.new_label() for _ in range(100)}
     assert all(len(label) == 6 and set(label) <= set(codes.ALPHABET) for label in labels)
+
+
+@pytest.mark.parametrize(("typed", "is_code"), [
+    ("7KQM-2XRT-9HVB-4D", True),
+    ("7kqm 2xrt 9hvb 4d", True),
+    ("7KQM2XRT9HVB4D", True),
+    # Sentences whose letters fit the alphabet and make 14 characters: not codes.
+    ("premier rapport", False),
+    ("Roof is fixed now", False),
+    ("Three wells done", False),
+    ("Add the receipts", False),
+    ("7KQM2XR T9HVB4D", False),
+])
+def test_only_a_code_shaped_text_is_taken_for_a_code(typed: str, is_code: bool) -> None:
+    assert codes.looks_like_code(typed) is is_code
