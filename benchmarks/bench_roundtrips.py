@@ -1,8 +1,8 @@
 """Benchmark: database round trips per update (calls to aiosqlite's thread, transactions).
 
 Every aiosqlite call is a hand-off to its thread and back, counted here by wrapping the
-queueing function all of them go through; transactions are counted where they start
-(`Database.transaction()` and `Database.write_alone()` outside a transaction).
+queueing function all of them go through; transactions are the BEGINs the writer connection
+runs (SQLite's trace callback).
 Printed for a guided `/report` step (the 8 updates of bench_reports.py) and for `/help`.
 
 Usage: python benchmarks/bench_roundtrips.py [--people 20]
@@ -20,9 +20,8 @@ import aiosqlite
 from bench_reports import partner
 from harness import LIFTED, deployment, running_bot, seed_members
 
+from bot.app import services_of
 from bot.emulator import BotApiEmulator
-from storage import db as db_module
-from storage.db import Database
 
 FIRST_USER = 60_000
 
@@ -43,15 +42,13 @@ class Trips:
 
 
 class Counter:
-    """Count aiosqlite calls (and BEGINs) while active."""
+    """Count aiosqlite calls (and the writer's BEGINs) while active."""
 
     def __init__(self) -> None:
         self.calls = 0
         self.begins = 0
         self.active = False
         self._original: Callable[..., Any] = aiosqlite.Connection._execute
-        self._methods = {name: getattr(Database, name)
-                         for name in ("transaction", "write_alone") if hasattr(Database, name)}
 
     def __enter__(self) -> Counter:
         original = self._original
@@ -63,22 +60,16 @@ class Counter:
                 counter.calls += 1
             return await original(conn, fn, *args, **kwargs)
 
-        def starts(method: Callable[..., Any]) -> Callable[..., Any]:
-            def counting(db: Database, *args: Any) -> Any:
-                if counter.active and db_module._tx_conn(db) is None:
-                    counter.begins += 1
-                return method(db, *args)
-            return counting
-
         setattr(aiosqlite.Connection, "_execute", counted)  # noqa: B010 - typed loosely
-        for name in self._methods:
-            setattr(Database, name, starts(self._methods[name]))
         return self
 
+    def traced(self, statement: str) -> None:
+        """SQLite's trace callback (on the writer's thread): count the BEGINs."""
+        if self.active and statement.startswith("BEGIN"):
+            self.begins += 1
+
     def __exit__(self, *exc: object) -> None:
-        aiosqlite.Connection._execute = self._original  # type: ignore[method-assign]
-        for name, method in self._methods.items():
-            setattr(Database, name, method)
+        setattr(aiosqlite.Connection, "_execute", self._original)  # noqa: B010
 
 
 async def _help(emu: BotApiEmulator, user_id: int, steps: int) -> None:
@@ -95,8 +86,11 @@ async def measure(people: int) -> dict[str, Trips]:
             emu.add_user(uid, f"Partner {uid}", language_code="fr")
         found: dict[str, Trips] = {}
         with Counter() as counter:
-            async with running_bot(settings):
+            async with running_bot(settings) as app:
                 await asyncio.sleep(3)  # start-up jobs (planning) out of the way
+                writer = services_of(app).store.db.writer
+                await writer._execute(  # type: ignore[no-untyped-call]
+                    writer._conn.set_trace_callback, counter.traced)
                 works: list[tuple[str, Callable[[int], Awaitable[None]], int]] = [
                     ("report", lambda uid: partner(emu, uid, []), 8),
                     ("help", lambda uid: _help(emu, uid + people, 8), 8),

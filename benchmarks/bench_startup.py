@@ -32,6 +32,7 @@ class Startup:
     first_get_updates: float  # seconds from spawn
     idle_rss_mib: float
     import_rss_mib: float
+    timeline: str  # the Bot API calls before the first getUpdates, seconds after spawn
 
 
 def _rss_mib(pid: int) -> float:
@@ -59,7 +60,7 @@ async def measure(members: int) -> Startup:
                "PALABRE_TELEGRAM_BASE_URL": emu.base_url,
                "PALABRE_DATABASE": str(settings.database),
                "PALABRE_MEDIA_DIR": str(settings.media_dir)}
-        started = time.perf_counter()
+        started, wall = time.perf_counter(), time.time()
         child = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", cwd=ROOT, env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -69,6 +70,7 @@ async def measure(members: int) -> Startup:
                     raise RuntimeError("the bot stopped before polling")
                 await asyncio.sleep(0.005)
             first = time.perf_counter() - started
+            timeline = ", ".join(f"{c.method} {c.at - wall:.2f}" for c in emu.calls)
             await asyncio.sleep(IDLE_SECONDS)
             idle = _rss_mib(child.pid)
         finally:
@@ -76,7 +78,7 @@ async def measure(members: int) -> Startup:
             _out, err = await asyncio.wait_for(child.communicate(), 30)
         if child.returncode != 0:
             raise RuntimeError(f"palabre run failed: {err.decode()[-2000:]}")
-    return Startup(members, first, idle, import_rss_mib())
+    return Startup(members, first, idle, import_rss_mib(), timeline)
 
 
 if __name__ == "__main__":
@@ -86,3 +88,4 @@ if __name__ == "__main__":
     r = asyncio.run(measure(args.members))
     print(f"{r.members:,} members: first getUpdates {r.first_get_updates:.2f} s after spawn; "
           f"idle RSS {r.idle_rss_mib:.0f} MiB; `import bot.app` alone {r.import_rss_mib:.0f} MiB")
+    print(f"calls (s after spawn): {r.timeline}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import platform
 import time
@@ -88,12 +89,14 @@ def broadcast(size: Size) -> list[Row]:
     rows = []
     for rate, recipients in size.broadcasts:
         r = asyncio.run(bench_announcements.run(recipients, rate, size.talkers))
-        share = r["achieved"] / rate
-        ok = share >= 0.95 and r["duplicates"] == 0 and r["missing"] == 0
+        # N is shared: the talkers' replies take their part of it first (5 msg/s of 30).
+        share, used = r["achieved"] / rate, r["overall"] / rate
+        ok = used >= 0.95 and r["duplicates"] == 0 and r["missing"] == 0
         rows.append(Row(
             f"broadcast N={rate:g}, {recipients:,} recipients",
-            f"{share:.3f} of N, dup {r['duplicates']:.0f}, talkers p95 {r['p95']:.0f} ms",
-            ">= 0.95 N, 0 dup", f"N = {rate:g} msg/s (emulator limit)", ok))
+            f"{used:.3f} of N used ({share:.3f} broadcast), dup {r['duplicates']:.0f}, "
+            f"talkers p95 {r['p95']:.0f} ms", ">= 0.95 N, 0 dup",
+            f"N = {rate:g} msg/s (emulator limit)", ok))
     return rows
 
 
@@ -166,10 +169,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smoke sizes (CI)")
+    parser.add_argument("--reports", type=int, default=None,
+                        help="reports generated for the exports (full size: 200,000)")
     parser.add_argument("--only", default=",".join(SECTIONS),
                         help="comma-separated sections: " + ", ".join(SECTIONS))
     args = parser.parse_args()
     size = QUICK if args.quick else FULL
+    if args.reports is not None:
+        size = dataclasses.replace(size, reports=args.reports)
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(wanted) - set(SECTIONS)
     if unknown:

@@ -55,6 +55,9 @@ class RoleChoice(StrEnum):
     admin = "admin"
 
 
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger id is refused as a bad option
+
+
 def fail(message: str) -> NoReturn:
     typer.echo(f"palabre: error: {message}", err=True)
     raise typer.Exit(1)
@@ -308,8 +311,8 @@ def announce(
         "--ack", help="Add a “Received” button and follow who pressed it.")] = False,
     author: Annotated[int | None, typer.Option(
         help="Telegram id of the coordinator or admin it comes from (their scope applies; "
-             "replies and the report go to them). Default: the network, replies go to admins.")
-    ] = None,
+             "replies and the report go to them). Default: the network, replies go to admins.",
+        min=1, max=MAX_ID)] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Send an announcement from the command line (the running bot delivers it)."""
@@ -456,8 +459,8 @@ def export_command(
     since: Annotated[datetime | None, typer.Option(
         help="Only reports submitted on or after this date.", formats=["%Y-%m-%d"])] = None,
     as_member: Annotated[int | None, typer.Option(
-        "--as", help="Export what this member (id) may see, in their language and time zone.")]
-        = None,
+        "--as", help="Export what this member (id) may see, in their language and time zone.",
+        min=1, max=MAX_ID)] = None,
     delimiter: Annotated[str, typer.Option(
         help="CSV field separator (French spreadsheets expect ';').")] = ",",
 ) -> None:
@@ -549,7 +552,7 @@ def media_pack(
     out: Annotated[Path, typer.Option("--out", help="The ZIP file to write.")],
 ) -> None:
     """Put a project's attachments in a ZIP file with an index (index.csv)."""
-    from bot.exports.media_pack import pack
+    from bot.exports.media_pack import PackError, pack
 
     cfg = settings()
 
@@ -561,7 +564,11 @@ def media_pack(
     if project_id is None:
         fail(f"no project {project!r}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    packed, missing = pack(cfg.database, cfg.media_dir, project_id, out)
+    try:
+        packed, missing = pack(cfg.database, cfg.media_dir, project_id, out)
+    except PackError as exc:
+        out.unlink(missing_ok=True)
+        fail(str(exc))
     typer.echo(f"Packed {packed} files into {out}."
                + (f" {missing} not downloaded yet or missing." if missing else ""))
 
@@ -609,29 +616,42 @@ class WideFormat(StrEnum):
 
 @survey_app.command("import")
 def survey_import(file: Annotated[Path, typer.Argument(
-        help="An XLSForm (.xlsx) or a YAML questionnaire (.yaml).")]) -> None:
+        help="An XLSForm (.xlsx, .xls) or a YAML questionnaire (.yaml).")],
+        choices: Annotated[list[Path] | None, typer.Option(
+            "--choices", help="A CSV or GeoJSON file the form names (select_one_from_file, "
+            "pulldata); repeat for several.")] = None) -> None:
     """Import a questionnaire; a changed file becomes a new version."""
-    from bot.core.survey_forms import FormError
+    from bot.core.surveys.forms import FormError
     from bot.services import Services
 
     cfg = settings()
     if not file.is_file():
         fail(f"{file}: no such file")
+    for extra in choices or []:
+        if not extra.is_file() or extra.stat().st_size > 10 * 1024 * 1024:
+            fail(f"{extra}: no such file, or larger than 10 MB")
 
-    async def work(_store: Store) -> tuple[str, int, bool, int]:
+    async def work(_store: Store) -> tuple[str, int, bool, int, list[str]]:
+        from bot.core.surveys.base import media_files, media_names
+
         services = Services(cfg)
         await services.open()
         try:
-            form, created = await services.surveys.import_form(file, now())
-            count = len(services.surveys.definition(form).asked())
-            return form.form_id, form.version, created, count
+            files = {p.name: p for p in choices or []}
+            form, created = await services.surveys.import_form(file, now(), files)
+            definition = services.surveys.definition(form)
+            missing = sorted(media_names(definition) - set(media_files(definition, file)))
+            return form.form_id, form.version, created, len(definition.asked()), missing
         finally:
             await services.close()
 
     try:
-        form_id, version, created, count = run_async(with_store(cfg, work))
+        form_id, version, created, count, missing = run_async(with_store(cfg, work))
     except FormError as exc:
         fail(str(exc))
+    for name in missing:
+        typer.echo(f"Media file {name} not found beside the form (nor in media/): that "
+                   "question is asked with its text only.")
     state = "imported" if created else "unchanged, already imported"
     typer.echo(f"Questionnaire {form_id} version {version} ({count} questions): {state}.")
 
@@ -672,8 +692,8 @@ def survey_launch(
     joint: Annotated[bool, typer.Option(
         "--joint", help="Joint evaluation: both sides of the partnership answer.")] = False,
     author: Annotated[int | None, typer.Option(
-        help="Telegram id of the coordinator or admin launching it (their scope applies).")]
-        = None,
+        help="Telegram id of the coordinator or admin launching it (their scope applies).",
+        min=1, max=MAX_ID)] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     remind: Annotated[str | None, typer.Option(
         help="Days before the deadline to remind those who have not answered, e.g. '5,2,1' "
@@ -740,7 +760,8 @@ def survey_launch(
 
 @survey_app.command("export")
 def survey_export(
-    campaign: Annotated[int, typer.Argument(help="The campaign's number (palabre survey list).")],
+    campaign: Annotated[int, typer.Argument(help="The campaign's number (palabre survey list).",
+                                            min=1, max=MAX_ID)],
     fmt: Annotated[WideFormat, typer.Option("--format", help="csv or xlsx.")] = WideFormat.csv,
     out: Annotated[Path | None, typer.Option(
         "--out", help="The file to write (default: campaign-N.csv|xlsx).")] = None,
@@ -748,7 +769,7 @@ def survey_export(
         help="CSV field separator (French spreadsheets expect ';').")] = ",",
 ) -> None:
     """Export a campaign's answers wide: one row per response, one column per question."""
-    from bot.core.survey_forms import Definition
+    from bot.core.surveys.forms import Definition
     from bot.exports import survey_wide
 
     cfg = settings()
@@ -756,19 +777,22 @@ def survey_export(
     if len(delimiter) != 1:
         fail("--delimiter takes one character, e.g. ';'")
 
-    async def work(store: Store) -> tuple[list[str], list[list[survey_wide.Cell]]]:
+    async def work(store: Store) -> tuple[list[str], list[list[survey_wide.Cell]],
+                                          list[survey_wide.SheetData]]:
         found = await store.surveys.campaign(campaign)
         if found is None:
             fail(f"no campaign {campaign} (palabre survey list)")
         form = await store.surveys.form(found.form_pk)
         assert form is not None
         definition = Definition.model_validate_json(form.definition)
-        return (survey_wide.columns(definition),
-                await survey_wide.wide_rows(store, definition, campaign, cfg.timezone))
+        rows = await survey_wide.wide_rows(store, definition, campaign, cfg.timezone)
+        repeats = survey_wide.repeat_tables(definition, await store.surveys.campaign_answers(
+            campaign), [(int(str(row[-1])), str(row[0])) for row in rows])
+        return survey_wide.columns(definition), rows, repeats
 
-    header, rows = run_async(with_store(cfg, work))
+    header, rows, repeats = run_async(with_store(cfg, work))
     target.parent.mkdir(parents=True, exist_ok=True)
-    survey_wide.write(target, header, rows, fmt.value, delimiter)
+    survey_wide.write(target, header, rows, fmt.value, delimiter, repeats)
     typer.echo(f"Wrote {len(rows)} responses to {target}.")
 
 

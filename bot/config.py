@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     group_rate: float = Field(default=20.0, gt=0)  # messages per minute in one group
     # Files larger than this are refused (Telegram lets bots download 20 MB at most).
     max_download_mb: float = Field(default=20.0, gt=0, le=20.0)
+    # WhatsApp Business Cloud API (enabled when the token is set); see docs/whatsapp.md.
+    whatsapp_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_base_url: str = "https://graph.facebook.com/v23.0"
+    webhook_listen: str = "127.0.0.1:8080"  # host:port of the webhook receiver (behind TLS)
 
     @property
     def max_download_bytes(self) -> int:
@@ -57,10 +64,39 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("telegram_base_url")
+    @field_validator("telegram_base_url", "whatsapp_base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"expected host:port, got {value!r}")
+        return value
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return self.whatsapp_token is not None and bool(
+            self.whatsapp_token.get_secret_value().strip())
+
+    def whatsapp_secrets(self) -> tuple[str, str, str, str]:
+        """Return (token, phone number id, app secret, verify token) or raise a one-line error."""
+        missing = [name for name, value in (
+            ("PALABRE_WHATSAPP_TOKEN", self.whatsapp_token),
+            ("PALABRE_WHATSAPP_PHONE_NUMBER_ID", self.whatsapp_phone_number_id),
+            ("PALABRE_WHATSAPP_APP_SECRET", self.whatsapp_app_secret),
+            ("PALABRE_WHATSAPP_VERIFY_TOKEN", self.whatsapp_verify_token),
+        ) if value is None or not _plain(value).strip()]
+        if missing:
+            raise ConfigError(f"WhatsApp is enabled but {', '.join(missing)} is not set")
+        assert self.whatsapp_token is not None and self.whatsapp_app_secret is not None
+        assert self.whatsapp_verify_token is not None and self.whatsapp_phone_number_id
+        return (self.whatsapp_token.get_secret_value().strip(), self.whatsapp_phone_number_id,
+                self.whatsapp_app_secret.get_secret_value(),
+                self.whatsapp_verify_token.get_secret_value())
 
     @property
     def telegram_file_url(self) -> str:
@@ -76,6 +112,10 @@ class Settings(BaseSettings):
                 "PALABRE_TELEGRAM_TOKEN is not set: get a token from @BotFather and put it in .env"
             )
         return self.telegram_token.get_secret_value().strip()
+
+
+def _plain(value: SecretStr | str) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 class ConfigError(Exception):

@@ -64,7 +64,7 @@ class Services:
     async def open(self) -> None:
         self._store = await Store.open(self.settings.database)
         self._onboarding = OnboardingService(self._store, self.settings)
-        self._account = AccountService(self._store)
+        self._account = AccountService(self._store, self.settings.media_dir)
         self._reports = ReportService(self._store, self.settings.timezone)
         self._announcements = AnnouncementService(self._store, self.settings.timezone)
         self._field_updates = FieldUpdateService(self._store, self._reports,

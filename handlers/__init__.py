@@ -9,6 +9,7 @@ from handlers import (
     announcements,
     consultation,
     errors,
+    guards,
     messages,
     onboarding,
     reminders,
@@ -17,8 +18,9 @@ from handlers import (
 )
 
 # Order matters: PTB runs the first matching handler of the group, and `messages` holds the
-# catch-alls (free text, unknown commands, other messages, stale buttons), so it comes last.
-ROUTERS = (onboarding, account, announcements, reports, surveys, consultation, reminders,
+# catch-alls (free text, unknown commands, other messages, stale buttons), so it comes last;
+# `guards` refuses forged button data before any feature parses it, so it comes first.
+ROUTERS = (guards, onboarding, account, announcements, reports, surveys, consultation, reminders,
            messages)
 
 

@@ -76,7 +76,8 @@ async def text(update: Update, context: PalabreContext) -> None:
 
 async def _reshow(context: PalabreContext, member: Member) -> Outcome | None:
     """Show the flow under way again instead of taking the text as its next answer."""
-    outcome = await context.services.reports.reshow(member, now(context))
+    outcome = (await context.services.reports.reshow(member, now(context))
+               or await context.services.surveys.where_you_are(member, now(context)))
     if outcome is not None:
         scopes.current().shows_state = True
     return outcome

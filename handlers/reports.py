@@ -7,7 +7,7 @@ from typing import Protocol
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.core.media import Media, MediaKind
+from bot.core.media import Media, MediaKind, location_refused
 from bot.core.onboarding import expired_button
 from bot.transport.context import PalabreContext
 from handlers import announcements
@@ -131,6 +131,9 @@ async def media(update: Update, context: PalabreContext, member: Member) -> None
     services = context.services
     if item is None:
         await answer(update, context, services.account.not_understood(member))
+        return
+    if not item.has_valid_location:
+        await answer(update, context, location_refused())  # never stored, never shown
         return
     refused = item.size is not None and item.size > services.settings.max_download_bytes
     # A captioned reply to an announcement goes to its author; a photo or document may be

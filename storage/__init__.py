@@ -17,9 +17,11 @@ from storage.members import MemberRepo
 from storage.migrations import upgrade
 from storage.network import NetworkRepo
 from storage.onboarding import OnboardingRepo
+from storage.privacy import PrivacyRepo
 from storage.reminders import ReminderRepo
 from storage.reports import ReportRepo
 from storage.surveys import SurveyRepo
+from storage.whatsapp import WhatsAppRepo
 
 __all__ = ["Database", "StorageError", "Store"]
 
@@ -34,12 +36,14 @@ class Store:
         self.invitations = InvitationRepo(db)
         self.onboarding = OnboardingRepo(db)
         self.inbox = InboxRepo(db)
+        self.whatsapp = WhatsAppRepo(db)
         self.kv = KeyValueRepo(db)
         self.reports = ReportRepo(db)
         self.reminders = ReminderRepo(db)
         self.consultation = ConsultationRepo(db)
         self.announcements = AnnouncementRepo(db)
         self.surveys = SurveyRepo(db)
+        self.privacy = PrivacyRepo(db)
 
     @classmethod
     async def open(cls, path: Path) -> Store:

@@ -165,6 +165,24 @@ class AnnouncementRepo:
             " WHERE id = ? AND state = 'pending'", (token, row_id))
         return cur.rowcount == 1
 
+    async def claim_many(self, row_ids: Sequence[int], token: str) -> set[int]:
+        """`claim` for many rows in one statement; return the ids claimed (still pending)."""
+        if not row_ids:
+            return set()
+        marks = ", ".join("?" * len(row_ids))
+        rows = await self.db.fetchall(
+            "UPDATE outbox SET state = 'sending', token = ?, attempts = attempts + 1"  # noqa: S608
+            f" WHERE id IN ({marks}) AND state = 'pending' RETURNING id", (token, *row_ids))
+        return {int(r[0]) for r in rows}
+
+    async def settle_sent_many(self, sent: Sequence[tuple[int, str, int]],
+                               now: datetime) -> None:
+        """`settle` as `sent` for many (row id, token, message id) in one call."""
+        await self.db.executemany(
+            "UPDATE outbox SET state = 'sent', message_id = ?, error = NULL, sent_at = ?"
+            " WHERE id = ? AND token = ? AND state IN ('sending', 'uncertain')",
+            [(message_id, now.isoformat(), row_id, token) for row_id, token, message_id in sent])
+
     async def settle(self, row_id: int, token: str, state: str, now: datetime, *,
                      message_id: int | None = None, error: str | None = None) -> bool:
         """Record the outcome of the attempt holding `token` (also when the row was found

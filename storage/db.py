@@ -34,30 +34,13 @@ class CommitHook(Protocol):
         """Run when the transaction was rolled back."""
 
 
-class _Tx:
-    """The transaction the current task is in: its database, the writer connection, the
-    owning task, and whether BEGIN ran yet (it is sent with the first statement, in the same
-    hand-off to aiosqlite's thread) or COMMIT already did (sent with the last statement)."""
-
-    __slots__ = ("begun", "committed", "conn", "database", "pending", "task")
-
-    def __init__(self, database: Database, conn: aiosqlite.Connection,
-                 task: asyncio.Task[Any] | None) -> None:
-        self.database = database
-        self.conn = conn
-        self.task = task
-        self.begun = False
-        self.committed = False
-        # Statements that travel with the next one (a savepoint, a note): no hand-off of
-        # their own.
-        self.pending: list[tuple[str, Params]] = []
-
-
-# The transaction the current task is in, so that reads made inside a transaction see its
-# own writes and nested `transaction()` calls join the outer one. The task is kept because
-# ContextVars are copied into tasks created inside a transaction: such a task must not
-# believe it is in its creator's transaction.
-_current_tx: ContextVar[_Tx | None] = ContextVar("palabre_tx", default=None)
+# The transaction the current task is in (database, connection, owning task), so that reads
+# made inside a transaction see its own writes and nested `transaction()` calls join the outer
+# one. The task is kept because ContextVars are copied into tasks created inside a transaction:
+# such a task must not believe it is in its creator's transaction.
+_current_tx: ContextVar[
+    tuple[Database, aiosqlite.Connection, asyncio.Task[Any] | None] | None
+] = ContextVar("palabre_tx", default=None)
 commit_hook: ContextVar[CommitHook | None] = ContextVar("palabre_commit_hook", default=None)
 
 
@@ -69,7 +52,7 @@ class _Unit:
     def __init__(self, database: Database, task: asyncio.Task[Any] | None) -> None:
         self.database = database
         self.task = task
-        self.tx: _Tx | None = None
+        self.conn: aiosqlite.Connection | None = None
         self.tx_token: Token[Any] | None = None
         self.savepoints = 0
 
@@ -84,49 +67,20 @@ def _task() -> asyncio.Task[Any] | None:
         return None
 
 
-def _tx(database: Database) -> _Tx | None:
-    current = _current_tx.get()
-    if current is None or current.database is not database or current.task is not _task():
-        return None
-    return current
-
-
 def _tx_conn(database: Database) -> aiosqlite.Connection | None:
-    current = _tx(database)
-    return None if current is None else current.conn
-
-
-async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
-    """Run `work` on the connection's own thread in one hand-off (aiosqlite's queue)."""
-    raw: sqlite3.Connection = conn._conn  # aiosqlite keeps the sqlite3 connection there
-    done: T = await conn._execute(work, raw)  # type: ignore[no-untyped-call]
-    return done
-
-
-async def _in_tx(tx: _Tx, work: Callable[[sqlite3.Connection], T]) -> T:
-    """Run `work` in the transaction, preceded by its BEGIN if this is its first statement
-    and by the statements waiting to travel with the next one."""
-    begin, pending = not tx.begun, tx.pending
-    if not begin and not pending:
-        return await _on_thread(tx.conn, work)
-    tx.begun = True
-    tx.pending = []
-
-    def prelude_then(raw: sqlite3.Connection) -> T:
-        if begin:
-            raw.execute("BEGIN IMMEDIATE")
-        for sql, params in pending:
-            raw.execute(sql, params)
-        return work(raw)
-
-    return await _on_thread(tx.conn, prelude_then)
-
+    current = _current_tx.get()
+    if current is None or current[0] is not database or current[2] is not _task():
+        return None
+    return current[1]
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=10000",
     "PRAGMA synchronous=NORMAL",
+    # Deleted and overwritten content is zeroed, not left in free pages: after /forget (and
+    # its checkpoint) the person's id, name and username are in no byte of the files.
+    "PRAGMA secure_delete=ON",
 )
 
 
@@ -134,6 +88,13 @@ def _malloc_trim() -> None:
     # The process's own symbols (libc's on Linux); elsewhere the allocator keeps its pages.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
+
+
+async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `work` on the connection's own thread in one hand-off (aiosqlite's queue)."""
+    raw: sqlite3.Connection = conn._conn  # aiosqlite keeps the sqlite3 connection there
+    done: T = await conn._execute(work, raw)  # type: ignore[no-untyped-call]
+    return done
 
 
 class StorageError(Exception):
@@ -146,6 +107,10 @@ class Database:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._writer: aiosqlite.Connection | None = None
+        # Statements whose result nobody reads (BEGIN, SAVEPOINT, RELEASE, `execute_later`),
+        # sent to the writer's thread with the next statement or the COMMIT instead of each
+        # in a hand-off of its own.
+        self._queued: list[tuple[str, Params]] = []
         self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -198,12 +163,7 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Run the block in one IMMEDIATE transaction; join the enclosing one if any.
-
-        BEGIN IMMEDIATE travels with the block's first statement and COMMIT with the commit
-        hook's (see `finish`): a transaction of k statements is k hand-offs to the writer's
-        thread, not k + 3. A block that runs no statement sends nothing.
-        """
+        """Run the block in one IMMEDIATE transaction; join the enclosing one if any."""
         outer = _tx_conn(self)
         unit = self._unit()
         if unit is not None:
@@ -218,19 +178,18 @@ class Database:
             hook = None
         async with self._lock:
             conn = self.writer
-            tx = _Tx(self, conn, _task())
-            token = _current_tx.set(tx)
+            token = _current_tx.set((self, conn, _task()))
             try:
+                self._queued.append(("BEGIN IMMEDIATE", ()))
                 yield conn
                 if hook is not None:
                     await hook.before_commit(conn)
-                if tx.begun and not tx.committed:
-                    await conn.commit()
+                await self._commit()
             except BaseException:
                 # Shielded: a cancelled caller must still leave the writer usable. aiosqlite
                 # runs calls in order on its thread, so this follows even a BEGIN that was
                 # still queued when the caller was cancelled.
-                await asyncio.shield(_rollback(conn))
+                await asyncio.shield(self._rollback())
                 if hook is not None:
                     hook.after_rollback()
                 raise
@@ -238,6 +197,21 @@ class Database:
                 _current_tx.reset(token)
         if hook is not None:
             hook.after_commit()
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the database file and truncate it (PRAGMA wal_checkpoint).
+
+        Old versions of changed pages stay in the `-wal` file until a checkpoint: /forget
+        calls this after its writes so erased identifiers are gone from the disk at once.
+        Within an update, its writes are committed first (with its inbox mark).
+        """
+        await self.flush_unit()
+        if _tx_conn(self) is not None:
+            raise StorageError("checkpoint inside a transaction")
+        async with self._lock:
+            # Read to the end: the pragma answers a row, and a statement left open would make
+            # the writer's next COMMIT fail ("SQL statements in progress").
+            await self.writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- one transaction per update ----------------------------------------------------
 
@@ -257,27 +231,24 @@ class Database:
         if outer is not None and unit.savepoints:
             yield outer  # nested inside a block of the unit: that block's savepoint covers it
             return
-        if unit.tx is None:
-            await self._lock.acquire()  # held until the unit is flushed or discarded
-            unit.tx = _Tx(self, self.writer, _task())
-            unit.tx_token = _current_tx.set(unit.tx)
-        tx = unit.tx
-        # Each block is a savepoint, so that a block that fails (and is caught by its caller)
-        # undoes its own writes only, as a transaction of its own would have. It travels with
-        # the block's first statement; it is never released (COMMIT releases them all), so it
-        # costs no hand-off of its own.
+        if unit.conn is None:
+            await self._lock.acquire()
+            self._queued.append(("BEGIN IMMEDIATE", ()))
+            unit.conn = self.writer
+            unit.tx_token = _current_tx.set((self, unit.conn, _task()))
+        conn = unit.conn
+        # Each block is a savepoint: a block that fails (and is caught by its caller) undoes
+        # its own writes only, as a transaction of its own would have.
         unit.savepoints += 1
         name = f"block{unit.savepoints}"
-        statement = (f"SAVEPOINT {name}", ())
-        tx.pending.append(statement)
+        self._queued.append((f"SAVEPOINT {name}", ()))
         try:
-            yield tx.conn
+            yield conn
         except BaseException:
-            if statement in tx.pending:
-                tx.pending.remove(statement)  # the block ran nothing: nothing to undo
-            else:
-                await asyncio.shield(_rollback_to(tx.conn, name))
+            await asyncio.shield(self._rollback_to(name))
             raise
+        else:
+            self._queued.append((f"RELEASE {name}", ()))
         finally:
             unit.savepoints -= 1
 
@@ -288,121 +259,143 @@ class Database:
         that could still be rolled back; later writes of the update open a new transaction.
         """
         unit = self._unit()
-        if unit is None or unit.tx is None:
+        if unit is None or unit.conn is None:
             return
-        tx = unit.tx
+        conn = unit.conn
         hook = commit_hook.get()
         if hook is not None and hook.database is not self:
             hook = None
         try:
-            if tx.begun and hook is not None:
-                await hook.before_commit(tx.conn)
-            if tx.begun and not tx.committed:
-                await tx.conn.commit()
+            if hook is not None:
+                await hook.before_commit(conn)
+            await self._commit()
         except BaseException:
-            await asyncio.shield(_rollback(tx.conn))
+            await asyncio.shield(self._rollback())
             self._close_unit(unit)
             if hook is not None:
                 hook.after_rollback()
             raise
-        wrote = tx.begun
         self._close_unit(unit)
-        if hook is not None and wrote:
+        if hook is not None:
             hook.after_commit()
 
     async def discard_unit(self) -> bool:
         """Roll back the current update's uncommitted writes; say whether there were any."""
         unit = self._unit()
-        if unit is None or unit.tx is None:
+        if unit is None or unit.conn is None:
             return False
-        wrote = unit.tx.begun and not unit.tx.committed
-        if wrote:
-            await asyncio.shield(_rollback(unit.tx.conn))
+        await asyncio.shield(self._rollback())
         self._close_unit(unit)
         hook = commit_hook.get()
-        if wrote and hook is not None and hook.database is self:
+        if hook is not None and hook.database is self:
             hook.after_rollback()
-        return wrote
+        return True
 
     def end_unit(self, token: object) -> None:
         """Leave unit mode (after `flush_unit` or `discard_unit`)."""
         unit = self._unit()
-        if unit is not None and unit.tx is not None:
+        if unit is not None and unit.conn is not None:
             raise StorageError("update unit ended with an open transaction")
         _unit.reset(token)  # type: ignore[arg-type]
 
     def _close_unit(self, unit: _Unit) -> None:
         if unit.tx_token is not None:
             _current_tx.reset(unit.tx_token)
-        unit.tx = None
+        unit.conn = None
         unit.tx_token = None
         self._lock.release()
 
-    def defer(self, sql: str, params: Params = ()) -> None:
-        """Queue a write to travel with the transaction's next statement (no result needed)."""
-        tx = _tx(self)
-        if tx is None:
-            raise StorageError("write outside a transaction")
-        tx.pending.append((sql, params))
+    # --- the writer's hand-offs ---------------------------------------------------------
+
+    async def _on_writer(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on the writer's thread, after the queued statements, in one hand-off."""
+        queued, self._queued = self._queued, []
+        if not queued:
+            return await _on_thread(self.writer, work)
+
+        def after_queued(raw: sqlite3.Connection) -> T:
+            for statement, params in queued:
+                raw.execute(statement, params)
+            return work(raw)
+
+        return await _on_thread(self.writer, after_queued)
+
+    async def _commit(self) -> None:
+        if self._queued == [("BEGIN IMMEDIATE", ())]:
+            self._queued = []  # nothing was written: nothing to begin or commit
+            return
+        await self._on_writer(lambda raw: raw.commit())
+
+    async def _rollback(self) -> None:
+        # Queued statements never ran: a queued BEGIN means nothing to undo, and ROLLBACK
+        # undoes the savepoints of the transaction that did begin.
+        self._queued = []
+        await _rollback(self.writer)
+
+    async def _rollback_to(self, name: str) -> None:
+        savepoint = (f"SAVEPOINT {name}", ())
+        if savepoint in self._queued:  # the block never sent a statement: drop it all
+            del self._queued[self._queued.index(savepoint):]
+            return
+
+        def undo(raw: sqlite3.Connection) -> None:
+            raw.execute(f"ROLLBACK TO {name}")
+            raw.execute(f"RELEASE {name}")
+
+        # A failed BEGIN (the database busy) left no savepoint: nothing of the block to undo.
+        with contextlib.suppress(sqlite3.OperationalError):
+            await self._on_writer(undo)
 
     async def execute(self, sql: str, params: Params = ()) -> aiosqlite.Cursor:
         """Execute a write; it must run inside `transaction()`."""
-        tx = _tx(self)
-        if tx is None:
+        conn = _tx_conn(self)
+        if conn is None:
             raise StorageError("write outside a transaction")
-        if tx.committed:
-            raise StorageError("write after the transaction's commit")
-        cursor = await _in_tx(tx, lambda raw: raw.execute(sql, params))
-        return aiosqlite.Cursor(tx.conn, cursor)
+        cursor = await self._on_writer(lambda raw: raw.execute(sql, params))
+        return aiosqlite.Cursor(conn, cursor)
+
+    def execute_later(self, sql: str, params: Params = ()) -> None:
+        """A write inside `transaction()` whose outcome nobody reads: sent with the
+        transaction's next statement or its COMMIT (one hand-off fewer); an error then
+        fails that statement or the commit, and the transaction rolls back as usual."""
+        if _tx_conn(self) is None:
+            raise StorageError("write outside a transaction")
+        self._queued.append((sql, params))
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         """Execute a write for many rows; it must run inside `transaction()`."""
-        tx = _tx(self)
-        if tx is None:
+        conn = _tx_conn(self)
+        if conn is None:
             raise StorageError("write outside a transaction")
-        if tx.committed:
-            raise StorageError("write after the transaction's commit")
-        await _in_tx(tx, lambda raw: raw.executemany(sql, rows))
+        await self._on_writer(lambda raw: raw.executemany(sql, rows))
 
-    async def finish(self, sql: str, params: Params, expected_rows: int) -> bool:
-        """The last write of the current transaction, and its COMMIT in the same hand-off,
-        if it changed `expected_rows` rows; otherwise nothing is committed and False is
-        returned (the caller raises, and the transaction rolls back)."""
-        tx = _tx(self)
-        if tx is None:
-            raise StorageError("write outside a transaction")
+    async def write_batch(self, statements: Sequence[tuple[str, Sequence[Params]]]) -> int:
+        """A fixed write pattern as one transaction of its own: BEGIN IMMEDIATE, each
+        statement for each of its parameter rows, COMMIT, in one hand-off to the writer's
+        thread (no commit hook runs). Inside a transaction, the statements join it instead.
+        Return the rows changed."""
+        if _tx_conn(self) is not None or self._unit() is not None:
+            changed = 0
+            async with self.transaction():
+                for sql, rows in statements:
+                    before = self.writer.total_changes
+                    await self.executemany(sql, rows)
+                    changed += self.writer.total_changes - before
+            return changed
 
-        def write_and_commit(raw: sqlite3.Connection) -> bool:
-            if raw.execute(sql, params).rowcount != expected_rows:
-                return False
-            raw.commit()
-            return True
-
-        done = await _in_tx(tx, write_and_commit)
-        tx.committed = done
-        return done
-
-    async def write_alone(self, sql: str, rows: Sequence[Params]) -> int:
-        """BEGIN IMMEDIATE, one statement for each of `rows`, COMMIT: one hand-off to the
-        writer's thread (inside a transaction, its statements join it; outside, no commit
-        hook runs). Return the rows changed."""
-        if _tx(self) is not None:
-            before = self.writer.total_changes
-            await self.executemany(sql, rows)
-            return self.writer.total_changes - before
-        async with self._lock:
-
-            def batch(raw: sqlite3.Connection) -> int:
-                before = raw.total_changes
-                raw.execute("BEGIN IMMEDIATE")
-                try:
+        def batch(raw: sqlite3.Connection) -> int:
+            before = raw.total_changes
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, rows in statements:
                     raw.executemany(sql, rows)
-                    raw.commit()
-                except BaseException:
-                    raw.rollback()
-                    raise
-                return raw.total_changes - before
+                raw.commit()
+            except BaseException:
+                raw.rollback()
+                raise
+            return raw.total_changes - before
 
+        async with self._lock:
             return await _on_thread(self.writer, batch)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
@@ -412,11 +405,13 @@ class Database:
         execute/fetch calls, another task's query could start on the shared reader while this
         one is open and so read inside its older snapshot, missing a commit made just before.
         """
-        tx = _tx(self)
-        if tx is not None:
-            # Inside a transaction: its connection (own writes visible), BEGIN sent first.
-            return await _in_tx(tx, lambda raw: raw.execute(sql, params).fetchall())
-        rows = await self._read_conn().execute_fetchall(sql, params)
+        conn = self._read_conn()
+        if conn is self._writer:
+            # Inside a transaction (own writes visible): after its queued statements.
+            found: list[aiosqlite.Row] = await self._on_writer(
+                lambda raw: raw.execute(sql, params).fetchall())
+            return found
+        rows = await conn.execute_fetchall(sql, params)
         return list(rows)
 
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
@@ -435,12 +430,6 @@ async def flush_current_unit() -> None:
     unit = _unit.get()
     if unit is not None:
         await unit.database.flush_unit()
-
-
-async def _rollback_to(conn: aiosqlite.Connection, name: str) -> None:
-    # "no such savepoint": the statement carrying it never ran (its BEGIN failed, say).
-    with contextlib.suppress(sqlite3.OperationalError):
-        await conn.execute(f"ROLLBACK TO {name}")
 
 
 async def _rollback(conn: aiosqlite.Connection) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from storage.db import Database
 from storage.models import InboxEntry, Member
@@ -20,11 +21,58 @@ class InboxRepo:
         if not updates:
             return
         # BEGIN, the inserts and COMMIT in one hand-off to the writer's thread.
-        await self.db.write_alone(
+        await self.db.write_batch([(
             "INSERT OR IGNORE INTO inbox (update_id, telegram_user_id, payload, received_at)"
             " VALUES (?, ?, ?, ?)",
-            [(uid, user, payload, now.isoformat()) for uid, user, payload in updates],
-        )
+            [(uid, user, payload, now.isoformat()) for uid, user, payload in updates])])
+
+    async def arrival(self, update_id: int, telegram_user_id: int | None,
+                      message_id: int | None = None,
+                      ) -> tuple[str | None, Member | None, bool]:
+        """In one query: the update's inbox status, the member who sent it, and whether that
+        person may not have seen the bot's latest question (see `reply_pending`): its replies
+        were not delivered, or the person's message (`message_id`, in the same chat) was sent
+        before the last of them, so it cannot answer it."""
+        row = await self.db.fetchone(
+            "SELECT (SELECT status FROM inbox WHERE update_id = ?) AS inbox_status,"
+            " EXISTS (SELECT 1 FROM pending_replies WHERE telegram_user_id = ?"
+            "  AND (delivered_at IS NULL OR ? < delivered_message_id)) AS inbox_lost,"
+            " m.* FROM (SELECT 1) LEFT JOIN members m ON m.telegram_user_id = ?",
+            (update_id, telegram_user_id, message_id, telegram_user_id))
+        assert row is not None  # one row, whatever the tables hold
+        fields = dict(row)
+        status, lost = fields.pop("inbox_status"), fields.pop("inbox_lost")
+        member = None if fields.get("id") is None else Member.model_validate(fields)
+        return (None if status is None else str(status)), member, bool(lost)
+
+    async def close(self, update_id: int, now: datetime, *, error: str | None, mark: bool,
+                    user_id: int | None, clear: str | None,
+                    last_message_id: int | None = None) -> None:
+        """Close an update once handled, in a transaction of its own and one hand-off: record
+        its failure, or mark it handled (`mark`) and clear its sender's lost-reply note
+        (`clear`: "all" of it, or only if still "this" update's)."""
+        if error is not None:
+            await self.db.write_batch([(
+                "UPDATE inbox SET status = 'failed', handled_at = ?, error = ?"
+                " WHERE update_id = ?", [(now.isoformat(), error, update_id)])])
+            return
+        statements: list[tuple[str, list[tuple[Any, ...]]]] = []
+        if mark:
+            statements.append((
+                "UPDATE inbox SET status = 'handled', handled_at = ?, error = NULL"
+                " WHERE update_id = ? AND status = 'pending'", [(now.isoformat(), update_id)]))
+        # Delivered, as the chat's message `last_message_id` (kept when the replies only edited
+        # earlier messages): a message of the person's with a lower id was typed before.
+        delivered = ("UPDATE pending_replies SET delivered_at = ?,"
+                     " delivered_message_id = MAX(COALESCE(delivered_message_id, 0), ?)"
+                     " WHERE telegram_user_id = ?")
+        stamp = (now.isoformat(), last_message_id or 0, user_id)
+        if user_id is not None and clear == "all":
+            statements.append((delivered, [stamp]))
+        elif user_id is not None and clear == "this":
+            statements.append((delivered + " AND update_id = ?", [(*stamp, update_id)]))
+        if statements:
+            await self.db.write_batch(statements)
 
     async def status(self, update_id: int) -> str | None:
         value = await self.db.fetchval("SELECT status FROM inbox WHERE update_id = ?", (update_id,))
@@ -39,36 +87,6 @@ class InboxRepo:
         )
         return cur.rowcount == 1
 
-    async def mark_and_commit(self, update_id: int, status: str, now: datetime) -> bool:
-        """Close a pending update as the last write of the caller's transaction and commit it
-        in the same hand-off; False, with nothing committed, if it was no longer pending."""
-        return await self.db.finish(
-            "UPDATE inbox SET status = ?, handled_at = ?, error = NULL"
-            " WHERE update_id = ? AND status = 'pending'",
-            (status, now.isoformat(), update_id), 1)
-
-    async def close_alone(self, update_id: int, now: datetime) -> None:
-        """Mark a pending update handled in a transaction of its own (one hand-off)."""
-        await self.db.write_alone(
-            "UPDATE inbox SET status = 'handled', handled_at = ?, error = NULL"
-            " WHERE update_id = ? AND status = 'pending'", [(now.isoformat(), update_id)])
-
-    async def status_and_member(self, update_id: int, telegram_user_id: int | None,
-                                ) -> tuple[str | None, Member | None, bool]:
-        """The update's inbox status, the member who sent it, and whether their last reply
-        may have been lost (see `reply_pending`), in one query."""
-        row = await self.db.fetchone(
-            "SELECT (SELECT status FROM inbox WHERE update_id = ?) AS inbox_status,"
-            " EXISTS (SELECT 1 FROM pending_replies WHERE telegram_user_id = ?) AS reply_lost,"
-            " m.* FROM (SELECT 1) LEFT JOIN members m ON m.telegram_user_id = ?",
-            (update_id, telegram_user_id, telegram_user_id))
-        assert row is not None  # one row, whatever the tables hold
-        fields = dict(row)
-        status = fields.pop("inbox_status")
-        reply_lost = bool(fields.pop("reply_lost"))
-        member = None if fields.get("id") is None else Member.model_validate(fields)
-        return (None if status is None else str(status)), member, reply_lost
-
     async def fail(self, update_id: int, now: datetime, error: str) -> None:
         """Record that handling failed (inside the caller's transaction), whatever the status."""
         await self.db.execute(
@@ -76,33 +94,18 @@ class InboxRepo:
             (now.isoformat(), error, update_id),
         )
 
-    def reply_pending(self, telegram_user_id: int, update_id: int, now: datetime) -> None:
-        """Note that this update's replies have not been delivered yet (inside its transaction,
-        with its next statement)."""
-        self.db.defer(
-            "INSERT OR REPLACE INTO pending_replies (telegram_user_id, update_id, since)"
-            " VALUES (?, ?, ?)", (telegram_user_id, update_id, now.isoformat()))
-
-    async def replies_delivered(self, telegram_user_id: int, update_id: int | None = None) -> None:
-        """Clear the note (only if still this update's, when one is given)."""
-        if update_id is None:
-            await self.db.execute("DELETE FROM pending_replies WHERE telegram_user_id = ?",
-                                  (telegram_user_id,))
-        else:
-            await self.db.execute(
-                "DELETE FROM pending_replies WHERE telegram_user_id = ? AND update_id = ?",
-                (telegram_user_id, update_id))
-
-    async def replies_delivered_alone(self, telegram_user_id: int, update_id: int) -> None:
-        """`replies_delivered` for one update, in a transaction of its own (one hand-off)."""
-        await self.db.write_alone(
-            "DELETE FROM pending_replies WHERE telegram_user_id = ? AND update_id = ?",
-            [(telegram_user_id, update_id)])
+    async def reply_pending(self, telegram_user_id: int, update_id: int, now: datetime) -> None:
+        """Note that this update's replies have not been delivered yet (inside its transaction;
+        sent with its COMMIT)."""
+        self.db.execute_later(
+            "INSERT OR REPLACE INTO pending_replies (telegram_user_id, update_id, since,"
+            " delivered_at) VALUES (?, ?, ?, NULL)", (telegram_user_id, update_id,
+                                                      now.isoformat()))
 
     async def reply_lost(self, telegram_user_id: int) -> bool:
-        """Whether the person's last update wrote something whose reply was not delivered."""
+        """Whether the person's last update wrote something whose replies were not delivered."""
         return await self.db.fetchval(
-            "SELECT 1 FROM pending_replies WHERE telegram_user_id = ?",
+            "SELECT 1 FROM pending_replies WHERE telegram_user_id = ? AND delivered_at IS NULL",
             (telegram_user_id,)) is not None
 
     async def quarantine(self, rows: Sequence[tuple[int, str, str]], now: datetime) -> None:

@@ -90,6 +90,11 @@ class MemberRepo:
             (project_id,))
         return [Member.model_validate(dict(r)) for r in rows]
 
+    async def active_admins(self) -> list[Member]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM members WHERE role = 'admin' AND status = 'active' ORDER BY id")
+        return [Member.model_validate(dict(r)) for r in rows]
+
     async def in_project(self, member_id: int, project_id: int) -> bool:
         return bool(await self.db.fetchval(
             "SELECT 1 FROM member_projects WHERE member_id = ? AND project_id = ?",

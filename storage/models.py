@@ -282,6 +282,7 @@ class SurveyResponse(Model):
     status: Literal["open", "submitted"]
     step: str
     position: int
+    iteration: int = 0  # of the repeat the current question belongs to (0: none)
     page: int
     turn: int
     editing: bool

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 from storage.db import Database
 from storage.models import Campaign, Side, SurveyForm, SurveyResponse
 
-_RESPONSE_FIELDS = {"status", "step", "position", "page", "turn", "editing", "submitted_at"}
+_RESPONSE_FIELDS = {"status", "step", "position", "iteration", "page", "turn", "editing",
+                    "submitted_at"}
 
 
 class SurveyRepo:
@@ -36,6 +38,19 @@ class SurveyRepo:
             (form_id, version, content_hash, title, definition, source, now.isoformat()))
         assert cur.lastrowid is not None
         return cur.lastrowid
+
+    async def add_media(self, form_pk: int, name: str, mime_type: str, content: bytes) -> None:
+        """Keep a media label's file with its form version (in a transaction)."""
+        await self.db.execute(
+            "INSERT OR REPLACE INTO survey_media (form_pk, name, mime_type, content)"
+            " VALUES (?, ?, ?, ?)",
+            (form_pk, name, mime_type, base64.b64encode(content).decode("ascii")))
+
+    async def media(self, form_pk: int, name: str) -> tuple[str, bytes] | None:
+        row = await self.db.fetchone(
+            "SELECT mime_type, content FROM survey_media WHERE form_pk = ? AND name = ?",
+            (form_pk, name))
+        return None if row is None else (row["mime_type"], base64.b64decode(row["content"]))
 
     async def form(self, form_pk: int) -> SurveyForm | None:
         row = await self.db.fetchone("SELECT * FROM survey_forms WHERE id = ?", (form_pk,))
@@ -154,6 +169,14 @@ class SurveyRepo:
         await self.db.execute(
             f"UPDATE survey_responses SET {assignments}turn = turn + 1,"  # noqa: S608
             " updated_at = ? WHERE id = ?", (*values, now.isoformat(), response_id))
+
+    async def mark_submitted(self, response_id: int, now: datetime) -> bool:
+        """Submit an open response; False when it was already submitted (a second Send)."""
+        cur = await self.db.execute(
+            "UPDATE survey_responses SET status = 'submitted', step = 'done', submitted_at = ?,"
+            " turn = turn + 1, updated_at = ? WHERE id = ? AND status = 'open'",
+            (now.isoformat(), now.isoformat(), response_id))
+        return cur.rowcount == 1
 
     async def answers(self, response_id: int) -> dict[str, tuple[str | None, str | None]]:
         """question → (value, file id)."""

@@ -110,3 +110,13 @@ def phone_factory(runner: BotRunner) -> Any:
         return runner.phone(uid, first_name, language_code=language_code, **kwargs)
 
     return make
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the tables tests registered (the authorisation matrix)."""
+    from tests.auxil.report import TABLES, render
+
+    for title, header, rows in TABLES:
+        terminalreporter.write_sep("-", title)
+        for line in render(title, header, rows)[1:]:
+            terminalreporter.write_line(line)

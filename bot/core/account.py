@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from bot.config import LANGUAGES
 from bot.core.commands import commands_for, help_lines, menu_keyboard
+from bot.core.media import remove_file
 from bot.core.onboarding import expired_button, forget_visitor, visitor_help
 from bot.core.people import role_name
 from bot.core.replies import Button, Document, Outcome, Reply, h
@@ -25,8 +28,9 @@ def _menu(member: Member) -> tuple[tuple[str, ...], ...]:
 
 
 class AccountService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, media_dir: Path | None = None) -> None:
         self.store = store
+        self.media_dir = media_dir  # where /forget removes the files of unsent drafts
 
     async def help(self, member: Member | None) -> Outcome:
         """List what this person may do, by role."""
@@ -126,7 +130,9 @@ class AccountService:
             return Outcome.of(Reply(_("Nothing was deleted."), replace=True))
         async with self.store.transaction():
             telegram_id = member.telegram_user_id
+            unsent = await self.store.privacy.unsent_files(member.id)
             await self.store.members.deidentify(member.id, now)
+            await self.store.privacy.erase(member.id, telegram_id)
             await self.store.announcements.forget_member(member.id)
             for report_id in await self.store.reports.member_report_ids(member.id):
                 await self.store.reports.audit(action="report.deidentified",
@@ -134,6 +140,12 @@ class AccountService:
             if telegram_id is not None:
                 await self.store.onboarding.forget(telegram_id)
                 await self.store.inbox.scrub_user(telegram_id)
+        # The old rows stay in the -wal file until a checkpoint: force it now.
+        await self.store.db.checkpoint()
+        if self.media_dir is not None:
+            for path in unsent:
+                if not await self.store.privacy.file_in_use(path):  # content can be shared
+                    await asyncio.to_thread(remove_file, self.media_dir, path)
         return Outcome(replies=(
             Reply(_("Your personal data has been deleted. Thank you for your work with the "
                     "partnership. Goodbye!"), replace=True),

@@ -700,6 +700,16 @@ class AnnouncementService:
         async with self.store.transaction():
             return await self.store.announcements.claim(row.id, token)
 
+    async def claim_many(self, rows: Sequence[OutboxRow], token: str) -> set[int]:
+        """Claim many rows in one transaction; return the ids claimed."""
+        async with self.store.transaction():
+            return await self.store.announcements.claim_many([r.id for r in rows], token)
+
+    async def delivered_many(self, sent: Sequence[tuple[int, str, int]], now: datetime) -> None:
+        """Record many deliveries (row id, token, message id) in one transaction."""
+        async with self.store.transaction():
+            await self.store.announcements.settle_sent_many(sent, now)
+
     async def delivered(self, row: OutboxRow, token: str, message_id: int,
                         now: datetime) -> None:
         async with self.store.transaction():

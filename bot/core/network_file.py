@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -182,10 +182,22 @@ class NetworkSpec(Strict):
         return self
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """The safe loader without aliases: `*a` repeated in nests (a "billion laughs") would make
+    validation walk an exponential tree; a network file never needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.YAMLError(f"aliases (*{event.anchor}) are not accepted, line "
+                                 f"{event.start_mark.line + 1}")
+        return super().compose_node(parent, index)
+
+
 def parse(text: str, source: str = "network.yaml") -> NetworkSpec:
     """Parse and validate a network description, or raise NetworkFileError naming each problem."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506  # a safe loader, see below
     except yaml.YAMLError as exc:
         raise NetworkFileError(f"{source}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
@@ -200,11 +212,20 @@ def parse(text: str, source: str = "network.yaml") -> NetworkSpec:
         raise NetworkFileError("\n".join(lines)) from exc
 
 
+MAX_FILE_BYTES = 5 * 1024 * 1024  # a network of thousands of declared members fits well under
+
+
 def read(path: Path) -> NetworkSpec:
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise NetworkFileError(f"{path}: {size} bytes, larger than the limit of "
+                                   f"{MAX_FILE_BYTES} bytes for a network file")
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise NetworkFileError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise NetworkFileError(f"{path}: not UTF-8 text ({exc.reason})") from exc
     return parse(text, str(path))
 
 

@@ -38,7 +38,7 @@ from storage.models import Member, Project, ReminderRow
 log = logging.getLogger(__name__)
 CB = "rm"  # rm:<go|1|3>:<reminder id>
 SNOOZE_DAYS = (1, 3)
-PLAN_PAGE = 1000  # partners planned per pass: memory stays flat whatever the network's size
+PLAN_PAGE = 250  # partners planned per pass: memory stays flat whatever the network's size
 SURVEY_DAYS = (3, 1)  # days before a campaign's deadline, unless the campaign says otherwise
 
 

@@ -51,6 +51,9 @@ class Reply:
     # text as its caption.
     media: tuple[str, str] | None = None
     reply_to: int | None = None  # the message this one answers, in the same chat
+    # A file made or kept by the bot, sent as ("photo" | "voice" | "video", file) with the
+    # text as its caption (a questionnaire's media label).
+    upload: tuple[str, Document] | None = None
 
 
 @dataclass(frozen=True)

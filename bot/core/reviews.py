@@ -13,6 +13,13 @@ from storage import Store
 from storage.models import Member, Report
 
 MAX_COMMENT = 2000
+AWAITING_REVIEW = ("submitted", "amended")  # a decision applies only to these
+
+
+def already_reviewed(report: Report) -> Outcome:
+    """A stale Accept or Return on a report someone already decided: nothing changes."""
+    return Outcome.of(Reply(_("Report {reference} was already reviewed: nothing was "
+                              "changed.").format(reference=report.reference)))
 
 
 class ReviewService:
@@ -41,6 +48,8 @@ class ReviewService:
         if parts[1] == "ok":
             return await self._accept(member, report, now)
         if parts[1] == "re":
+            if report.status not in AWAITING_REVIEW:
+                return already_reviewed(report)
             async with self.store.transaction():
                 await self.store.reports.await_comment(member.id, report.id, now)
             author = await self.store.members.by_id(report.member_id)
@@ -59,6 +68,8 @@ class ReviewService:
     async def _accept(self, member: Member, report: Report, now: datetime) -> Outcome:
         if report.status == "accepted":
             return Outcome(toast=_("Already accepted."))
+        if report.status not in AWAITING_REVIEW:
+            return already_reviewed(report)
         async with self.store.transaction():
             await self.store.reports.set_status(report.id, "accepted", member.id, now)
             await self.store.reports.audit(action="report.accepted", actor_id=member.id,
@@ -99,10 +110,21 @@ class ReviewService:
                 await self.store.reports.clear_comment(member.id)
             return None if report is None else Outcome.of(Reply(_("Nothing was sent.")))
         async with self.store.transaction():
-            await self.store.reports.set_status(report.id, "returned", member.id, now, comment)
-            await self.store.reports.clear_comment(member.id)
-            await self.store.reports.audit(action="report.returned", actor_id=member.id,
-                                           report_id=report.id, now=now, comment=comment)
+            # Checked again now that the text arrived: between the press and this message,
+            # another coordinator may have decided (or this press was a stale one).
+            fresh = await self.store.reports.report(report.id)
+            if fresh is None or fresh.status not in AWAITING_REVIEW:
+                await self.store.reports.clear_comment(member.id)
+                decided = True
+            else:
+                decided = False
+                await self.store.reports.set_status(report.id, "returned", member.id, now,
+                                                    comment)
+                await self.store.reports.clear_comment(member.id)
+                await self.store.reports.audit(action="report.returned", actor_id=member.id,
+                                               report_id=report.id, now=now, comment=comment)
+        if decided:
+            return already_reviewed(report)
         reviewer = h(member.display_name or "")
         author = await self.store.members.by_id(report.member_id)
         name = h(author.display_name if author and author.display_name else "")

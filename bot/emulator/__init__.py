@@ -13,9 +13,12 @@ rejects (bad HTML, too long texts, invalid keyboards, unknown chats, flood limit
 
 ``next_event`` is a FIFO per chat filled from the chat's creation on (sends, edits,
 deletions, callback answers; chat actions only reach ``subscribe()`` queues); use
-``drain_events`` to skip what is already queued.
+``drain_events`` to skip what is already queued. ``delivered(chat_id)`` lists every message
+ever sent to a chat (duplicates kept). ``BotApiEmulator(faults=FaultPlan(...))`` injects
+seeded random 5xx, dropped connections, 429s and latency spikes (see ``faults.py``).
 """
 
+from bot.emulator.faults import Fault, FaultPlan, FaultStats
 from bot.emulator.html import HtmlParseError, ParsedText, parse_html, utf16_len
 from bot.emulator.models import ApiCall, ApiError, BotEvent, RateLimits, SentMessage
 from bot.emulator.server import BotApiEmulator
@@ -25,6 +28,9 @@ __all__ = [
     "ApiError",
     "BotApiEmulator",
     "BotEvent",
+    "Fault",
+    "FaultPlan",
+    "FaultStats",
     "HtmlParseError",
     "ParsedText",
     "RateLimits",

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.emulator.faults import Fault, FaultPlan
 from bot.emulator.methods import METHODS, UPLOAD_LIMIT, Method, rate_limited
 from bot.emulator.models import ApiCall, ApiError, RateLimits
 from bot.emulator.ratelimit import FloodControl
@@ -48,8 +49,25 @@ class _Fault:
     times: int
 
 
+@dataclass
+class _Drop:
+    method: str  # lower-case
+    chat_id: int | None
+    text_contains: str | None
+    after: bool
+    times: int
+
+
 def _error_response(err: ApiError) -> web.Response:
     return web.json_response(err.payload(), status=err.error_code)
+
+
+def _dropped(request: web.Request) -> web.StreamResponse:
+    """Close the connection without an answer (the client sees it closed mid-call)."""
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    return web.Response(status=500)  # never reaches the client: the connection is gone
 
 
 class BotApiEmulator(World):
@@ -67,14 +85,17 @@ class BotApiEmulator(World):
         bot_name: str = "Palabre",
         rate_limits: RateLimits | None = None,
         long_poll_cap: float = 1.0,
+        faults: FaultPlan | None = None,
     ) -> None:
         super().__init__(token=token, bot_id=bot_id, bot_username=bot_username, bot_name=bot_name)
         self.rate_limits = rate_limits if rate_limits is not None else RateLimits()
         self.long_poll_cap = long_poll_cap
+        self.faults = faults if faults is not None else FaultPlan()
         self.host = "127.0.0.1"
         self.port = 0
         self._flood = FloodControl()
         self._faults: list[_Fault] = []
+        self._drops: list[_Drop] = []
         self._poll: _Poll | None = None
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
@@ -157,6 +178,31 @@ class BotApiEmulator(World):
         """The next matching call gets no answer until :meth:`stop` (and has no effect)."""
         self._faults.append(_Fault(method.lower(), chat_id, None, 1))
 
+    def drop_next(
+        self,
+        method: str,
+        *,
+        after: bool = True,
+        chat_id: int | None = None,
+        text_contains: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """Close the connection of the next ``times`` matching calls without an answer:
+        after the method ran (``after``, the message is delivered) or before."""
+        self._drops.append(_Drop(method.lower(), chat_id, text_contains, after, times))
+
+    def _take_drop(self, method: str, params: Params) -> _Drop | None:
+        chat_id = params.get("chat_id")
+        text = params.get("text") or params.get("caption") or ""
+        for drop in self._drops:
+            if (drop.method == method and drop.chat_id in (None, chat_id)
+                    and (drop.text_contains is None or drop.text_contains in str(text))):
+                drop.times -= 1
+                if drop.times <= 0:
+                    self._drops.remove(drop)
+                return drop
+        return None
+
     def _take_fault(self, method: str, chat_id: int | None) -> _Fault | None:
         for fault in self._faults:
             if fault.method == method and fault.chat_id in (None, chat_id):
@@ -168,7 +214,7 @@ class BotApiEmulator(World):
 
     # ---------------------------------------------------------------- HTTP
 
-    async def _handle_api(self, request: web.Request) -> web.Response:
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
             return _error_response(ApiError(401, "Unauthorized"))
         name = request.match_info["method"]
@@ -187,6 +233,14 @@ class BotApiEmulator(World):
         self.record_call(call)
         self.stats["calls"] += 1
         self.stats[canonical] += 1
+        fault = self.faults.draw(canonical)
+        drop = self._take_drop(lower, params) if self._drops else None
+        if drop is not None:
+            fault = Fault("drop_after" if drop.after else "drop_before")
+        if fault is not None:
+            refused = await self._before(request, call, fault)
+            if refused is not None:
+                return refused
         try:
             if params.error is not None:
                 raise params.error
@@ -198,7 +252,31 @@ class BotApiEmulator(World):
                 self.stats["429"] += 1
             return _error_response(err)
         call.status = 200
+        if fault is not None and fault.kind == "drop_after":
+            call.status, call.description = 0, "connection dropped after processing"
+            return _dropped(request)
         return web.json_response({"ok": True, "result": result})
+
+    async def _before(
+        self, request: web.Request, call: ApiCall, fault: Fault
+    ) -> web.StreamResponse | None:
+        """Apply a random fault's delay and its refusal; None: the method runs."""
+        if fault.delay:
+            # The fault itself (a slow network), not a synchronisation.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(fault.delay):
+                    await self._stopping.wait()
+        if fault.kind in ("server_error", "too_many"):
+            err = ApiError(fault.status, fault.description, fault.retry_after)
+            call.status, call.description = err.error_code, err.description
+            self.stats["errors"] += 1
+            self.stats["injected"] += 1
+            return _error_response(err)
+        if fault.kind == "drop_before":
+            call.description = "connection dropped before processing"
+            self.stats["injected"] += 1
+            return _dropped(request)
+        return None
 
     async def _execute(self, canonical: str, handler: Method | None, params: Params) -> Any:
         chat_id = params.get("chat_id")

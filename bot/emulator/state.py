@@ -55,6 +55,7 @@ class ChatState:
 
     __slots__ = (
         "bot_messages",
+        "delivered",
         "events",
         "id",
         "json",
@@ -71,6 +72,7 @@ class ChatState:
         self.members = members
         self.next_message_id = 1
         self.bot_messages: dict[int, SentMessage] = {}
+        self.delivered: list[SentMessage] = []  # every message sent, in order, as first sent
         self.user_messages: dict[int, dict[str, Any]] = {}
         self.reply_keyboard: list[list[str]] | None = None
         self.events: deque[BotEvent] = deque(maxlen=EVENTS_PER_CHAT)
@@ -123,6 +125,7 @@ class World:
         self._next_update_id = 1
         self._seq = 0
         self._queries: dict[str, _Query] = {}
+        self.updates_pushed: dict[int, str] = {}  # every update users created: id -> kind
         self._subscribers: list[asyncio.Queue[BotEvent]] = []
 
     # ----------------------------------------------------------------- setup
@@ -275,6 +278,11 @@ class World:
         """Make the next update_id jump, as Telegram does after a quiet week."""
         self._next_update_id += by
 
+    def delivered(self, chat_id: int) -> list[SentMessage]:
+        """Every message the bot sent to a chat, in order, as first sent (duplicates kept)."""
+        chat = self.chats.get(chat_id)
+        return [] if chat is None else list(chat.delivered)
+
     def update_ids_pending(self) -> list[int]:
         """Update ids enqueued but not yet confirmed by the bot through ``offset``."""
         return [update["update_id"] for update in self.pending]
@@ -356,6 +364,7 @@ class World:
     def push_update(self, kind: str, payload: dict[str, Any]) -> int:
         update_id = self._next_update_id
         self._next_update_id += 1
+        self.updates_pushed[update_id] = kind
         if self.allowed_updates and kind not in self.allowed_updates:
             return update_id  # Telegram drops types the bot did not ask for
         self.pending.append({"update_id": update_id, kind: payload})
@@ -434,6 +443,7 @@ class World:
             media=media or {},
         )
         chat.bot_messages[sent.message_id] = sent
+        chat.delivered.append(sent)
         if markup.reply_keyboard is not None:
             chat.reply_keyboard = markup.reply_keyboard
         elif markup.remove_keyboard:

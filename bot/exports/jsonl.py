@@ -10,9 +10,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.config import LANGUAGES
+from bot.core.media import valid_coordinates
+from bot.exports.media_pack import REFERENCE
 from bot.exports.tables import BATCH, Scope, connect_readonly
 
 FORMAT = "palabre-jsonl"
@@ -52,6 +57,7 @@ TABLES: tuple[tuple[str, str | None], ...] = (
     ("review_cards", None),
     # Surveys travel whole or not at all: a campaign spans projects, so no scoped dump has them.
     ("survey_forms", None),
+    ("survey_media", None),
     ("survey_campaigns", None),
     ("survey_invitations", None),
     ("survey_responses", None),
@@ -59,6 +65,7 @@ TABLES: tuple[tuple[str, str | None], ...] = (
 )
 KNOWN = {name for name, _filter in TABLES}
 EVERYTHING = Scope()
+MAX_LINE = 1024 * 1024  # characters; the longest record the bot writes is a few KB
 
 
 class ImportError_(Exception):
@@ -134,11 +141,64 @@ def _is_empty(conn: sqlite3.Connection) -> bool:
                for table, _filter in TABLES)
 
 
+def _lines(lines: IO[str]) -> Iterator[tuple[int, str]]:
+    """Numbered lines, never reading more than MAX_LINE characters of one into memory."""
+    number = 1
+    while line := lines.readline(MAX_LINE + 1):
+        number += 1
+        if len(line) > MAX_LINE and not line.endswith("\n"):
+            raise ImportError_(f"line {number}: longer than {MAX_LINE} characters")
+        yield number, line
+
+
+def _field_problem(table: str, column: str, value: Any) -> str | None:
+    """Why a value cannot be stored as it is (what the bot would never have written)."""
+    if value is None:
+        return None
+    if column.endswith("_at") or column == "at":
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            return "not a date and time"
+        return None if moment.tzinfo is not None else "a date and time without its offset"
+    if column in ("period_start", "period_end"):
+        try:
+            date.fromisoformat(str(value))
+        except ValueError:
+            return "not a date"
+        return None
+    if column == "timezone":
+        try:
+            ZoneInfo(str(value))
+        except (ZoneInfoNotFoundError, ValueError):
+            return "not a time zone"
+        return None
+    if column == "language":
+        return None if value in LANGUAGES else "not a language of the bot"
+    if table == "reports" and column == "reference":
+        return None if REFERENCE.fullmatch(str(value)) else "not a report reference"
+    return None
+
+
+def _check_row(number: int, table: str, row: dict[str, Any]) -> None:
+    for column, value in row.items():
+        problem = _field_problem(table, column, value)
+        if problem is not None:
+            raise ImportError_(f"line {number}: {table}.{column}: {value!r:.60} is {problem}")
+    if "latitude" in row or "longitude" in row:
+        try:
+            ok = valid_coordinates(row.get("latitude"), row.get("longitude"))
+        except TypeError:
+            ok = False
+        if not ok:
+            raise ImportError_(f"line {number}: {table}: coordinates out of range")
+
+
 def load(conn: sqlite3.Connection, lines: IO[str], progress: Progress | None = None) -> int:
     """Insert the records of a dump into an empty, migrated database in one transaction."""
     if not _is_empty(conn):
         raise ImportError_("the database is not empty: import only into a new database")
-    header_line = lines.readline()
+    header_line = lines.readline(MAX_LINE)
     try:
         header = json.loads(header_line)
     except json.JSONDecodeError as exc:
@@ -154,7 +214,7 @@ def load(conn: sqlite3.Connection, lines: IO[str], progress: Progress | None = N
     count = 0
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for number, line in enumerate(lines, start=2):
+        for number, line in _lines(lines):
             if not line.strip():
                 continue
             try:
@@ -167,6 +227,7 @@ def load(conn: sqlite3.Connection, lines: IO[str], progress: Progress | None = N
             unknown = set(row) - columns[table]
             if unknown:
                 raise ImportError_(f"line {number}: unknown columns {sorted(unknown)} in {table}")
+            _check_row(number, table, row)
             names = list(row)
             try:
                 conn.execute(

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from pathlib import Path
 
+from bot.exports.cells import csv_text
 from bot.exports.tables import BATCH, connect_readonly
 
+# What the bot writes (`R-2026-000042`): a ZIP folder name that cannot climb out (`../`).
+REFERENCE = re.compile(r"^[A-Z]{1,3}-[0-9]{4}-[0-9]{1,12}$")
 INDEX_COLUMNS = ("file", "reference", "kind", "purpose", "media_type", "size", "sha256",
                  "caption", "received_at")
+
+
+class PackError(Exception):
+    """The store holds something a ZIP must not carry; the message says what (one line)."""
 
 
 def pack(database: Path, media_dir: Path, project_id: int, out: Path) -> tuple[int, int]:
     """Write the ZIP; return (files packed, files missing from the media folder).
 
     Paths come from the database (written by the bot as `ab/<sha256>.<ext>`), never from a
-    sender; each is still checked to lie inside the media folder before it is read.
+    sender; each is still checked to lie inside the media folder before it is read. Entry
+    names are `<reference>/<file name>`: a reference that is not one the bot writes (a crafted
+    import, an edited database) stops the pack before anything is written.
     """
     root = media_dir.resolve()
     conn = connect_readonly(database)
@@ -32,6 +42,12 @@ def pack(database: Path, media_dir: Path, project_id: int, out: Path) -> tuple[i
             " JOIN report_versions v ON v.report_id = r.id AND v.version = r.version"
             " JOIN attachments a ON a.report_version_id = v.id"
             " WHERE r.project_id = ? AND a.state = 'stored' ORDER BY r.id, a.id", (project_id,))
+        bad = conn.execute(
+            "SELECT reference FROM reports WHERE project_id = ? ORDER BY id",
+            (project_id,)).fetchall()
+        for (reference,) in bad:
+            if not REFERENCE.fullmatch(str(reference)):
+                raise PackError(f"{reference!r} is not a report reference: nothing packed")
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             seen: set[str] = set()
             while rows := cursor.fetchmany(BATCH):
@@ -45,8 +61,9 @@ def pack(database: Path, media_dir: Path, project_id: int, out: Path) -> tuple[i
                         archive.write(source, name, compress_type=_compression(mime))
                         seen.add(name)
                         packed += 1
-                    writer.writerow((name, reference, kind, purpose, mime, size, sha,
-                                     caption or "", created))
+                    writer.writerow([csv_text(v) if isinstance(v, str) else v for v in (
+                        name, reference, kind, purpose, mime, size, sha, caption or "",
+                        created)])
             archive.writestr("index.csv", "\ufeff" + index.getvalue())
     finally:
         conn.close()

@@ -1,96 +1,45 @@
-"""XLSX workbooks (openpyxl, write-only: rows streamed to disk) and CSV files."""
+"""XLSX workbooks (`xlsx_stream`: rows streamed into the file) and CSV files.
+
+Conversions are chosen once per column (by its kind), not looked up cell by cell: a CSV text
+cell goes through `_text` (an XLSX one through `xlsx_stream.text_xml`), the one place where a
+text is made safe; numbers and days are written as they come, times are formatted.
+"""
 
 from __future__ import annotations
 
 import csv
+import functools
+import itertools
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-
+from bot.exports.cells import csv_text
 from bot.exports.tables import TABLES, Cell, Scope, Table, connect_readonly, headers
+from bot.exports.xlsx_stream import Workbook
 from bot.i18n import _
 
 Progress = Callable[[int], None]  # called with the number of rows written since the last call
 PROGRESS_EVERY = 1000
-_FORMATS = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm"}
-_HEADER_FONT = Font(bold=True, color="FFFFFF")
-_HEADER_FILL = PatternFill("solid", fgColor="1F6F8B")
-_SHEET_NAME_LIMIT = 31  # Excel's limit
 
 
-def _new_sheet(workbook: Workbook, title: str, names: list[str], widths: list[int]) -> Any:
-    """A write-only sheet with its coloured header row, frozen, and column widths.
-
-    Frozen header and widths are declared before the first row (write-only sheets cannot go
-    back); the filter is set by `_close_sheet`, once the rows are counted. The stubs miss the
-    write-only sheet's column_dimensions and auto_filter: typed loosely.
-    """
-    for bad in "[]:*?/\\":
-        title = title.replace(bad, " ")
-    sheet: Any = workbook.create_sheet(title[:_SHEET_NAME_LIMIT])
-    sheet.freeze_panes = "A2"
-    for index, (name, width) in enumerate(zip(names, widths, strict=True), start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = max(width, len(name) + 2)
-    header = []
-    for name in names:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-        cell.alignment = Alignment(vertical="center", wrap_text=True)
-        header.append(cell)
-    sheet.append(header)
-    return sheet
+def _text(value: str) -> str:
+    """A text cell as written to a CSV file: never run as a formula (CSV injection), without
+    the characters a spreadsheet cannot hold (see `bot.exports.cells`)."""
+    return csv_text(value)
 
 
-def _close_sheet(sheet: Any, columns: int, rows: int) -> None:
-    sheet.auto_filter.ref = f"A1:{get_column_letter(max(columns, 1))}{rows + 1}"
+# --- XLSX -----------------------------------------------------------------------------------
 
 
-def _write_sheet(workbook: Workbook, conn: sqlite3.Connection, table: Table, scope: Scope,
+def _write_sheet(book: Workbook, conn: sqlite3.Connection, table: Table, scope: Scope,
                  zone: ZoneInfo, progress: Progress | None) -> int:
-    names = headers(table)
-    sheet = _new_sheet(workbook, _(table.title), names, [c.width for c in table.columns])
-    formats = [_FORMATS.get(column.kind) for column in table.columns]
-    written = 0
-    for row in table.rows(conn, scope, zone):
-        sheet.append([_cell(sheet, value, fmt) for value, fmt in zip(row, formats, strict=True)])
-        written += 1
-        if progress is not None and written % PROGRESS_EVERY == 0:
-            progress(PROGRESS_EVERY)
-    if progress is not None:
-        progress(written % PROGRESS_EVERY)
-    _close_sheet(sheet, len(names), written)
-    return written
-
-
-def _write_rows(workbook: Workbook, title: str, header: list[str],
-                rows: list[list[Any]]) -> int:
-    """A sheet of ready rows (survey responses), laid out like the others."""
-    sheet = _new_sheet(workbook, title, header, [10] * len(header))
-    for row in rows:
-        sheet.append([_cell(sheet, value, None) for value in row])
-    _close_sheet(sheet, len(header), len(rows))
-    return len(rows)
-
-
-def _cell(sheet: Any, value: Cell, fmt: str | None) -> Any:
-    if fmt is not None and isinstance(value, date | datetime):
-        cell = WriteOnlyCell(sheet, value=value)  # type: ignore[arg-type]  # dates are cells
-        cell.number_format = fmt
-        return cell
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        # A text that a spreadsheet would run as a formula (CSV/formula injection).
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"
-        return cell
-    return value
+    book.sheet(_(table.title), headers(table), [c.width for c in table.columns])
+    return book.rows([c.kind for c in table.columns], table.rows(conn, scope, zone), progress,
+                     PROGRESS_EVERY)
 
 
 def write_xlsx(database: Path, out: Path, scope: Scope, timezone: str,
@@ -101,27 +50,52 @@ def write_xlsx(database: Path, out: Path, scope: Scope, timezone: str,
     zone = ZoneInfo(timezone)
     conn = connect_readonly(database)
     try:
-        workbook = Workbook(write_only=True)
-        total = sum(_write_sheet(workbook, conn, table, scope, zone, progress)
-                    for table in TABLES)
+        book = Workbook(out)
+        total = sum(_write_sheet(book, conn, table, scope, zone, progress) for table in TABLES)
         for title, header, rows in extra:
-            total += _write_rows(workbook, title, header, rows)
-        workbook.save(out)
+            book.sheet(title, header, [10] * len(header))
+            total += book.rows(["any"] * len(header), rows)
+        book.close()
     finally:
         conn.close()
     return total
 
 
-def _csv_value(value: Cell) -> str | int | float:
-    if value is None:
-        return ""
+# --- CSV ------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)  # an instant repeats on each value of a report version
+def _csv_time(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+# A cell's conversion by column kind; None: written as it comes (the csv module writes None
+# as an empty field, numbers with repr, and a day as its ISO form).
+_CSV_BY_KIND: dict[str, Callable[[Any], Any] | None] = {
+    "text": _text, "number": None, "date": None, "datetime": _csv_time}
+
+
+def _csv_rows(table: Table, rows: Iterable[Sequence[Cell]]) -> Iterable[list[Any]]:
+    converted = [(index, convert) for index, column in enumerate(table.columns)
+                 if (convert := _CSV_BY_KIND.get(column.kind, _csv_any)) is not None]
+    for row in rows:
+        out = list(row)
+        for index, convert in converted:
+            value = out[index]
+            if value is not None:
+                out[index] = convert(value)
+        yield out
+
+
+def _csv_any(value: Cell) -> str | int | float:
+    """A cell of a column with no declared kind, typed by its value."""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return _csv_time(value)
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # never let a spreadsheet run a partner's text as a formula
-    return value
+    if isinstance(value, str):
+        return _text(value)
+    return "" if value is None else value
 
 
 def csv_paths(out: Path) -> dict[str, Path]:
@@ -142,14 +116,11 @@ def write_csv(database: Path, out: Path, scope: Scope, timezone: str, delimiter:
             with paths[table.key].open("w", encoding="utf-8-sig", newline="") as handle:
                 writer = csv.writer(handle, delimiter=delimiter)
                 writer.writerow(headers(table))
-                written = 0
-                for row in table.rows(conn, scope, zone):
-                    writer.writerow([_csv_value(v) for v in row])
-                    written += 1
-                    if progress is not None and written % PROGRESS_EVERY == 0:
-                        progress(PROGRESS_EVERY)
-                if progress is not None:
-                    progress(written % PROGRESS_EVERY)
+                rows = iter(_csv_rows(table, table.rows(conn, scope, zone)))
+                while chunk := list(itertools.islice(rows, PROGRESS_EVERY)):
+                    writer.writerows(chunk)  # a thousand rows in one call, in C
+                    if progress is not None:
+                        progress(len(chunk))
     finally:
         conn.close()
     return paths

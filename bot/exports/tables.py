@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -63,6 +64,9 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
     return conn
 
 
+# Cached: an instant repeats on each value of a report version, a period on every report of
+# the month; parsing them again is most of a row's cost (datetimes are immutable).
+@functools.lru_cache(maxsize=4096)
 def _local(value: str | None, zone: ZoneInfo) -> datetime | None:
     """A stored UTC instant as a naive local time: spreadsheets have no time zones."""
     if value is None:
@@ -70,6 +74,7 @@ def _local(value: str | None, zone: ZoneInfo) -> datetime | None:
     return datetime.fromisoformat(value).astimezone(zone).replace(tzinfo=None)
 
 
+@functools.lru_cache(maxsize=4096)
 def _day(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
 

@@ -9,9 +9,11 @@ from datetime import timedelta
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
-from bot.core.media import store_file
+from bot.core.media import storage_notice, store_file
+from bot.i18n import use_language
 from bot.logs import redact
 from bot.services import Services
+from bot.transport import render
 from storage.models import Attachment
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,9 @@ class MediaFetcher:
         self.services = services
         self.batch = batch
         self._lock = asyncio.Lock()  # one round at a time, even if a round is slow
+        # Why the media folder cannot be written (read-only, disk full), None while it can:
+        # logged and told to the administrators once per change, not once per file and round.
+        self.storage_problem: str | None = None
 
     async def run_once(self, bot: Bot) -> int:
         """Fetch the attachments that are due; return how many were stored."""
@@ -37,7 +42,12 @@ class MediaFetcher:
             due = await store.reports.attachments_due(self.services.clock(), self.batch)
             stored = 0
             for attachment in due:
-                stored += await self._fetch(bot, attachment)
+                try:
+                    stored += await self._fetch(bot, attachment)
+                except Exception as exc:  # one file never holds back the others
+                    log.warning("attachment %s: unexpected %s", attachment.id,
+                                redact(repr(exc)))
+                    await self._retry(attachment, exc)
             return stored
 
     async def _fetch(self, bot: Bot, attachment: Attachment) -> int:
@@ -61,8 +71,14 @@ class MediaFetcher:
         except (TelegramError, OSError) as exc:
             await self._retry(attachment, exc)
             return 0
-        digest, relative = await asyncio.to_thread(
-            store_file, settings.media_dir, data, attachment.kind, attachment.mime_type)
+        try:
+            digest, relative = await asyncio.to_thread(
+                store_file, settings.media_dir, data, attachment.kind, attachment.mime_type)
+        except OSError as exc:  # read-only folder, full disk: the file waits, retried later
+            await self._storage_changed(bot, f"{type(exc).__name__}: {exc.strerror or exc}")
+            await self._retry(attachment, exc, quiet=True)
+            return 0
+        await self._storage_changed(bot, None)
         async with store.transaction():
             await store.reports.attachment_stored(attachment.id, sha256=digest, path=relative,
                                                   size=len(data))
@@ -72,10 +88,41 @@ class MediaFetcher:
         async with self.services.store.transaction():
             await self.services.store.reports.attachment_refused(attachment.id, reason)
 
-    async def _retry(self, attachment: Attachment, exc: Exception) -> None:
+    async def _storage_changed(self, bot: Bot, problem: str | None) -> None:
+        """Log and tell the administrators when the media folder stops or starts working."""
+        if (problem is None) == (self.storage_problem is None):
+            return
+        self.storage_problem = problem
+        folder = self.services.settings.media_dir
+        if problem is not None:
+            log.error("cannot store received files in %s (%s): they wait and are retried",
+                      folder, problem)
+        else:
+            log.warning("received files can be stored in %s again", folder)
+        for chat_id, language in await self._administrators():
+            with use_language(language):
+                reply = storage_notice(problem is not None, str(folder))
+            try:
+                await render.send_reply(bot, chat_id, reply)  # type: ignore[arg-type]
+            except TelegramError as exc:
+                log.info("could not tell administrator %s: %s", chat_id, redact(str(exc)))
+
+    async def _administrators(self) -> list[tuple[int, str]]:
+        """(chat id, language) of the active administrators (declared ids included)."""
+        settings = self.services.settings
+        found: dict[int, str] = {}
+        for member in await self.services.store.members.active_admins():
+            if member.telegram_user_id is not None:
+                found[member.telegram_user_id] = member.language
+        for admin_id in settings.admin_ids:
+            found.setdefault(admin_id, settings.default_language)
+        return sorted(found.items())
+
+    async def _retry(self, attachment: Attachment, exc: Exception, quiet: bool = False) -> None:
         pause = min(FIRST_RETRY * (2 ** attachment.attempts), LAST_RETRY)
-        log.info("could not fetch attachment %s (%s); next try in %s", attachment.id,
-                 redact(str(exc)), pause)
+        (log.debug if quiet else log.info)(
+            "could not fetch attachment %s (%s); next try in %s", attachment.id,
+            redact(str(exc)), pause)
         async with self.services.store.transaction():
             await self.services.store.reports.attachment_retry(
                 attachment.id, error=redact(f"{type(exc).__name__}: {exc}"),

@@ -72,9 +72,12 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         try:
             store = self.services.store
             user = update.effective_user
-            # One query for the entry's status and its sender's membership.
-            status, member, reply_lost = await store.inbox.status_and_member(
-                update_id, None if user is None else user.id)
+            # One query: the entry's status, its sender's membership and lost-reply note. A
+            # message's id tells a retry typed before the bot's last question reached the
+            # person (say while the bot restarted) from an answer to it.
+            typed = update.message.message_id if update.message is not None else None
+            status, member, reply_lost = await store.inbox.arrival(
+                update_id, None if user is None else user.id, typed)
             if status in ("handled", "failed"):
                 self._in_flight.discard(update_id)
                 self._skip(update_id, coroutine)
@@ -130,23 +133,13 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         if scope.skipped:
             self.skipped += 1
             return
-        user_id, now = scope.user_id, self.services.clock()
-        if scope.error:
-            async with store.transaction():
-                # Even after a committed write: the failure must be visible, not retried.
-                await store.inbox.fail(scope.update_id, now, scope.error)
-        elif scope.shows_state:
-            async with store.transaction():
-                if not scope.marked:
-                    await store.inbox.mark(scope.update_id, "handled", now)
-                if user_id is not None:
-                    await store.inbox.replies_delivered(user_id)
-        elif scope.marked:
-            if user_id is not None:
-                await store.inbox.replies_delivered_alone(user_id, scope.update_id)
-        else:
-            # The usual case: nothing written, only the mark, in one hand-off.
-            await store.inbox.close_alone(scope.update_id, now)
+        user_id = scope.user_id
+        # One transaction, one hand-off (a fixed pattern: no read in between). A failure is
+        # recorded even after a committed write: it must be visible, not retried.
+        clear = "all" if scope.shows_state else ("this" if scope.marked else None)
+        await store.inbox.close(scope.update_id, self.services.clock(), error=scope.error,
+                                mark=not scope.marked, user_id=user_id, clear=clear,
+                                last_message_id=scope.last_message_id)
 
     async def _scope_for(self, update: Update, member: Member | None,
                          reply_lost: bool) -> scopes.UpdateScope:
@@ -169,7 +162,7 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         return scopes.UpdateScope(
             update_id=update.update_id, user_id=None if user is None else user.id,
             member=member, language=language,
-            reply_lost=reply_lost,
+            reply_lost=user is not None and reply_lost,
         )
 
 
@@ -196,13 +189,12 @@ class InboxMark:
         if self.scope.marked:
             return
         inbox, now = self.services.store.inbox, self.services.clock()
+        if not await inbox.mark(self.scope.update_id, "handled", now):
+            raise AlreadyHandled(self.scope.update_id)
         if self.scope.user_id is not None:
             # Cleared once the replies are delivered: until then, a crash or a lost answer
             # leaves the note, and the person's next text is not taken as the next answer.
-            # It travels with the mark, which carries the COMMIT: one hand-off for both.
-            inbox.reply_pending(self.scope.user_id, self.scope.update_id, now)
-        if not await inbox.mark_and_commit(self.scope.update_id, "handled", now):
-            raise AlreadyHandled(self.scope.update_id)
+            await inbox.reply_pending(self.scope.user_id, self.scope.update_id, now)
         self._tentative = True
 
     def after_commit(self) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.transport import scope as scopes
 from storage.db import flush_current_unit
 
 log = logging.getLogger(__name__)
@@ -175,7 +176,7 @@ class FloodLimiter(BaseRateLimiter[int | Paced]):
         retries = self.max_retries if rate_limit_args is None else int(rate_limit_args)
         for attempt in range(retries + 1):
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
             except RetryAfter as exc:
                 if attempt == retries:
                     raise
@@ -185,7 +186,21 @@ class FloodLimiter(BaseRateLimiter[int | Paced]):
                 if chat_id is not None:
                     self._chat(chat_id).hold(self.clock() + delay)
                 await asyncio.sleep(delay)
+            else:
+                _note_sent(chat_id, result)
+                return result
         raise AssertionError("unreachable")
+
+
+def _note_sent(chat_id: int | str | None, result: JSON) -> None:
+    """Remember the id of the last message sent to the person whose update is handled: a
+    message of theirs with a lower id was typed before it reached them (see InboxRepo.arrival)."""
+    scope = scopes.maybe_current()
+    if scope is None or chat_id is None or chat_id != scope.user_id:
+        return
+    for message in result if isinstance(result, list) else [result]:
+        if isinstance(message, dict) and isinstance(message.get("message_id"), int):
+            scope.last_message_id = max(scope.last_message_id or 0, message["message_id"])
 
 
 def _chat_id(value: object) -> int | str | None:

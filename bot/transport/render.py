@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import Sequence
@@ -138,6 +139,17 @@ async def send_reply(bot: ExtBot[None], chat_id: int, reply: Reply,
                 return
             log.info("could not edit message %s (%s); sending instead",
                      query.message.message_id, exc.message)
+    if reply.upload is not None:
+        kind, upload = reply.upload
+        data = InputFile(io.BytesIO(upload.content), filename=upload.filename)
+        caption = caption_of(reply.text) or None
+        if kind == "voice":
+            await bot.send_voice(chat_id, data, caption=caption)
+        elif kind == "video":
+            await bot.send_video(chat_id, data, caption=caption)
+        else:
+            await bot.send_photo(chat_id, data, caption=caption)
+        return
     if reply.photo is not None:
         await bot.send_photo(
             chat_id, InputFile(io.BytesIO(reply.photo.content), filename=reply.photo.filename),
@@ -232,11 +244,15 @@ def _bot_commands(role: Member | None) -> list[BotCommand]:
 async def set_visitor_commands(bot: ExtBot[None], default_language: str) -> None:
     """Publish, per client language, the commands of people who have not joined yet."""
     scope = BotCommandScopeAllPrivateChats()
+    menus: dict[str | None, list[BotCommand]] = {}
     for language in LANGUAGES:
         with use_language(language):
-            await bot.set_my_commands(_bot_commands(None), scope=scope, language_code=language)
+            menus[language] = _bot_commands(None)
     with use_language(default_language):
-        await bot.set_my_commands(_bot_commands(None), scope=scope)
+        menus[None] = _bot_commands(None)
+    # At once, not one after the other: start-up waits for them before polling.
+    await asyncio.gather(*(bot.set_my_commands(commands, scope=scope, language_code=language)
+                           for language, commands in menus.items()))
 
 
 async def set_member_commands(bot: ExtBot[None], chat_id: int, member: Member | None) -> None:

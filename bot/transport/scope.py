@@ -21,6 +21,7 @@ class UpdateScope:
     # text is then not an answer to the current step (they may be retyping the previous one).
     reply_lost: bool = False
     shows_state: bool = False  # this update showed the person where their flow stands
+    last_message_id: int | None = None  # the last message sent in the person's chat
 
 
 _scope: ContextVar[UpdateScope | None] = ContextVar("palabre_update_scope", default=None)

@@ -233,7 +233,7 @@ def test_seeded_dates_are_what_the_tests_expect() -> None:
 
 @pytest.fixture
 async def surveyed(seeded: Seeded, tmp_path: Path) -> Seeded:
-    """A campaign to eau-ziguinchor with Aminata's answers started."""
+    """A campaign to eau-ziguinchor with Aminata's answers submitted."""
     store = await Store.open(tmp_path / "palabre.db")
     try:
         surveys = SurveyService(store, AnnouncementService(store, "UTC"), "UTC")
@@ -246,6 +246,9 @@ async def surveyed(seeded: Seeded, tmp_path: Path) -> Seeded:
             response = await store.surveys.start_response(
                 campaign_id, seeded.members["Aminata"], "partner", 0, NOW)
             await store.surveys.set_answer(response, "country", "SN", NOW)
+            # Submitted: answers still in progress are exported to nobody.
+            await store.surveys.update_response(response, NOW, status="submitted",
+                                                step="done", submitted_at=NOW)
     finally:
         await store.close()
     return seeded
@@ -267,3 +270,79 @@ def test_survey_responses_are_sheets_of_the_workbook_within_scope(surveyed: Seed
         mine = tmp_path / f"{who}.xlsx"
         _run("export", "--out", str(mine), "--as", str(surveyed.members[who]))
         assert ("water_points #1" in openpyxl.load_workbook(mine).sheetnames) is seen
+
+
+def _per_cell_csv_value(value: object) -> object:
+    """The CSV conversion as it was before it was chosen per column (the reference)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def test_csv_conversions_per_column_are_byte_identical(seeded: Seeded, tmp_path: Path) -> None:
+    """Every column kind, with the awkward values: empty and formula-like texts, None,
+    fractions, negative numbers, a location without a file, accents and line breaks."""
+    from zoneinfo import ZoneInfo
+
+    from bot.exports.spreadsheets import write_csv
+    from bot.exports.tables import TABLES, Scope, connect_readonly, headers
+    from bot.i18n import use_language
+
+    database = tmp_path / "palabre.db"
+    conn = sqlite3.connect(database, isolation_level=None)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        texts = ["", "-", "+33 6 12", "@here", "=SUM(A1)", "ligne 1\nligne 2 « é »", None]
+        versions = [r[0] for r in conn.execute("SELECT id FROM report_versions ORDER BY id")]
+        for index, version in enumerate(versions):
+            conn.execute("UPDATE report_versions SET narrative = ? WHERE id = ?",
+                         (texts[index % len(texts)], version))
+        conn.execute("UPDATE reports SET status_comment = '-12' WHERE id = 1")
+        conn.execute("UPDATE indicator_values SET value = -0.1 WHERE rowid = 1")
+        conn.execute("UPDATE indicator_values SET value = 1e-7 WHERE rowid = 2")
+        conn.execute("UPDATE indicator_values SET value = 123456789012 WHERE rowid = 3")
+        conn.execute(
+            "INSERT INTO attachments (member_id, report_version_id, kind, latitude, longitude,"
+            " state, created_at) SELECT created_by, id, 'location', -16.27, 12.5, 'none',"
+            " created_at FROM report_versions ORDER BY id LIMIT 1")
+    finally:
+        conn.close()
+    with use_language("fr"):
+        paths = write_csv(database, tmp_path / "new.csv", Scope(), "Europe/Paris", ";")
+        reference = tmp_path / "reference"
+        reference.mkdir()
+        zone = ZoneInfo("Europe/Paris")
+        conn = connect_readonly(database)
+        try:
+            for table in TABLES:
+                with (reference / f"{table.key}.csv").open("w", encoding="utf-8-sig",
+                                                           newline="") as handle:
+                    writer = csv.writer(handle, delimiter=";")
+                    writer.writerow(headers(table))
+                    for row in table.rows(conn, Scope(), zone):
+                        writer.writerow([_per_cell_csv_value(v) for v in row])
+        finally:
+            conn.close()
+    for table in TABLES:
+        produced = paths[table.key].read_bytes()
+        assert produced == (reference / f"{table.key}.csv").read_bytes(), table.key
+    assert "'=SUM(A1)" in paths["reports"].read_text(encoding="utf-8-sig")
+    assert ";-0.1;" in paths["indicator_values"].read_text(encoding="utf-8-sig")
+
+
+def test_xlsx_header_is_coloured_and_columns_sized(seeded: Seeded, tmp_path: Path) -> None:
+    out = tmp_path / "export.xlsx"
+    _run("export", "--format", "xlsx", "--out", str(out))
+    reports = openpyxl.load_workbook(out)["Rapports"]
+    header = reports.cell(1, 1)
+    assert header.font.bold and header.font.color.rgb.endswith("FFFFFF")
+    assert header.fill.fgColor.rgb.endswith("1F6F8B")
+    assert reports.cell(2, 1).fill.fgColor.rgb in (None, "00000000")  # data rows: no fill
+    assert reports.column_dimensions["L"].width >= 60  # the narrative
+    assert reports.column_dimensions["A"].width >= 16

@@ -102,10 +102,10 @@ def test_import_launch_export_and_round_trip(seeded: Seeded, tmp_path: Path,
 def test_refused_import_and_launch(seeded: Seeded, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("form_id: x\ntitle: X\nquestions:\n  - {name: a, type: text, "
-                   "relevant: 'pulldata(1)'}\n", encoding="utf-8")
+                   "relevant: 'frobnicate(1)'}\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["survey", "import", str(bad)])
     assert result.exit_code == 1
-    assert "sheet questions, row 1, column relevant: unsupported function pulldata()" \
+    assert "sheet questions, row 1, column relevant: unsupported function frobnicate()" \
         in result.output
     result = CliRunner().invoke(app, ["survey", "launch", "nothing", "--deadline",
                                       "2030-01-01", "--yes"])

@@ -132,18 +132,23 @@ async def test_joint_evaluation_answered_start_to_finish(
     assert tr("fr", "Check your answers") in review.text
     assert "améliorer" not in review.text
 
-    # Forged and stale buttons change nothing.
+    # Forged and stale buttons change nothing: a press for another step (here a question,
+    # while the member is at the review) shows the review again.
     response = await runner.store.surveys.response_of(1, (await runner.store.members
                                                           .by_telegram_id(501)).id)  # type: ignore[union-attr]
     assert response is not None
-    await aminata.forge(f"sv:ok:{response.id}:{response.turn + 7}")
-    assert aminata.toasts
-    await intruder.forge(f"sv:ok:{response.id}:{response.turn}")
+    stale = await aminata.forge(f"sv:ok:{response.id}:3.0")
+    assert tr("fr", "Check your answers") in stale[-1].text
+    await intruder.forge(f"sv:ok:{response.id}:r")
     assert intruder.toasts
     assert (await runner.store.surveys.response(response.id)).status == "open"  # type: ignore[union-attr]
 
     [receipt] = await aminata.press(tr("fr", "Send my answers"))
     assert receipt.text.startswith("✅") and f"Q-1-{response.id:06d}" in receipt.text
+    # A second Send (a double tap, or a retry after a lost reply) creates nothing new.
+    [again] = await aminata.forge(f"sv:ok:{response.id}:r")
+    assert f"Q-1-{response.id:06d}" in again.text and not again.text.startswith("✅")
+    assert len(await runner.store.surveys.campaign_responses(1)) == 1
     answers = await runner.store.surveys.answers(response.id)
     assert answers["satisfaction"] == ("yes", None)
     assert "improve" not in answers  # no longer relevant: not part of the result

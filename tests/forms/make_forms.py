@@ -149,10 +149,93 @@ TRAINING = workbook(
 )
 
 
+LONG = ("Shared management committee with the municipality, the water users' association "
+        "and the district health office")
+
+# A household visit as Kobo/ODK teams write it: metadata, a repeat spelled `begin repeat` (D1),
+# a choices sheet headed `list name` with a cascading select (D2), a constraint naming its own
+# question (D3), a select's default (D4), ${x} in hints and Markdown/HTML styling (D5), a long
+# choice label (D6), read-only calculations, time/datetime/month-year, a signature, a
+# computed default, a conditional required, a repeat_count, and ODK functions over repeats.
+HOUSEHOLD = workbook(
+    survey=[
+        ("type", "name", "label", "hint", "required", "constraint", "constraint_message",
+         "relevant", "calculation", "default", "appearance", "repeat_count", "choice_filter",
+         "read_only", "media::image", "media::audio"),
+        ("start", "started"), ("end", "ended"), ("today", "day"), ("deviceid", "device"),
+        ("username", "user"), ("phonenumber", "phone"), ("audit", "audit"),
+        ("note", "welcome", "**Household visit**<br/>Thank you for your time.", "", "", "", "",
+         "", "", "", "", "", "", "", "house.png"),
+        ("select_one region", "region", "Region", "", "yes", "", "", "", "", "", "", "", "", "",
+         "", "region.ogg"),
+        ("select_one district", "district", "District", "In ${region}", "yes", "", "", "", "",
+         "", "", "", "region = ${region}"),
+        ("select_one yes_no", "electricity", "Is there electricity?", "", "yes", "", "", "", "",
+         "no"),
+        ("begin repeat", "member", "Household member"),
+        ("text", "member_name", "Name of member ${position}", "", "yes"),
+        ("integer", "age", "Age of ${member_name}", "", "yes", "${age} >= 0 and ${age} < 120",
+         "Between 0 and 119"),
+        ("calculate", "position", "", "", "", "", "", "", "position(..)"),
+        ("end repeat", ""),
+        ("calculate", "members", "", "", "", "", "", "", "count(${member})"),
+        ("calculate", "total_age", "", "", "", "", "", "", "sum(${age})"),
+        ("text", "summary", "Summary", "", "", "", "", "", "concat(${members}, ' people, first: ',"
+         " indexed-repeat(${member_name}, ${member}, 1))", "", "", "", "", "yes"),
+        ("integer", "visits_planned", "How many follow-up visits?", "", "yes",
+         ". >= 0 and . <= 3"),
+        ("begin repeat", "visit", "Follow-up visit", "", "", "", "", "", "", "", "",
+         "${visits_planned}"),
+        ("date", "visit_day", "Day of visit ${position_v}", "", "yes", "", "", "", "", "today()"),
+        ("calculate", "position_v", "", "", "", "", "", "", "position(..)"),
+        ("end repeat", ""),
+        ("select_one committee", "committee", "Who manages the water point?", "", "yes"),
+        ("text", "committee_name", "Name of the committee", "Managed by: ${committee}", "",
+         "", "", "", "", "", "", "", "", "", ""),
+        ("time", "visit_time", "Time of the visit"),
+        ("datetime", "next_meeting", "Next meeting", "", "${electricity} = 'yes'"),
+        ("date", "since", "Connected since (month and year)", "", "", "", "", "", "", "",
+         "month-year"),
+        ("geopoint", "location", "Location of the house", "", "yes"),
+        ("image", "signature", "Signature of the head of household", "", "", "", "", "", "",
+         "", "signature"),
+        ("calculate", "district_label", "", "", "", "", "", "", "jr:choice-name(${district}, "
+         "'${district}')"),
+        ("calculate", "rounded", "", "", "", "", "", "", "round(${total_age} div 3, 1)"),
+        ("calculate", "first_pick", "", "", "", "", "", "", "selected-at(${committee}, 0)"),
+        ("calculate", "stamp", "", "", "", "", "", "", "once(today())"),
+        ("note", "bye", "Thank you! ${members} people, ${district_label}."),
+    ],
+    choices=[
+        ("list name", "name", "label", "region"),
+        ("region", "north", "North"), ("region", "south", "South"),
+        ("district", "n1", "North One", "north"), ("district", "n2", "North Two", "north"),
+        ("district", "s1", "South One", "south"),
+        ("yes_no", "yes", "Yes"), ("yes_no", "no", "No"),
+        ("committee", "shared", LONG), ("committee", "town", "The town hall"),
+    ],
+    settings=[("form_title", "form_id", "version"), ("Household visit", "household_visit", "1")],
+)
+
+# The progress total: ten questions open only when the first answer is yes.
+PROGRESS = workbook(
+    survey=[("type", "name", "label", "relevant"),
+            ("select_one yn", "any", "Any problems?"),
+            *[("text", f"detail{i}", f"Detail {i}", "${any} = 'yes'") for i in range(1, 11)],
+            ("text", "last", "Anything else?")],
+    choices=[("list_name", "name", "label"), ("yn", "yes", "Yes"), ("yn", "no", "No")],
+    settings=[("form_title", "form_id"), ("Progress", "progress_total")],
+)
+
+
 def main() -> None:
     for name, book in (("joint_evaluation", JOINT), ("water_points", WATER),
-                       ("training_feedback", TRAINING)):
+                       ("training_feedback", TRAINING), ("household_visit", HOUSEHOLD),
+                       ("progress_total", PROGRESS)):
         book.save(HERE / f"{name}.xlsx")
+    # The household visit's media labels, found beside the form at import.
+    (HERE / "house.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"house" * 20)
+    (HERE / "region.ogg").write_bytes(b"OggS" + b"region" * 20)
 
 
 if __name__ == "__main__":

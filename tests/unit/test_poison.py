@@ -24,16 +24,16 @@ def test_readable_updates_pass_untouched() -> None:
     assert good == batch and handed == batch and quarantined == []
 
 
-def test_unstorable_and_unparsable_updates_are_replaced_by_stubs() -> None:
+def test_lone_surrogates_are_replaced_and_unparsable_updates_stubbed() -> None:
     batch = [
         _update(1, message={**MESSAGE, "text": "ok"}),
-        _update(2, message={**MESSAGE, "text": "\udcff"}),
+        _update(2, message={**MESSAGE, "text": "trois \udcff puits \U0001f600"}),
         _update(3, poll={"id": "9"}),  # a poll without the fields PTB requires
         {"no_id": True},
     ]
     good, quarantined, handed = poison.split(batch)
-    assert [u["update_id"] for u in good] == [1]
-    assert [(q[0], q[2].split(":")[0]) for q in quarantined] == [
-        (2, "cannot be stored"), (3, "cannot be parsed")]
+    assert [u["update_id"] for u in good] == [1, 2]
+    assert good[1]["message"]["text"] == "trois \ufffd puits \U0001f600"  # a pair is kept
+    assert [(q[0], q[2].split(":")[0]) for q in quarantined] == [(3, "cannot be parsed")]
     assert all(q[1].isascii() and json.loads(q[1])["update_id"] == q[0] for q in quarantined)
-    assert handed == [batch[0], {"update_id": 2}, {"update_id": 3}]
+    assert handed == [batch[0], good[1], {"update_id": 3}]

@@ -1,6 +1,6 @@
-"""Fewer hand-offs to SQLite's thread, same guarantees: BEGIN rides with a transaction's first
-statement and COMMIT with its last (`finish`), fixed patterns run in one call (`write_alone`),
-and the inbox status and the sender's membership come from one query."""
+"""Fewer hand-offs to SQLite's thread, same guarantees: fixed write patterns run as one call
+(`write_batch`: BEGIN, the statements, COMMIT), and an update's arrival (its inbox status, its
+sender's membership and lost-reply note) is one query."""
 
 from __future__ import annotations
 
@@ -45,23 +45,94 @@ def handoffs() -> Iterator[list[int]]:
         setattr(aiosqlite.Connection, "_execute", original)  # noqa: B010
 
 
-async def test_a_transaction_of_k_statements_is_k_handoffs_plus_commit(store: Store) -> None:
+async def test_write_batch_is_one_handoff_and_all_or_nothing(store: Store) -> None:
+    with handoffs() as count:
+        await store.inbox.record([(1, 7, "{}"), (2, 7, "{}")], NOW)
+    assert count[0] == 1
+    assert await store.inbox.status(2) == "pending"
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.db.write_batch([
+            ("INSERT INTO kv (key, value) VALUES (?, ?)", [("a", "1")]),
+            ("INSERT INTO kv (key, value) VALUES (?, ?)", [("k", "1"), ("k", "2")]),
+        ])  # the last row breaks the key: nothing of the batch stays
+    assert await store.kv.get("a") is None
+    # The writer is usable afterwards, and a batch inside a transaction joins it.
+    with pytest.raises(RuntimeError):
+        async with store.transaction():
+            await store.db.write_batch([("INSERT INTO kv (key, value) VALUES ('b', '1')", [()])])
+            raise RuntimeError("undo")
+    assert await store.kv.get("b") is None
+
+
+async def test_close_is_one_handoff(store: Store) -> None:
+    await store.inbox.record([(1, 7, "{}"), (2, 7, "{}")], NOW)
+    async with store.transaction():
+        await store.inbox.reply_pending(7, 1, NOW)
+    assert await store.inbox.reply_lost(7)
+    with handoffs() as count:
+        await store.inbox.close(2, NOW, error=None, mark=True, user_id=7, clear="this")
+    assert count[0] == 1
+    assert await store.inbox.status(2) == "handled"
+    assert await store.inbox.reply_lost(7)  # the note was update 1's, not 2's
+    await store.inbox.close(1, NOW, error=None, mark=True, user_id=7, clear="this")
+    assert await store.inbox.status(1) == "handled" and not await store.inbox.reply_lost(7)
+    await store.inbox.record([(3, 7, "{}")], NOW)
+    await store.inbox.close(3, NOW, error="boom", mark=True, user_id=7, clear="all")
+    assert await store.inbox.status(3) == "failed"
+
+
+async def test_arrival_in_one_query(store: Store) -> None:
+    assert await store.inbox.arrival(5, 42) == (None, None, False)
+    assert await store.inbox.arrival(5, None) == (None, None, False)
+    await store.inbox.record([(5, 42, "{}")], NOW)
+    async with store.transaction():
+        member_id = await store.members.create(
+            telegram_user_id=42, display_name="Aminata", username=None, role="partner",
+            organisation_id=None, language="fr", timezone="Africa/Dakar", status="active",
+            consent_at=NOW, invitation_id=None, project_ids=[], now=NOW)
+        await store.inbox.reply_pending(42, 5, NOW)
+    with handoffs() as count:
+        status, member, lost = await store.inbox.arrival(5, 42)
+    assert count[0] == 1
+    assert status == "pending" and lost
+    assert member == await store.members.by_id(member_id)
+
+
+async def test_a_transaction_is_its_statements_plus_commit(store: Store) -> None:
+    """BEGIN IMMEDIATE rides with the first statement, COMMIT is one more hand-off, and a
+    write nobody reads (`execute_later`) rides with the COMMIT."""
     with handoffs() as count:
         async with store.transaction():
             await store.db.execute("INSERT INTO kv (key, value) VALUES ('a', '1')")
             assert await store.db.fetchval("SELECT value FROM kv WHERE key = 'a'") == "1"
-            await store.db.execute("INSERT INTO kv (key, value) VALUES ('b', '2')")
-    assert count[0] == 4  # three statements (the first carrying BEGIN), then COMMIT
+            store.db.execute_later("INSERT INTO kv (key, value) VALUES ('b', '2')")
+    assert count[0] == 3
     assert await store.kv.get("b") == "2"
     with handoffs() as count:
         async with store.transaction():
             pass
-    assert count[0] == 0  # nothing to begin or commit
+    assert count[0] == 0  # nothing to begin or to commit
+
+
+async def test_a_queued_write_that_fails_undoes_the_transaction(store: Store) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        async with store.transaction():
+            await store.db.execute("INSERT INTO kv (key, value) VALUES ('c', '1')")
+            store.db.execute_later("INSERT INTO kv (key, value) VALUES ('c', '2')")
+    assert await store.kv.get("c") is None
+    with pytest.raises(RuntimeError):
+        async with store.transaction():
+            store.db.execute_later("INSERT INTO kv (key, value) VALUES ('d', '1')")
+            raise RuntimeError("undo")
+    assert await store.kv.get("d") is None
+    async with store.transaction():  # the writer is clean afterwards
+        await store.db.execute("INSERT INTO kv (key, value) VALUES ('e', '1')")
+    assert await store.kv.get("e") == "1"
 
 
 async def test_the_write_lock_is_taken_before_the_first_read(store: Store,
                                                              tmp_path: Path) -> None:
-    """BEGIN IMMEDIATE still precedes the block's first statement, even a read: another
+    """BEGIN IMMEDIATE still precedes the block's first statement, a read included: another
     process cannot write between that read and the block's writes."""
     other = sqlite3.connect(tmp_path / "a.db", timeout=0, isolation_level=None)
     try:
@@ -73,50 +144,24 @@ async def test_the_write_lock_is_taken_before_the_first_read(store: Store,
         other.close()
 
 
-async def test_finish_commits_with_its_write_or_not_at_all(store: Store) -> None:
+async def test_a_message_sent_before_the_question_arrived_is_not_its_answer(
+        store: Store) -> None:
+    """A retry typed while the bot restarted reaches it after its question went out: its
+    message id in the chat, lower than the question's, says it cannot answer that question."""
     await store.inbox.record([(1, 7, "{}")], NOW)
-    with handoffs() as count:
-        async with store.transaction():
-            await store.db.execute("INSERT INTO kv (key, value) VALUES ('a', '1')")
-            assert await store.inbox.mark_and_commit(1, "handled", NOW)
-    assert count[0] == 2  # the insert with BEGIN, the mark with COMMIT
-    assert await store.inbox.status(1) == "handled"
-    assert await store.kv.get("a") == "1"
-    # Already closed: nothing of the transaction is committed (the caller raises).
-    with pytest.raises(LookupError):
-        async with store.transaction():
-            await store.db.execute("INSERT INTO kv (key, value) VALUES ('b', '1')")
-            if not await store.inbox.mark_and_commit(1, "handled", NOW):
-                raise LookupError("already handled")
-    assert await store.kv.get("b") is None
-
-
-async def test_write_alone_is_one_handoff_and_all_or_nothing(store: Store) -> None:
-    with handoffs() as count:
-        await store.inbox.record([(1, 7, "{}"), (2, 7, "{}")], NOW)
-    assert count[0] == 1
-    assert await store.inbox.status(2) == "pending"
-    with pytest.raises(sqlite3.IntegrityError):
-        await store.db.write_alone("INSERT INTO kv (key, value) VALUES (?, ?)",
-                                   [("k", "1"), ("k", "2")])  # the second breaks the key
-    assert await store.kv.get("k") is None
-    with handoffs() as count:
-        await store.inbox.close_alone(2, NOW)
-    assert count[0] == 1
-    assert await store.inbox.status(2) == "handled"
-
-
-async def test_status_and_member_in_one_query(store: Store) -> None:
-    assert await store.inbox.status_and_member(5, 42) == (None, None, False)
-    assert await store.inbox.status_and_member(5, None) == (None, None, False)
-    await store.inbox.record([(5, 42, "{}")], NOW)
     async with store.transaction():
-        member_id = await store.members.create(
-            telegram_user_id=42, display_name="Aminata", username=None, role="partner",
-            organisation_id=None, language="fr", timezone="Africa/Dakar", status="active",
-            consent_at=NOW, invitation_id=None, project_ids=[], now=NOW)
-    with handoffs() as count:
-        status, member, reply_lost = await store.inbox.status_and_member(5, 42)
-    assert count[0] == 1
-    assert status == "pending" and not reply_lost
-    assert member == await store.members.by_id(member_id)
+        await store.inbox.reply_pending(7, 1, NOW)
+    await store.inbox.close(1, NOW, error=None, mark=True, user_id=7, clear="this",
+                            last_message_id=40)
+    assert not await store.inbox.reply_lost(7)
+
+    async def lost(message_id: int | None) -> bool:
+        return (await store.inbox.arrival(2, 7, message_id))[2]
+
+    assert await lost(39)  # typed before the question existed in the chat
+    assert not await lost(41)  # typed after it: an answer
+    assert not await lost(None)  # a button press carries its own step
+    # A later update whose replies only edited messages keeps the highest id.
+    await store.inbox.close(1, NOW, error=None, mark=False, user_id=7, clear="all",
+                            last_message_id=None)
+    assert await lost(39) and not await lost(41)

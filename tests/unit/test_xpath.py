@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from bot.core import xpath
+from bot.core.surveys import expressions as xpath
 
 ANSWERS = {"age": "34", "name": "Aminata", "fruits": "apple pear", "empty": "",
            "visit": "2026-02-15", "ratio": "2.5", "yes": "yes"}
@@ -75,10 +75,10 @@ def test_expression(expression: str, current: str, expected: object) -> None:
 
 
 @pytest.mark.parametrize(("expression", "problem"), [
-    ("pulldata('x', 'y')", "unsupported function pulldata()"),
-    ("instance('list')", "unsupported function instance()"),
-    ("/data/age > 3", "cannot read"),
-    ("age > 3", "unsupported path"),
+    ("pulldata('x', 'y')", "wrong number of arguments for pulldata()"),
+    ("instance('list')", "unsupported path after instance('list')"),
+    ("lower-case('A')", "unsupported function lower-case()"),
+    ("regex(., '(a')", "invalid regular expression"),
     ("${age} >", "unexpected"),
     ("(${age} > 3", "expected ')'"),
     ("if(${age}, 1)", "wrong number of arguments for if()"),
@@ -99,3 +99,86 @@ def test_choice_filter_reads_the_choice_columns() -> None:
 
 def test_references() -> None:
     assert xpath.references(xpath.parse("if(${a} > 1, concat(${b}, .), ${c})")) == {"a", "b", "c"}
+
+
+# One table per ODK function added for real forms: (expression, expected), evaluated with
+# a repeat of three members (ages 30, 8, 61), a choice list and the current iteration 2.
+REPEAT = xpath.Context(
+    {"age": "8", "choice": "b c", "when": "2026-03-04T10:30:00.000+00:00"}, today=TODAY,
+    lists={"member": ["1", "2", "3"], "age": ["30", "8", "61"], "name": ["Awa", "", "Ali"]},
+    position=2,
+    instances={"fruit": [{"name": "a", "label": "Apple", "price": "3"},
+                         {"name": "b", "label": "Banana", "price": "1"}]},
+    choice_label=lambda question, value: {"a": "Apple", "b": "Banana"}.get(value, value))
+FUNCTIONS: list[tuple[str, object]] = [
+    ("count(${member})", 3.0),
+    ("sum(${age})", 99.0),
+    ("min(${age})", 8.0),
+    ("max(${age})", 61.0),
+    ("count-non-empty(${name})", 2.0),
+    ("join(', ', ${name})", "Awa, , Ali"),
+    ("position(..)", 2.0),
+    ("indexed-repeat(${age}, ${member}, 3)", "61"),
+    ("indexed-repeat(${age}, ${member}, 9)", ""),
+    ("${age}", "8"),  # inside the repeat: the current iteration's value
+    ("selected-at(${choice}, 1)", "c"),
+    ("selected-at(${choice}, 5)", ""),
+    ("round(2.345, 2)", 2.35),
+    ("round(-2.5)", -3.0),
+    ("round(7)", 7.0),
+    ("once(today())", "2026-03-03"),
+    ("jr:choice-name('b', '${fruit_q}')", "Banana"),
+    ("instance('fruit')/root/item[name = 'a']/label", "Apple"),
+    ("instance('fruit')/root/item[price > 2]/name", "a"),
+    ("count(instance('fruit')/root/item)", 2.0),
+    ("pulldata('fruit', 'price', 'name', 'b')", "1"),
+    ("pulldata('fruit', 'price', 'name', 'z')", ""),
+    ("substr('abcdef', 1, 3)", "bc"),
+    ("substring-before('a-b', '-')", "a"),
+    ("substring-after('a-b', '-')", "b"),
+    ("contains('abc', 'b')", True),
+    ("starts-with('abc', 'ab')", True),
+    ("ends-with('abc', 'bc')", True),
+    ("translate('abc', 'ab', 'AB')", "ABc"),
+    ("normalize-space('  a   b ')", "a b"),
+    ("string(12)", "12"),
+    ("boolean-from-string('true')", True),
+    ("floor(2.7)", 2.0),
+    ("ceiling(2.1)", 3.0),
+    ("abs(-3)", 3.0),
+    ("pow(2, 10)", 1024.0),
+    ("sqrt(16)", 4.0),
+    ("date('2026-03-04') - date('2026-03-01')", 3.0),
+    ("format-date('2026-03-04', '%d/%m/%Y')", "04/03/2026"),
+    ("format-date-time(${when}, '%Y-%m-%d %H:%M')", "2026-03-04 10:30"),
+    ("decimal-time('12:00')", 0.5),
+    ("checklist(1, 2, 'yes', '', 'yes')", True),
+    ("checklist(3, -1, 'yes', '', 'yes')", False),
+    ("weighted-checklist(3, -1, 'yes', 2, 'yes', 1)", True),
+    ("regex('abc', 'b')", False),  # ODK: the whole value must match
+    ("regex('abc', 'a.c')", True),
+    ("${last-saved#age}", ""),  # no earlier submission kept as a model
+    ("/data/group/age", "8"),
+    ("./age", "8"),  # on a group: its question `age`
+]
+
+
+@pytest.mark.parametrize(("expression", "expected"), FUNCTIONS)
+def test_odk_functions(expression: str, expected: object) -> None:
+    assert xpath.run(expression, REPEAT) == expected
+
+
+def test_regex_runs_in_linear_time_and_refuses_backtracking_patterns() -> None:
+    # Python's backtracking engine takes longer than the age of the universe on this pair;
+    # RE2 answers at once. (Before the fix, this test never returned.)
+    assert xpath.run("regex(., '(a+)+$')",
+                     xpath.Context({}, current="a" * 50_000 + "b")) is False
+    with pytest.raises(xpath.ExpressionError, match="invalid regular expression"):
+        xpath.parse("regex(., '(a)\\1')")  # a back-reference: not linear, refused at import
+
+
+def test_what_cannot_be_computed_is_empty_and_never_stops_the_conversation() -> None:
+    context = xpath.Context({"pattern": "(a", "big": "1000000000000000"})
+    assert xpath.run("regex('a', ${pattern})", context) == ""  # a pattern from an answer
+    assert xpath.run("date(${big})", context) == ""  # beyond the calendar
+    assert xpath.run("format-date(${big}, '%Y')", context) == ""

@@ -1,0 +1,137 @@
+"""Replies as WhatsApp messages: formatting, choices within Meta's limits, long texts.
+
+WhatsApp offers at most 3 reply buttons (titles of 20 characters) or a list of 10 rows (titles
+of 24, descriptions of 72), and interactive bodies of 1,024 characters. A reply's choices are
+laid out in the richest form that holds them whole: buttons, then a list, then numbered lines
+that the person answers by typing the number (the caller keeps the numbers' meaning). A label
+too long for a row title is shortened with an ellipsis and given whole in the description.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+
+from bot.core.replies import Button, Reply
+
+TEXT_LIMIT = 4096
+BODY_LIMIT = 1024
+BUTTON_TITLE = 20
+ROW_TITLE = 24
+ROW_DESCRIPTION = 72
+MAX_BUTTONS = 3
+MAX_ROWS = 10
+
+_MARKS = {"b": "*", "strong": "*", "i": "_", "em": "_", "s": "~", "strike": "~", "del": "~",
+          "code": "```", "pre": "```"}
+
+
+class _ToWhatsApp(HTMLParser):
+    """Telegram's HTML subset to WhatsApp's own marks (*bold*, _italic_, ~struck~)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._links: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _MARKS:
+            self.parts.append(_MARKS[tag])
+        elif tag == "a":
+            self._links.append(dict(attrs).get("href"))
+        elif tag == "br":
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _MARKS:
+            self.parts.append(_MARKS[tag])
+        elif tag == "a" and self._links:
+            href = self._links.pop()
+            if href:
+                self.parts.append(f" ({href})")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def text_of(markup: str) -> str:
+    """WhatsApp text for a reply's HTML (marks kept, tags dropped, entities decoded)."""
+    parser = _ToWhatsApp()
+    parser.feed(markup)
+    parser.close()
+    return html.unescape("".join(parser.parts))
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, with an ellipsis when it was longer."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def split(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Cut a long text at line ends (at spaces for a line longer than the limit)."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = line.rfind(" ", 0, limit)
+            cut = cut if cut > 0 else limit
+            parts.append(line[:cut])
+            line = line[cut:].lstrip()
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not parts:
+        parts.append(current)
+    return parts
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The messages for one reply: (type, content) pairs for the Cloud API, and the numbered
+    choices the person may type (number → the choice's data), if any."""
+
+    messages: tuple[tuple[str, dict[str, Any]], ...]
+    numbered: dict[str, str]
+
+
+def layout(reply: Reply, *, list_button: str = "Options") -> Layout:
+    """Lay a text reply and its choices out as WhatsApp messages."""
+    text = text_of(reply.text).strip() or "…"
+    choices = [button for row in reply.buttons for button in row]
+    if not choices:
+        return Layout(tuple(("text", {"body": part, "preview_url": False})
+                            for part in split(text)), {})
+    # The interactive body holds the end of the text (the question, put last); what does not
+    # fit goes before it as plain text.
+    *before, body = split(text, BODY_LIMIT)
+    messages: list[tuple[str, dict[str, Any]]] = [
+        ("text", {"body": part, "preview_url": False}) for part in before]
+    if len(choices) <= MAX_BUTTONS and all(len(b.label) <= BUTTON_TITLE for b in choices):
+        messages.append(("interactive", {
+            "type": "button", "body": {"text": body},
+            "action": {"buttons": [{"type": "reply", "reply": {"id": b.data, "title": b.label}}
+                                   for b in choices]}}))
+        return Layout(tuple(messages), {})
+    if len(choices) <= MAX_ROWS:
+        messages.append(("interactive", {
+            "type": "list", "body": {"text": body},
+            "action": {"button": shorten(list_button, BUTTON_TITLE),
+                       "sections": [{"rows": [_row(b) for b in choices]}]}}))
+        return Layout(tuple(messages), {})
+    numbered = {str(i): b.data for i, b in enumerate(choices, start=1)}
+    lines = [f"{i}. {b.label}" for i, b in enumerate(choices, start=1)]
+    for part in split(body + "\n\n" + "\n".join(lines)):
+        messages.append(("text", {"body": part, "preview_url": False}))
+    return Layout(tuple(messages), numbered)
+
+
+def _row(button: Button) -> dict[str, str]:
+    row = {"id": button.data, "title": shorten(button.label, ROW_TITLE)}
+    if len(button.label) > ROW_TITLE:
+        row["description"] = shorten(button.label, ROW_DESCRIPTION)
+    return row

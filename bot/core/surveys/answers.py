@@ -1,0 +1,273 @@
+"""What an answer means, pure: the choices a question offers, how a typed answer is read
+(numbers in the member's locale, dates, times, a location), how a saved answer is shown, and
+what the form computes for the submission."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.dates import parse_date
+
+from bot.core.numbers import NumberError, parse_number
+from bot.core.surveys import expressions as xpath
+from bot.core.surveys.engine import State, key
+from bot.core.surveys.forms import Question, pick
+from bot.core.surveys.markup import plain
+from bot.i18n import _, format_date, format_number
+
+MAX_TEXT = 2000
+RANGE_BUTTONS = 20  # a range with more steps is typed, as a number
+SELECTS = ("select_one", "select_multiple", "range", "rank")
+
+
+def _local_day(now: datetime, timezone: str) -> date:
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def options(question: Question, state: State | None, iteration: int,
+            language: str) -> list[tuple[str, str]]:
+    """(name, label) of the choices offered, after the `choice_filter`."""
+    if question.type == "range":
+        steps = round((question.end - question.start) / question.step)
+        # Rounded: 0.1 * 3 is 0.30000000000000004 in binary floating point.
+        numbers = [round(question.start + i * question.step, 6) for i in range(steps + 1)]
+        return [(xpath.to_string(v), format_number(Decimal(xpath.to_string(v))))
+                for v in numbers]
+    node = xpath.parse(question.choice_filter, columns=True) \
+        if question.choice_filter and state is not None else None
+    found = []
+    for choice in question.choices:
+        if node is not None and state is not None:
+            context = state.context(question, iteration)
+            context.row = {"name": choice.name, **choice.properties}
+            if not xpath.to_bool(xpath.evaluate(node, context)):
+                continue
+        found.append((choice.name, plain(pick(choice.label, language), {}) or choice.name))
+    return found
+
+
+def typed_range(question: Question) -> bool:
+    return question.type == "range" and \
+        (question.end - question.start) / question.step > RANGE_BUTTONS
+
+
+def instruction(question: Question, today: date) -> str:
+    """How to answer a typed question, with an example."""
+    kind = question.type
+    appearance = question.appearance.split()
+    if kind == "integer":
+        return _("Send a whole number, for example {example}.").format(
+            example=format_number(12))
+    if kind == "decimal":
+        return _("Send a number, for example {example}.").format(
+            example=format_number(Decimal("12.5")))
+    if kind == "range":
+        return _("Send a number from {low} to {high}.").format(
+            low=format_number(Decimal(xpath.to_string(question.start))),
+            high=format_number(Decimal(xpath.to_string(question.end))))
+    if kind == "date" and "year" in appearance:
+        return _("Send a year, for example {example}.").format(
+            example=today.year)
+    if kind == "date" and "month-year" in appearance:
+        return _("Send a month and a year, for example {example}.").format(
+            example=today.strftime("%m/%Y"))
+    if kind == "date":
+        return _("Send a date, for example {example}.").format(
+            example=format_date(today, "short"))
+    if kind == "time":
+        return _("Send a time, for example {example}.").format(example="14:30")
+    if kind == "datetime":
+        return _("Send a date and a time, for example {example}.").format(
+            example=format_date(today, "short") + " 14:30")
+    if kind == "geopoint":
+        return _("Share a location: 📎 then Location.")
+    if kind == "image" and set(appearance) & {"signature", "draw", "annotate"}:
+        return _("Draw or sign on paper, then send a photo of it.")
+    if kind == "image":
+        return _("Send a photo.")
+    if kind == "audio":
+        return _("Send a voice note.")
+    if kind == "video":
+        return _("Send a video.")
+    return _("Write your answer.")
+
+def show(question: Question, answer: tuple[str | None, str | None], language: str) -> str:
+    """An answer as the member reads it (review, Keep, echo)."""
+    value, file_id = answer
+    if value is None and file_id is None:
+        return "—"
+    if question.type in SELECTS:
+        labels = dict(options(question, None, 0, language))
+        shown = ", ".join(labels.get(v, v) for v in (value or "").split())
+        return shown if len(shown) <= 200 else shown[:199] + "…"
+    if question.type == "image":
+        return "📷 " + _("photo")
+    if question.type == "video":
+        return "🎬 " + _("video")
+    if question.type == "audio" or (question.type == "text" and value is None):
+        return "🎤 " + _("voice note")
+    if question.type == "geopoint":
+        return "📍 " + (value or "")
+    if question.type == "acknowledge":
+        return "✓"
+    if question.type == "repeat":
+        return _("Yes") if value == "yes" else _("No")
+    try:
+        if question.type in ("integer", "decimal") and value:
+            return format_number(Decimal(value))
+        if question.type == "time" and value:
+            return value[:5]  # HH:MM, as typed
+        if question.type == "datetime" and value:
+            moment = datetime.fromisoformat(value)  # in the member's zone when answered
+            return format_date(moment.date(), "medium") + moment.strftime(" %H:%M")
+        if question.type == "date" and value:
+            day = date.fromisoformat(value)
+            if "year" in question.appearance.split():
+                return str(day.year)
+            if "month-year" in question.appearance.split():
+                return day.strftime("%m/%Y")
+            return format_date(day, "medium")
+    except (ValueError, ArithmeticError):
+        pass
+    cut = value or ""
+    return cut if len(cut) <= 60 else cut[:60] + "…"
+
+
+def parse(question: Question, body: str, language: str, timezone: str,
+          now: datetime) -> tuple[str | None, str | None]:
+    """(value as XLSForm stores it, None) or (None, what to tell the member)."""
+    kind = question.type
+    if question.read_only:
+        return None, None
+    if kind == "text":
+        if not body:
+            return None, _("Write your answer.")
+        return body[:MAX_TEXT], None
+    if kind in ("integer", "decimal") or typed_range(question):
+        number = parse_number(body, language)
+        if isinstance(number, NumberError):
+            return None, "⚠ " + (_("This is not a number.") + " " + instruction(
+                question, _local_day(now, timezone)))
+        if kind == "integer" and number != number.to_integral_value():
+            return None, "⚠ " + instruction(question, _local_day(now, timezone))
+        if kind == "range" and not (question.start <= float(number) <= question.end
+                                    and _on_step(question, float(number))):
+            return None, "⚠ " + instruction(question, _local_day(now, timezone))
+        shown = number.normalize()
+        return (str(int(number)) if kind == "integer" else format(shown, "f")), None
+    if kind == "date":
+        day = _read_date(body, question.appearance.split(), language)
+        if day is None:
+            return None, "⚠ " + _("I could not read this date.") + " " + \
+                instruction(question, _local_day(now, timezone))
+        return day.isoformat(), None
+    if kind == "time":
+        moment = _read_time(body)
+        if moment is None:
+            return None, "⚠ " + instruction(question, _local_day(now, timezone))
+        offset = now.astimezone(ZoneInfo(timezone)).strftime("%z")
+        return f"{moment.isoformat('milliseconds')}{offset[:3]}:{offset[3:]}", None
+    if kind == "datetime":
+        day_text, _sep, clock_text = body.rpartition(" ")
+        day = _read_date(day_text, [], language) if day_text else None
+        clock = _read_time(clock_text)
+        if day is None or clock is None:
+            return None, "⚠ " + instruction(question, _local_day(now, timezone))
+        stamp = datetime.combine(day, clock, tzinfo=ZoneInfo(timezone))
+        return stamp.isoformat(timespec="milliseconds"), None
+    if kind == "geopoint":
+        numbers = body.replace(",", " ").split()
+        try:
+            latitude, longitude = (float(n) for n in numbers[:2]) if len(numbers) >= 2 \
+                else (None, None)
+        except ValueError:
+            latitude = longitude = None
+        if latitude is None or longitude is None:
+            return None, "⚠ " + instruction(question, _local_day(now, timezone))
+        problem = outside(latitude, longitude)
+        return (None, problem) if problem else (f"{latitude} {longitude} 0 0", None)
+    if kind in ("image", "audio", "video"):
+        return None, "⚠ " + instruction(question, _local_day(now, timezone))
+    return None, None  # buttons only
+
+
+def computed_values(state: State) -> dict[str, str]:
+    """What the form computes (calculations, metadata, read-only values), saved with the
+    answers at submission, as ODK sends them in the submission."""
+    found: dict[str, str] = {}
+    for question in state.definition.questions:
+        if question.type not in ("calculate", "meta") and not question.read_only:
+            continue
+        if question.repeat is None:
+            value = state.values.get(question.name, "")
+            if value:
+                found[question.name] = value
+            continue
+        for index, row in enumerate(state.iterations.get(question.repeat, []), 1):
+            if row.get(question.name):
+                found[key(question, index)] = row[question.name]
+    return found
+
+
+def name_index(question: Question, name: str) -> str:
+    """A choice's position in the whole list (stable whatever the filter shows)."""
+    return str(next(i for i, c in enumerate(question.choices) if c.name == name)) \
+        if question.type != "range" else name_position(question, name)
+
+
+def name_position(question: Question, name: str) -> str:
+    steps = options(question, None, 0, "default")
+    return str(next(i for i, (n, _label) in enumerate(steps) if n == name))
+
+
+def choice_name(question: Question, index: int) -> str | None:
+    return question.choices[index].name if index < len(question.choices) else None
+
+
+def _on_step(question: Question, number: float) -> bool:
+    steps = (number - question.start) / question.step
+    return abs(steps - round(steps)) < 1e-9
+
+
+def outside(latitude: float, longitude: float) -> str | None:
+    """What to tell the member when a location is off the Earth's bounds; None if fine."""
+    if -90 <= latitude <= 90 and -180 <= longitude <= 180:
+        return None
+    return "⚠ " + _("This location is not on Earth: latitude goes from -90 to 90 and "
+                    "longitude from -180 to 180.")
+
+
+def _read_date(body: str, appearance: Sequence[str], language: str) -> date | None:
+    text = body.strip()
+    if "year" in appearance and re.fullmatch(r"\d{4}", text):
+        return date(int(text), 1, 1)
+    if "month-year" in appearance:
+        match = re.fullmatch(r"(\d{1,2})\s*[/.\-]\s*(\d{4})", text) or \
+            re.fullmatch(r"(\d{4})\s*[/.\-]\s*(\d{1,2})", text)
+        if match:
+            first, second = int(match.group(1)), int(match.group(2))
+            year, month = (second, first) if first <= 12 and second > 12 else (first, second)
+            if 1 <= month <= 12:
+                return date(year, month, 1)
+        return None
+    try:
+        day = parse_date(text, locale=language)
+    except (ValueError, IndexError):
+        return None
+    if "year" in appearance:
+        return date(day.year, 1, 1)
+    return day
+
+
+def _read_time(text: str) -> time | None:
+    match = re.fullmatch(r"(\d{1,2})\s*[:hH.]\s*(\d{2})", text.strip())
+    if not match:
+        return None
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if hours > 23 or minutes > 59:
+        return None
+    return time(hours, minutes)

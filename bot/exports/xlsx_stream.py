@@ -1,0 +1,272 @@
+"""A small streaming XLSX writer: each sheet's XML is written row by row straight into the
+ZIP file, so memory stays flat whatever the number of rows.
+
+Only what the exports use: inline strings (never formulas, whatever they start with), numbers,
+dates and times with a number format, a coloured bold header row that stays frozen, column
+widths and an auto-filter. Each cell is typed once per column by the caller (`Kind`); the text
+of a string cell passes through `text_xml`, the one place where a text is made safe for the
+file. Written by hand because the general writers spend most of their time per cell on checks
+and conversions the exports do not need: on the same 30,000 rows, openpyxl's write-only mode
+took 12.5 s, xlsxwriter's constant-memory mode 6.9 s, this writer 1.4 s.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO, Any
+from xml.sax.saxutils import escape
+
+HEADER_COLOUR = "1F6F8B"
+_EPOCH = datetime(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year bug folded in)
+_STYLE = {"header": 1, "date": 2, "datetime": 3}
+# Characters XML 1.0 cannot carry (C0 controls but tab, LF, CR; lone surrogates; U+FFFE/F).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SHEET_NAME_LIMIT = 31
+
+
+def text_xml(value: str) -> str:
+    """A text as the content of an inline string: escaped, characters XML forbids dropped."""
+    if _NOT_XML.search(value):
+        value = _NOT_XML.sub("", value)
+    return escape(value)
+
+
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _serial(value: date | datetime) -> str:
+    if isinstance(value, datetime):
+        delta = value.replace(tzinfo=None) - _EPOCH
+        return repr(delta.days + delta.seconds / 86400 + delta.microseconds / 86_400e6)
+    return str((value - _EPOCH.date()).days)
+
+
+# One cell's XML from its value (never None) and its reference ("B12").
+CellXml = Callable[[Any, str], str]
+
+
+def _text_cell(value: Any, ref: str) -> str:
+    if not value:
+        return ""  # an empty text is an empty cell
+    return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text_xml(value)}</t></is></c>'
+
+
+def _number_cell(value: Any, ref: str) -> str:
+    if value != value or value in (float("inf"), float("-inf")):  # NaN, infinities
+        return f'<c r="{ref}" t="e"><v>#NUM!</v></c>'
+    return f'<c r="{ref}"><v>{value!r}</v></c>'
+
+
+def _date_cell(value: Any, ref: str) -> str:
+    return f'<c r="{ref}" s="{_STYLE["date"]}"><v>{_serial(value)}</v></c>'
+
+
+def _datetime_cell(value: Any, ref: str) -> str:
+    return f'<c r="{ref}" s="{_STYLE["datetime"]}"><v>{_serial(value)}</v></c>'
+
+
+def _any_cell(value: Any, ref: str) -> str:
+    """A column with no declared kind (survey sheets): typed by the value."""
+    if isinstance(value, str):
+        return _text_cell(value, ref)
+    if isinstance(value, datetime):
+        return _datetime_cell(value, ref)
+    if isinstance(value, date):
+        return _date_cell(value, ref)
+    if isinstance(value, bool):
+        return _number_cell(int(value), ref)
+    if isinstance(value, int | float):
+        return _number_cell(value, ref)
+    return _text_cell(str(value), ref)
+
+
+CELLS: dict[str, CellXml] = {"text": _text_cell, "number": _number_cell, "date": _date_cell,
+                             "datetime": _datetime_cell}
+
+
+class Workbook:
+    """Sheets are written one after the other (`sheet`, then `rows`), then `close`."""
+
+    def __init__(self, out: Path | IO[bytes]) -> None:
+        self._zip = zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED,
+                                    compresslevel=1)
+        self._titles: list[str] = []
+        self._filters: list[str] = []
+        self._open: IO[bytes] | None = None
+
+    def sheet(self, title: str, names: Sequence[str], widths: Sequence[int]) -> None:
+        """Start a sheet: its header row (coloured, bold, frozen) and its column widths."""
+        self._finish_sheet()
+        for bad in "[]:*?/\\":
+            title = title.replace(bad, " ")
+        title = title[:_SHEET_NAME_LIMIT]
+        unique, n = title, 1
+        while unique.lower() in {t.lower() for t in self._titles}:  # Excel ignores case
+            n += 1
+            suffix = f" ({n})"
+            unique = title[:_SHEET_NAME_LIMIT - len(suffix)] + suffix
+        self._titles.append(unique)
+        self._open = self._zip.open(f"xl/worksheets/sheet{len(self._titles)}.xml", "w",
+                                    force_zip64=True)
+        cols = "".join(f'<col min="{i}" max="{i}" width="{max(w, len(n) + 2)}" customWidth="1"/>'
+                       for i, (n, w) in enumerate(zip(names, widths, strict=True), start=1))
+        header = "".join(
+            f'<c r="{column_letter(i)}1" s="{_STYLE["header"]}" t="inlineStr"><is>'
+            f'<t xml:space="preserve">{text_xml(name)}</t></is></c>'
+            for i, name in enumerate(names))
+        self._write(
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
+            'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/>'
+            '</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+            + (f"<cols>{cols}</cols>" if cols else "")
+            + f'<sheetData><row r="1">{header}</row>')
+        self._columns = len(names)
+
+    def rows(self, kinds: Sequence[str], rows: Iterable[Sequence[Any]],
+             progress: Callable[[int], None] | None = None, every: int = 1000) -> int:
+        """Stream the data rows (None: an empty cell) below the header; return their count."""
+        cells = [CELLS.get(kind, _any_cell) for kind in kinds]
+        letters = [column_letter(i) for i in range(len(kinds))]
+        plan = list(zip(cells, letters, strict=True))
+        count = 0
+        chunk: list[str] = []
+        for count, row in enumerate(rows, start=1):
+            number = str(count + 1)  # the header is row 1
+            chunk.append(f'<row r="{number}">')
+            chunk.extend(cell(value, letter + number)
+                         for (cell, letter), value in zip(plan, row, strict=True)
+                         if value is not None)
+            chunk.append("</row>")
+            if count % every == 0:
+                self._write("".join(chunk))
+                chunk.clear()
+                if progress is not None:
+                    progress(every)
+        self._write("".join(chunk))
+        if progress is not None:
+            progress(count % every)
+        last = column_letter(max(self._columns, 1) - 1)
+        self._filters.append(f"A1:{last}{count + 1}")
+        return count
+
+    def _write(self, text: str) -> None:
+        assert self._open is not None
+        self._open.write(text.encode("utf-8"))
+
+    def _finish_sheet(self) -> None:
+        if self._open is None:
+            return
+        if len(self._filters) < len(self._titles):  # a sheet without rows() called
+            self._filters.append(f"A1:{column_letter(max(self._columns, 1) - 1)}1")
+        self._write(f'</sheetData><autoFilter ref="{self._filters[-1]}"/>'
+                    '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" '
+                    'header="0.3" footer="0.3"/></worksheet>')
+        self._open.close()
+        self._open = None
+
+    def close(self) -> None:
+        self._finish_sheet()
+        self._zip.writestr("[Content_Types].xml", _content_types(len(self._titles)))
+        self._zip.writestr("_rels/.rels", _ROOT_RELS)
+        self._zip.writestr("xl/workbook.xml", _workbook(self._titles, self._filters))
+        self._zip.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(len(self._titles)))
+        self._zip.writestr("xl/styles.xml", _STYLES)
+        self._zip.close()
+
+
+def _content_types(sheets: int) -> str:
+    parts = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for i in range(1, sheets + 1))
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/'
+            'vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/styles.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            f"{parts}</Types>")
+
+
+_ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+
+
+def _workbook(titles: Sequence[str], filters: Sequence[str]) -> str:
+    sheets = "".join(f'<sheet name="{escape(t, {chr(34): "&quot;"})}" sheetId="{i}" '
+                     f'r:id="rId{i}"/>' for i, t in enumerate(titles, start=1))
+    names = "".join(
+        f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
+        f"{_quoted(t)}!{_absolute(f)}</definedName>"
+        for i, (t, f) in enumerate(zip(titles, filters, strict=True)))
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            f"<sheets>{sheets}</sheets>"
+            + (f"<definedNames>{names}</definedNames>" if names else "")
+            + "</workbook>")
+
+
+def _quoted(title: str) -> str:
+    return escape("'" + title.replace("'", "''") + "'")
+
+
+def _absolute(ref: str) -> str:
+    first, last = ref.split(":")
+    return ":".join("$" + re.sub(r"(\d+)", r"$\1", part) for part in (first, last))
+
+
+def _workbook_rels(sheets: int) -> str:
+    rels = "".join(
+        f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/'
+        f'2006/relationships/worksheet" Target="worksheets/sheet{i}.xml"/>'
+        for i in range(1, sheets + 1))
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'{rels}<Relationship Id="rId{sheets + 1}" Type="http://schemas.openxmlformats.org/'
+            'officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>')
+
+
+_STYLES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
+    '<numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm"/></numFmts>'
+    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+    '<font><b/><sz val="11"/><color rgb="FFFFFFFF"/><name val="Calibri"/><family val="2"/>'
+    "</font></fonts>"
+    '<fills count="3"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill>'
+    f'<fill><patternFill patternType="solid"><fgColor rgb="FF{HEADER_COLOUR}"/>'
+    '<bgColor indexed="64"/></patternFill></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+    "</cellStyleXfs>"
+    '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" '
+    'applyFill="1" applyAlignment="1"><alignment vertical="center" wrapText="1"/></xf>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    "</cellXfs>"
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    "</styleSheet>")
