@@ -346,3 +346,15 @@ def test_xlsx_header_is_coloured_and_columns_sized(seeded: Seeded, tmp_path: Pat
     assert reports.cell(2, 1).fill.fgColor.rgb in (None, "00000000")  # data rows: no fill
     assert reports.column_dimensions["L"].width >= 60  # the narrative
     assert reports.column_dimensions["A"].width >= 16
+
+
+def test_xlsx_prints_landscape_on_the_page_width_with_its_header(seeded: Seeded,
+                                                                 tmp_path: Path) -> None:
+    out = tmp_path / "export.xlsx"
+    _run("export", "--format", "xlsx", "--out", str(out))
+    book = openpyxl.load_workbook(out)
+    for sheet in book.worksheets:
+        assert sheet.page_setup.orientation == "landscape"
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+        assert sheet.print_title_rows == "$1:$1"  # the header on every printed page
