@@ -779,7 +779,7 @@ class AnnouncementService:
             assert author.telegram_user_id is not None
             with use_language(author.language):
                 head = ("📢 " + _("Your announcement «{excerpt}» has been delivered.")
-                        if announcement.campaign_id is None else "📋 " + _(
+                        if announcement.campaign_id is None else "📢 " + _(
                             "The invitations to your questionnaire «{excerpt}» have been "
                             "delivered."))
                 lines = [head.format(excerpt=h(_excerpt(announcement.text, 60))),

@@ -263,8 +263,8 @@ class ConsultationService:
     async def to_review(self, member: Member) -> Outcome:
         """The reports in the reader's projects that wait for a decision, oldest first."""
         if member.role not in ("coordinator", "admin"):
-            return Outcome.of(Reply(_("Reports are reviewed by coordinators. /latest shows the "
-                                      "latest ones.")))
+            return Outcome.of(Reply(_("This is for coordinators. /summary shows where your "
+                                      "projects stand.")))
         ids = await self.store.consultation.visible_project_ids(member)
         waiting = await self.store.consultation.awaiting_review(ids, PAGE)
         if not waiting:

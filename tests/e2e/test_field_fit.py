@@ -79,8 +79,8 @@ async def test_review_from_the_report_and_the_waiting_list(
     assert again.button_texts == []  # decided: nothing to press
     # A partner cannot review.
     replies = await partner.send("/toreview")
-    assert replies[-1].text == tr("fr", "Reports are reviewed by coordinators. /latest shows "
-                                        "the latest ones.")
+    assert replies[-1].text == tr("fr", "This is for coordinators. /summary shows where your "
+                                        "projects stand.")
     assert replies[-1].buttons == []
 
 
