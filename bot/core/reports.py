@@ -483,6 +483,8 @@ class ReportService:
         if draft.project_id is None or isinstance(parse_number(text, member.language),
                                                   NumberError):
             return None
+        if await self.store.surveys.open_response(member.id) is not None:
+            return None  # a questionnaire is under way too: the number may be its answer
         project = await self._project(draft)
         periods = self._periods(project, now, member.timezone)
         awaited = await self._awaited(project, periods)
