@@ -13,9 +13,15 @@ import argparse
 import asyncio
 import time
 from collections import Counter
-from datetime import UTC, datetime
 
-from harness import deployment, peak_rss_mib, percentiles, running_bot, seed_members
+from harness import (
+    daytime_clock,
+    deployment,
+    peak_rss_mib,
+    percentiles,
+    running_bot,
+    seed_members,
+)
 
 from bot.app import services_of
 from bot.core.announcements import Audience
@@ -53,7 +59,7 @@ async def run(recipients: int, rate: float, talkers: int) -> dict[str, float]:
         for uid in range(FIRST_TALKER, FIRST_TALKER + talkers):
             emu.add_user(uid, f"Talker {uid}", language_code="fr")
         events = emu.subscribe()
-        async with running_bot(settings) as app:
+        async with running_bot(settings, daytime_clock) as app:
             service = services_of(app).announcements
             stop = asyncio.Event()
             latencies: list[float] = []
@@ -63,7 +69,7 @@ async def run(recipients: int, rate: float, talkers: int) -> dict[str, float]:
             _id, count = await service.publish_new(
                 author=None, text="Réunion du réseau mardi à 10 h : ordre du jour en pièce jointe.",
                 versions={}, audience=Audience({"project": ("eau-ziguinchor",)}), ack=True,
-                send_at=None, now=datetime.now(UTC))
+                send_at=None, now=daytime_clock())
             assert count == recipients
             per_chat: Counter[int] = Counter()
             first = last = 0.0

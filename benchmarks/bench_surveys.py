@@ -14,11 +14,19 @@ import argparse
 import asyncio
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
-from harness import LIFTED, deployment, peak_rss_mib, percentiles, running_bot, seed_members
+from harness import (
+    LIFTED,
+    daytime_clock,
+    deployment,
+    peak_rss_mib,
+    percentiles,
+    running_bot,
+    seed_members,
+)
 
 from bot.core.announcements import AnnouncementService, Audience
 from bot.core.surveys import SurveyService
@@ -56,7 +64,7 @@ async def launch(store: Store, folder: Path) -> None:
     path = folder / "bench.yaml"
     path.write_text(yaml.safe_dump(questionnaire(), allow_unicode=True), encoding="utf-8")
     service = SurveyService(store, AnnouncementService(store, "Europe/Paris"), "Europe/Paris")
-    now = datetime.now(UTC)
+    now = daytime_clock()
     form, _created = await service.import_form(path, now)
     await service.launch(author=None, form=form, audience=Audience(), joint=False,
                          opens_at=now, closes_at=now + timedelta(days=7), now=now)
@@ -109,7 +117,7 @@ async def run(members: int, limits: dict[str, float]) -> tuple[float, list[float
             emu.add_user(FIRST_USER + i, f"Member {i}", language_code="fr")
         with tempfile.TemporaryDirectory() as folder:
             await launch(store, Path(folder))
-        async with running_bot(settings):
+        async with running_bot(settings, daytime_clock):
             latencies: list[float] = []
             started = time.perf_counter()
             await asyncio.gather(*(member(emu, FIRST_USER + i, latencies)

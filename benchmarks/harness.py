@@ -8,9 +8,10 @@ import resource
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +21,7 @@ from bot.app import PalabreApp, build_application, serve  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.core import network_file  # noqa: E402
 from bot.emulator import BotApiEmulator  # noqa: E402
+from bot.services import Clock, system_clock  # noqa: E402
 from storage import Store  # noqa: E402
 
 LIFTED = {"broadcast_rate": 1e6, "chat_rate": 1e6, "group_rate": 1e6}
@@ -52,9 +54,21 @@ async def deployment(limits: dict[str, float]) -> AsyncIterator[tuple[BotApiEmul
                 await store.close()
 
 
+_STARTED = time.monotonic()
+_AFTERNOON = datetime.now(UTC).replace(hour=14, minute=0, second=0, microsecond=0)
+
+
+def daytime_clock() -> datetime:
+    """Today 14:00 UTC plus the time elapsed since the benchmark started: announcements and
+    invitations are never held for the night in the members' zones (Dakar, Lima, Paris…),
+    whatever the hour the benchmark runs."""
+    return _AFTERNOON + timedelta(seconds=time.monotonic() - _STARTED)
+
+
 @contextlib.asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[PalabreApp]:
-    app = build_application(settings)
+async def running_bot(settings: Settings,
+                      clock: Clock = system_clock) -> AsyncIterator[PalabreApp]:
+    app = build_application(settings, clock)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, stop, poll_timeout=1))
     while not (app.running and app.updater and app.updater.running):

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -358,7 +359,8 @@ def announce(
                                           audience=target, ack=ack, send_at=send_at, now=now())
 
     announcement_id, count = run_async(with_store(cfg, work))
-    typer.echo(f"Announcement #{announcement_id} queued for {count} people; the running bot "
+    people = "1 person" if count == 1 else f"{count} people"
+    typer.echo(f"Announcement #{announcement_id} queued for {people}; the running bot "
                "sends it (`palabre run`).")
 
 
@@ -462,6 +464,9 @@ def export_command(
         min=1, max=MAX_ID)] = None,
     delimiter: Annotated[str, typer.Option(
         help="CSV field separator (French spreadsheets expect ';').")] = ",",
+    all_versions: Annotated[bool, typer.Option(
+        "--all-versions", help="Also the values of earlier versions of amended reports.")
+    ] = False,
 ) -> None:
     """Export reports, indicator values and attachments (XLSX, CSV) or records (JSON Lines)."""
     from bot.exports import jsonl, spreadsheets, tables
@@ -476,6 +481,7 @@ def export_command(
         from bot.exports.survey_wide import survey_sheets
 
         scope, zone = await _scope(store, project, since, as_member, cfg.timezone)
+        scope = replace(scope, all_versions=all_versions)
         member = None if as_member is None else await store.members.by_id(as_member)
         language = member.language if member else cfg.default_language
         sheets: list[SheetData] = []

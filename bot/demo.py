@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import sys
 import tempfile
 import threading
@@ -16,9 +17,10 @@ from pathlib import Path
 from bot import logs
 from bot.app import PalabreApp, build_application, serve, services_of, wait_handled
 from bot.config import Settings
-from bot.core import invitations, network_file
+from bot.core import invitations
 from bot.core.announcements import AnnouncementService
 from bot.core.surveys import SurveyService
+from bot.demo_data import SAMPLE_PEOPLE, seed_history
 from bot.emulator import BotApiEmulator, BotEvent, SentMessage
 from storage import Store
 
@@ -53,17 +55,24 @@ PERSONAS = (
             "administrator of the network (in PALABRE_ADMIN_IDS), phone in French"),
 )
 HELP = ("Demo commands: ':as NAME' switches person (" + ", ".join(p.key for p in PERSONAS)
-        + "), ':who' lists them, ':quit' leaves. A number presses the button shown with it; "
-        "to send a small number as an answer instead, type it after an apostrophe: '3. "
-        "'> text' answers the bot's last message with a Telegram reply (e.g. an announcement).")
+        + "), ':who' lists them, ':quit' leaves. A number presses the button shown with it "
+        "([1], [2]…); a letter presses a menu button ([a], [b]…); any other number is sent as "
+        "typed (an answer such as 7); to send a small number that is also a button, type it "
+        "after an apostrophe: '3. '> text' answers the bot's last message with a Telegram "
+        "reply (e.g. an announcement).")
+MENU_KEYS = "abcdefghijklmnopqrstuvwxyz"
+FILES_DIR = Path("palabre-demo-files")  # in the current folder: still there after the demo
 
 
 class Terminal:
     """A phone in the terminal: prints what the bot sends, numbers the buttons."""
 
-    def __init__(self, emulator: BotApiEmulator, echo: bool) -> None:
+    def __init__(self, emulator: BotApiEmulator, echo: bool,
+                 files: Path = FILES_DIR) -> None:
         self.emulator = emulator
         self.echo = echo
+        self.files = files
+        self.saved = 0
         self.persona = PERSONAS[0]
         self.codes: dict[str, str] = {}
         self.events = emulator.subscribe()
@@ -90,13 +99,12 @@ class Terminal:
         while not self.events.empty():
             self.show_event(self.events.get_nowait())
         inline, menu = self.choices()
-        number = len(inline)
         if inline:
             self.say("   " + "  ".join(f"[{i}] {text}" for i, (_, text, _) in
                                         enumerate(inline, start=1)))
         if menu:
-            self.say("   menu: " + "  ".join(f"[{number + i}] {label}"
-                                             for i, label in enumerate(menu, start=1)))
+            self.say("   menu: " + "  ".join(f"[{key}] {label}"
+                                             for key, label in zip(MENU_KEYS, menu, strict=False)))
 
     def show_event(self, event: BotEvent) -> None:
         who = "" if event.chat_id == self.persona.user_id else f" (to {self.name_of(event.chat_id)})"
@@ -109,11 +117,20 @@ class Terminal:
             return
         label = "Palabre" + who + (" [edited]" if event.kind == "edit" else "") + ":"
         self.say(label)
-        if message.kind == "document":
-            size = len(self.emulator.file_bytes(message.file_ids[0])) if message.file_ids else 0
-            self.say(f"   📎 {message.file_name} ({size} bytes)")
+        if message.kind in ("document", "photo") and message.file_ids:
+            self.say(f"   📎 saved as {self.save(message)}")
         for line in (message.text or "").splitlines() or [""]:
             self.say(f"   {line}")
+
+    def save(self, message: SentMessage) -> Path:
+        """Keep a chart or a file the bot sent where the user can open it."""
+        self.files.mkdir(parents=True, exist_ok=True)
+        self.saved += 1
+        caption = re.sub(r"\W+", "-", (message.text or "").split("\n")[0]).strip("-").lower()
+        name = message.file_name or f"{caption[:40] or message.kind}.png"
+        path = self.files / f"{self.saved:02d}-{Path(name).name}"
+        path.write_bytes(self.emulator.file_bytes(message.file_ids[-1]))
+        return path.resolve()
 
     def persona_intro(self) -> None:
         p = self.persona
@@ -123,9 +140,11 @@ class Terminal:
 async def _seed(settings: Settings, terminal: Terminal) -> None:
     store = await Store.open(settings.database)
     try:
-        spec = network_file.read(NETWORK_FILE)
         moment = datetime.now(UTC)
-        await network_file.load(store, spec, moment, settings.timezone)
+        # Months of history: past reports, a late one, a questionnaire already answered.
+        surveys = SurveyService(store, AnnouncementService(store, settings.timezone),
+                                settings.timezone)
+        await seed_history(store, surveys, SURVEY_FILE, moment, settings.timezone)
         for persona in PERSONAS:
             if persona.role == "admin" or persona.project is None:
                 continue
@@ -134,10 +153,6 @@ async def _seed(settings: Settings, terminal: Terminal) -> None:
                 org_slug=persona.org, uses=1, expires_in=invitations.parse_duration("14d"),
                 now=moment)
             terminal.codes[persona.key] = created.code
-        # A questionnaire ready to send: as Claire, /survey.
-        surveys = SurveyService(store, AnnouncementService(store, settings.timezone),
-                                settings.timezone)
-        await surveys.import_form(SURVEY_FILE, moment)
     finally:
         await store.close()
 
@@ -172,6 +187,8 @@ async def run_demo(database: Path | None = None) -> None:
         for persona in PERSONAS:
             emulator.add_user(persona.user_id, persona.first_name,
                               language_code=persona.language_code)
+        for person in SAMPLE_PEOPLE:
+            emulator.add_user(person.user_id, person.name, language_code=person.language)
         with _database(database) as db_path:
             settings = Settings.model_validate({
                 "telegram_token": emulator.token, "telegram_base_url": emulator.base_url,
@@ -203,6 +220,7 @@ async def _chat(app: PalabreApp, emulator: BotApiEmulator, terminal: Terminal) -
     say(f"Palabre demo: offline. A Telegram emulator runs on {emulator.base_url[:-4]}; "
         "the real bot talks to it.")
     say(HELP)
+    say(f"Charts and files the bot sends are saved in {terminal.files.resolve()}.")
     terminal.persona_intro()
     say("Type /start to open your invitation link, then answer with the numbers of the buttons.")
     lines = _stdin_lines(asyncio.get_running_loop())
@@ -265,14 +283,18 @@ async def _act(app: PalabreApp, emulator: BotApiEmulator, terminal: Terminal,
     if text.startswith("'"):
         text = text[1:]  # a number meant as an answer, not as a button
     elif text.isdigit():
-        inline, menu = terminal.choices()
+        inline, _menu = terminal.choices()
         index = int(text) - 1
         if 0 <= index < len(inline):
             message, _, data = inline[index]
             return emulator.press(persona.user_id, message.message_id, data)
-        if len(inline) <= index < len(inline) + len(menu):
-            text = menu[index - len(inline)]
-        # Any other number is an answer (e.g. an indicator's value): sent as typed.
+        # Any other number is an answer (e.g. an indicator's value): sent as typed, never a
+        # menu button (those have letters).
+    elif len(text) == 1 and text.lower() in MENU_KEYS:
+        _inline, menu = terminal.choices()
+        index = MENU_KEYS.index(text.lower())
+        if index < len(menu):
+            text = menu[index]
     if text == "/start" and persona.key in terminal.codes:
         member = await services_of(app).store.members.by_telegram_id(persona.user_id)
         if member is None:

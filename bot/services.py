@@ -66,9 +66,10 @@ class Services:
         self._onboarding = OnboardingService(self._store, self.settings)
         self._account = AccountService(self._store, self.settings.media_dir)
         self._reports = ReportService(self._store, self.settings.timezone)
-        self._field_updates = FieldUpdateService(self._store, self._reports)
-        self._reviews = ReviewService(self._store, self._reports)
         self._announcements = AnnouncementService(self._store, self.settings.timezone)
+        self._field_updates = FieldUpdateService(self._store, self._reports,
+                                                 self._announcements)
+        self._reviews = ReviewService(self._store, self._reports)
         self._surveys = SurveyService(self._store, self._announcements, self.settings.timezone)
         self._consultation = ConsultationService(self._store, self._reports, self._surveys,
                                                  self.settings.database)

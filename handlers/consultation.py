@@ -58,6 +58,12 @@ async def open_report(update: Update, context: PalabreContext, member: Member) -
 
 
 @members_only
+async def to_review(update: Update, context: PalabreContext, member: Member) -> None:
+    """List the reports waiting for a coordinator's decision."""
+    await answer(update, context, await context.services.consultation.to_review(member))
+
+
+@members_only
 async def export(update: Update, context: PalabreContext, member: Member) -> None:
     """Send a spreadsheet of everything in scope."""
     await _busy(update, context, ChatAction.UPLOAD_DOCUMENT)
@@ -68,6 +74,7 @@ async def export(update: Update, context: PalabreContext, member: Member) -> Non
 HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
     CommandHandler("summary", summary, filters=PRIVATE),
     CommandHandler("latest", latest, filters=PRIVATE),
+    CommandHandler("toreview", to_review, filters=PRIVATE),
     CommandHandler("export", export, filters=PRIVATE),
     CallbackQueryHandler(latest_page, pattern=r"^la:"),
     CallbackQueryHandler(open_report, pattern=r"^lv:"),

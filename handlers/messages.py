@@ -58,11 +58,13 @@ async def text(update: Update, context: PalabreContext) -> None:
                    or await services.reviews.on_text(member, body, now(context))
                    or (scope.reply_lost and await _reshow(context, member))
                    or await _guided_text(context, member, body))
-        if outcome is None and member.role == "partner":
-            outcome = await services.field_updates.receive(
+        if outcome is None:
+            # A partner's text becomes a field update; anyone's text typed soon after an
+            # announcement is offered to its author as an answer.
+            outcome = await services.field_updates.receive_text(
                 member, Media("text", body=body, chat_id=message.chat_id if message else None,
                               message_id=message.message_id if message else None),
-                False, now(context))
+                now(context))
         await answer(update, context, outcome or services.account.not_understood(member))
         return
     pending = await services.store.onboarding.get(who.user_id)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from storage.db import Database
@@ -99,7 +99,7 @@ class AnnouncementRepo:
                      " WHERE project_id IN (" + marks + "))")
             params += list(project_ids)
         rows = await self.db.fetchall(
-            "SELECT m.id, m.telegram_user_id, m.language, m.role, o.slug AS org,"  # noqa: S608
+            "SELECT m.id, m.telegram_user_id, m.language, m.role, m.timezone, o.slug AS org,"  # noqa: S608
             " o.country AS country,"
             " (SELECT group_concat(p.slug, ' ') FROM member_projects mp"
             "  JOIN projects p ON p.id = mp.project_id WHERE mp.member_id = m.id) AS projects"
@@ -109,23 +109,26 @@ class AnnouncementRepo:
             params)
         return [Recipient(member_id=r["id"], telegram_user_id=r["telegram_user_id"],
                           language=r["language"], role=r["role"], organisation=r["org"],
-                          country=r["country"],
+                          country=r["country"], timezone=r["timezone"],
                           projects=tuple(sorted((r["projects"] or "").split())))
                 for r in rows if r["id"] != exclude_member]
 
     # --- the outbox ------------------------------------------------------------------------
 
     async def enqueue(self, announcement_id: int, round_: int,
-                      rows: Sequence[tuple[int, int, str]], now: datetime) -> int:
-        """Add one pending row per (member id, chat id, language); return how many."""
+                      rows: Sequence[tuple[int, int, str]], now: datetime,
+                      not_before: Mapping[int, datetime] | None = None) -> int:
+        """Add one pending row per (member id, chat id, language), each held until its
+        member's `not_before` instant if given; return how many."""
+        held = {k: v.astimezone(UTC).isoformat() for k, v in (not_before or {}).items()}
         stamp = now.isoformat()
         before = await self.db.fetchval(
             "SELECT COUNT(*) FROM outbox WHERE announcement_id = ? AND round = ?",
             (announcement_id, round_))
         await self.db.executemany(
             "INSERT OR IGNORE INTO outbox (announcement_id, round, member_id, chat_id, language,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [(announcement_id, round_, member_id, chat_id, language, stamp)
+            " created_at, not_before) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(announcement_id, round_, member_id, chat_id, language, stamp, held.get(member_id))
              for member_id, chat_id, language in rows])
         after = await self.db.fetchval(
             "SELECT COUNT(*) FROM outbox WHERE announcement_id = ? AND round = ?",
@@ -139,12 +142,16 @@ class AnnouncementRepo:
             " WHERE status = 'scheduled' AND send_at <= ?", (now.isoformat(), now.isoformat()))
         return cur.rowcount
 
-    async def due(self, limit: int, after_id: int = 0) -> list[OutboxRow]:
-        """Pending rows of announcements being sent, oldest first."""
+    async def due(self, limit: int, after_id: int = 0,
+                  now: datetime | None = None) -> list[OutboxRow]:
+        """Pending rows of announcements being sent, oldest first (with `now`: only rows
+        whose member's quiet hours are over)."""
+        until = "9999" if now is None else now.astimezone(UTC).isoformat()
         rows = await self.db.fetchall(
             "SELECT o.* FROM outbox o JOIN announcements a ON a.id = o.announcement_id"
             " WHERE o.state = 'pending' AND a.status = 'sending' AND o.id > ?"
-            " ORDER BY o.id LIMIT ?", (after_id, limit))
+            " AND (o.not_before IS NULL OR o.not_before <= ?) ORDER BY o.id LIMIT ?",
+            (after_id, until, limit))
         return [OutboxRow.model_validate(dict(r)) for r in rows]
 
     async def row(self, row_id: int) -> OutboxRow | None:
@@ -256,6 +263,16 @@ class AnnouncementRepo:
         r = await self.db.fetchone(
             "SELECT * FROM outbox WHERE chat_id = ? AND message_id = ? LIMIT 1",
             (chat_id, message_id))
+        return None if r is None else OutboxRow.model_validate(dict(r))
+
+    async def latest_answerable(self, member_id: int, since: datetime) -> OutboxRow | None:
+        """The latest announcement (not a questionnaire invitation) delivered to a member
+        since a moment: what a plain text typed soon after may be answering."""
+        r = await self.db.fetchone(
+            "SELECT o.* FROM outbox o JOIN announcements a ON a.id = o.announcement_id"
+            " WHERE o.member_id = ? AND o.round = 0 AND o.state = 'sent'"
+            " AND a.campaign_id IS NULL AND o.sent_at >= ? ORDER BY o.sent_at DESC, o.id DESC"
+            " LIMIT 1", (member_id, since.isoformat()))
         return None if r is None else OutboxRow.model_validate(dict(r))
 
     async def recipient_row(self, announcement_id: int, member_id: int) -> OutboxRow | None:

@@ -129,6 +129,20 @@ class ConsultationRepo:
             (*project_ids, limit, offset))
         return [ReportLine.model_validate(dict(r)) for r in rows]
 
+    async def awaiting_review(self, project_ids: Sequence[int], limit: int) -> list[ReportLine]:
+        """Reports of these projects that nobody accepted or returned yet, oldest first."""
+        if not project_ids:
+            return []
+        rows = await self.db.fetchall(
+            "SELECT r.id, r.reference, r.kind, r.project_id, r.period_start, r.period_end,"
+            " r.status, r.version, r.created_at, m.display_name AS author, o.name AS organisation"
+            " FROM reports r JOIN members m ON m.id = r.member_id"
+            " LEFT JOIN organisations o ON o.id = m.organisation_id"
+            f" WHERE r.project_id IN ({_marks(project_ids)}) AND r.kind = 'report'"
+            " AND r.status IN ('submitted', 'amended')"
+            " ORDER BY r.created_at, r.id LIMIT ?", (*project_ids, limit))
+        return [ReportLine.model_validate(dict(r)) for r in rows]
+
     async def count(self, project_ids: Sequence[int]) -> int:
         if not project_ids:
             return 0

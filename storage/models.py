@@ -206,6 +206,7 @@ class OutboxRow(Model):
     error: str | None
     sent_at: datetime | None
     acked_at: datetime | None
+    not_before: datetime | None = None  # quiet hours in the member's zone
 
 
 class Recipient(Model):
@@ -216,6 +217,7 @@ class Recipient(Model):
     organisation: str | None
     country: str | None
     projects: tuple[str, ...]
+    timezone: str = "UTC"
 
 
 class DeliveryCounts(Model):

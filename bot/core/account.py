@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import LANGUAGES
-from bot.core.commands import commands_for, menu_keyboard
+from bot.core.commands import commands_for, help_lines, menu_keyboard
 from bot.core.media import remove_file
 from bot.core.onboarding import expired_button, forget_visitor, visitor_help
 from bot.core.people import role_name
@@ -40,7 +40,8 @@ class AccountService:
             return Outcome.of(Reply("\n".join(lines)))
         lines = [_("You are {role} in Palabre. Here is what you can do:").format(
             role=role_name(member.role)), ""]
-        lines += [f"/{c.name} — {_(c.description)}" for c in commands_for(member.role)]
+        lines += help_lines(member.role)
+        lines += ["", _("Type / to see what each command does.")]
         return Outcome.of(Reply("\n".join(lines), menu=_menu(member)))
 
     def language_prompt(self, member: Member) -> Outcome:

@@ -22,8 +22,17 @@ from babel import Locale
 from bot.config import LANGUAGES
 from bot.core.onboarding import expired_button
 from bot.core.people import role_name
+from bot.core.reminder_policy import DEFAULT_POLICY, allowed
 from bot.core.replies import Button, Notice, Outcome, Reply, h
-from bot.i18n import LANGUAGE_NAMES, _, current_language, format_datetime, ngettext, use_language
+from bot.i18n import (
+    LANGUAGE_NAMES,
+    _,
+    current_language,
+    format_datetime,
+    format_moment,
+    ngettext,
+    use_language,
+)
 from storage import Store
 from storage.models import (
     ROLES,
@@ -43,6 +52,9 @@ _LONG = {v: k for k, v in _SHORT.items()}
 MAX_ATTEMPTS = 8  # transient failures (5xx, timeouts) before a row is reported as failed
 RECENT = 5
 AUTHORS: frozenset[str] = frozenset({"coordinator", "admin"})
+# A plain text (not a Telegram reply) typed this soon after an announcement may answer it:
+# the member is asked before it is passed on.
+REPLY_WINDOW = timedelta(hours=48)
 
 
 class AudienceError(ValueError):
@@ -179,11 +191,12 @@ class AnnouncementService:
             old = await self.store.announcements.draft_of(member.id)
             if old is not None:
                 await self.store.announcements.update(old.id, now, status="cancelled")
-            await self.store.announcements.create(author_id=member.id, now=now, step="text")
+            draft_id = await self.store.announcements.create(author_id=member.id, now=now,
+                                                             step="text")
         return Outcome.of(Reply(
             "📢 " + _("New announcement.") + "\n"
             + _("Write your message in one text. You can also send a photo or a document with "
-                "a caption.") + "\n" + _("/cancel to stop.")))
+                "a caption."), buttons=((Button("✖ " + _("Cancel"), self._cb("no", draft_id)),),)))
 
     async def _draft(self, member: Member) -> Announcement | None:
         if not self.may_announce(member):
@@ -221,7 +234,8 @@ class AnnouncementService:
                 return Outcome.of(Reply(_("I could not read this date. Write it like "
                                           "{example}, or /cancel.").format(
                     example=format_datetime(now + timedelta(days=1), member.timezone,
-                                            "dd/MM HH:mm"))))
+                                            "dd/MM HH:mm")), buttons=(
+                    (Button("◀ " + _("Back"), self._cb("hb", draft.id)),),)))
             async with self.store.transaction():
                 await self.store.announcements.update(draft.id, now, send_at=moment, step="hub")
             return Outcome.of(await self.hub(member, draft.id))
@@ -279,6 +293,7 @@ class AnnouncementService:
             (Button(_("By organisation"), self._cb("ak", draft.id, "o")),
              Button(_("By role"), self._cb("ak", draft.id, "r"))),
             (Button(_("By language"), self._cb("ak", draft.id, "l")),),
+            (Button("✖ " + _("Cancel"), self._cb("no", draft.id)),),
         ]
         return Reply(_("Who should receive it?"), buttons=tuple(rows))
 
@@ -369,7 +384,7 @@ class AnnouncementService:
     def _when(self, announcement: Announcement, zone: str) -> str:
         if announcement.send_at is None:
             return _("now")
-        return format_datetime(announcement.send_at, zone, "d MMMM y, HH:mm")
+        return format_moment(announcement.send_at, zone)
 
     async def hub(self, member: Member, announcement_id: int, *, replace: bool = False) -> Reply:
         """The draft at a glance, with a button for each thing that can be changed."""
@@ -421,7 +436,7 @@ class AnnouncementService:
         return Reply(_("When should it be sent?"), buttons=(
             (Button("⚡ " + _("Now"), self._cb("ws", draft.id, "now")),),
             (Button(_("In one hour"), self._cb("ws", draft.id, "1h")),),
-            (Button(format_datetime(morning, zone, "EEEE d MMMM, HH:mm"),
+            (Button(format_moment(morning, zone, weekday=True),
                     self._cb("ws", draft.id, "tm")),),
             (Button("⌨️ " + _("Type a date"), self._cb("wt", draft.id)),),
             (Button("◀ " + _("Back"), self._cb("hb", draft.id)),),
@@ -489,6 +504,9 @@ class AnnouncementService:
         if action == "av":
             return await self._set_audience(member, draft, argument, now)
         if action == "hb":
+            if draft.step in ("when", "retext") or draft.step.startswith("version:"):
+                async with self.store.transaction():  # no longer waiting for a typed text
+                    await store.update(draft.id, now, step="hub")
             return Outcome.of(await self.hub(member, draft.id, replace=True))
         if action == "ln":
             return Outcome.of(self._languages_menu(draft, await store.versions(draft.id)))
@@ -496,7 +514,8 @@ class AnnouncementService:
             async with self.store.transaction():
                 await store.update(draft.id, now, step=f"version:{argument}")
             return Outcome.of(Reply(_("Write the version in {language} in one message.").format(
-                language=LANGUAGE_NAMES[argument]) + "\n" + _("/cancel to stop."), replace=True))
+                language=LANGUAGE_NAMES[argument]), replace=True, buttons=(
+                    (Button("◀ " + _("Back"), self._cb("hb", draft.id)),),)))
         if action == "ac":
             async with self.store.transaction():
                 await store.update(draft.id, now, ack=0 if draft.ack else 1)
@@ -519,12 +538,14 @@ class AnnouncementService:
                 await store.update(draft.id, now, step="when")
             example = format_datetime(now + timedelta(days=1), member.timezone, "dd/MM HH:mm")
             return Outcome.of(Reply(_("Write the date and time, like {example}.").format(
-                example=example), replace=True))
+                example=example), replace=True, buttons=(
+                    (Button("◀ " + _("Back"), self._cb("hb", draft.id)),),)))
         if action == "tx":
             async with self.store.transaction():
                 await store.update(draft.id, now, step="retext")
-            return Outcome.of(Reply(_("Write the new text in one message.") + "\n"
-                                    + _("/cancel to stop."), replace=True))
+            return Outcome.of(Reply(_("Write the new text in one message."), replace=True,
+                                    buttons=((Button("◀ " + _("Back"),
+                                                     self._cb("hb", draft.id)),),)))
         if action == "pv":
             return await self._preview(member, draft)
         if action == "ok":
@@ -569,7 +590,7 @@ class AnnouncementService:
         transaction: the rows and the status change commit together."""
         await self.store.announcements.enqueue(
             announcement_id, 0, [(r.member_id, r.telegram_user_id, r.language) for r in people],
-            now)
+            now, quiet_hours(people, send_at or now))
         await self.store.announcements.update(
             announcement_id, now, status="sending" if send_at is None else "scheduled",
             send_at=send_at, confirmed_at=now, step="done")
@@ -673,7 +694,7 @@ class AnnouncementService:
         if after_id == 0:
             async with self.store.transaction():
                 await self.store.announcements.promote_scheduled(now)
-        return await self.store.announcements.due(limit, after_id)
+        return await self.store.announcements.due(limit, after_id, now)
 
     async def claim(self, row: OutboxRow, token: str) -> bool:
         async with self.store.transaction():
@@ -757,8 +778,12 @@ class AnnouncementService:
         for author in await self._authors(announcement):
             assert author.telegram_user_id is not None
             with use_language(author.language):
-                lines = ["📢 " + _("Your announcement «{excerpt}» has been delivered.").format(
-                    excerpt=h(_excerpt(announcement.text, 60))), self._counts_line(counts)]
+                head = ("📢 " + _("Your announcement «{excerpt}» has been delivered.")
+                        if announcement.campaign_id is None else "📢 " + _(
+                            "The invitations to your questionnaire «{excerpt}» have been "
+                            "delivered."))
+                lines = [head.format(excerpt=h(_excerpt(announcement.text, 60))),
+                         self._counts_line(counts)]
                 buttons: tuple[tuple[Button, ...], ...] = ()
                 if counts.uncertain:
                     lines.append(self._uncertain_note(counts.uncertain))
@@ -803,8 +828,8 @@ class AnnouncementService:
         rows: list[tuple[Button, ...]] = []
         for a in found:
             counts = await self.store.announcements.counts(a.id)
-            when = format_datetime(a.send_at or a.confirmed_at or a.created_at, member.timezone,
-                                   "d MMM, HH:mm")
+            when = format_moment(a.send_at or a.confirmed_at or a.created_at, member.timezone,
+                                 year=False)
             state = {"scheduled": "⏰ ", "sending": "📤 ", "done": ""}.get(a.status, "")
             lines += ["", f"{state}<b>#{a.id}</b> · {when} · «{h(_excerpt(a.text, 50))}»",
                       self._counts_line(counts)]
@@ -904,6 +929,22 @@ class AnnouncementService:
         row = await self.store.announcements.by_message(chat_id, replied_to)
         if row is None or row.member_id != member.id:
             return None
+        return await self.pass_on(member, row, chat_id, message_id, text, now)
+
+    async def answerable(self, member: Member, now: datetime) -> tuple[OutboxRow, str] | None:
+        """The announcement a plain text typed now most likely answers (delivered to the
+        member less than REPLY_WINDOW ago), with its author's name; None if there is none."""
+        row = await self.store.announcements.latest_answerable(member.id, now - REPLY_WINDOW)
+        if row is None:
+            return None
+        announcement = await self.store.announcements.get(row.announcement_id)
+        assert announcement is not None
+        names = ", ".join(a.display_name or "" for a in await self._authors(announcement))
+        return row, names or _("the coordination")
+
+    async def pass_on(self, member: Member, row: OutboxRow, chat_id: int, message_id: int,
+                      text: str, now: datetime) -> Outcome | None:
+        """Keep a member's answer to an announcement and pass it to the author."""
         body = text.strip()
         if not body:
             return None
@@ -931,6 +972,17 @@ class AnnouncementService:
         names = ", ".join(a.display_name or "" for a in authors) or _("the coordination")
         return Outcome(replies=(Reply("✅ " + _("Your answer was passed on to {name}.").format(
             name=h(names))),), notices=tuple(notices))
+
+
+def quiet_hours(people: Sequence[Recipient], moment: datetime) -> dict[int, datetime]:
+    """When each person whose night it is at `moment` may receive a message: the opening of
+    the reminders' allowed hours in their own time zone (others are not held)."""
+    held = {}
+    for person in people:
+        opening = allowed(moment, ZoneInfo(person.timezone), DEFAULT_POLICY.hours)
+        if opening > moment:
+            held[person.member_id] = opening
+    return held
 
 
 def replace_projects(r: Recipient, allowed: set[str]) -> Recipient:

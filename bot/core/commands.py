@@ -38,6 +38,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("announce", N_("Send an announcement"), REVIEWERS),
     Command("announcements", N_("Your announcements and their delivery"), REVIEWERS),
     Command("overdue", N_("Who is late with a report"), REVIEWERS),
+    Command("toreview", N_("Reports waiting for your review"), REVIEWERS),
     Command("notifications", N_("Turn report notifications on or off"), REVIEWERS),
     Command("language", N_("Change your language"), EVERYONE),
     Command("cancel", N_("Stop what you are doing"), EVERYONE),
@@ -45,6 +46,28 @@ COMMANDS: tuple[Command, ...] = (
     Command("stop", N_("Stop reminders and announcements"), EVERYONE),
     Command("forget", N_("Delete your personal data"), EVERYONE),
 )
+
+
+# /help lists the commands by theme, names only (Telegram's "/" menu gives each one's
+# description): the whole list then fits a phone's screen, under 300 characters.
+HELP_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("📝", ("report", "myreports")),
+    ("📊", ("summary", "latest", "toreview", "overdue", "export")),
+    ("📢", ("announce", "announcements", "notifications")),
+    ("📋", ("surveys", "survey", "results")),
+    ("⚙️", ("language", "cancel", "mydata", "stop", "forget")),
+)
+
+
+def help_lines(role: Role) -> list[str]:
+    """One line per theme with the commands this role may use."""
+    allowed = {c.name for c in commands_for(role)}
+    lines = []
+    for icon, names in HELP_GROUPS:
+        mine = [f"/{n}" for n in names if n in allowed]
+        if mine:
+            lines.append(f"{icon} " + " ".join(mine))
+    return lines
 
 
 def commands_for(role: Role | None) -> list[Command]:

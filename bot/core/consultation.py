@@ -29,7 +29,7 @@ from bot.core.status import project_status
 from bot.core.surveys import SurveyService
 from bot.exports.survey_wide import survey_sheets
 from bot.exports.tables import Scope
-from bot.i18n import _, current_language, format_date, format_number, ngettext
+from bot.i18n import _, current_language, format_day, format_number, format_share, ngettext
 from storage import Store
 from storage.models import Member, Project, Report
 
@@ -71,8 +71,9 @@ class ConsultationService:
         if not projects:
             return Outcome.of(Reply(_("No project matches.") if slug else
                                     _("There is no project for you to follow yet.")))
+        # One message per project: each stays short enough to read on a phone.
         blocks = [await self._project_block(member, project, now) for project in projects]
-        return Outcome.of(Reply("\n\n".join(blocks)))
+        return Outcome(replies=tuple(Reply(block) for block in blocks))
 
     async def summary_charts(self, member: Member, slug: str | None = None) -> Outcome:
         """One chart per project in scope with values (the first few), as photos."""
@@ -101,7 +102,7 @@ class ConsultationService:
                 day=day, time=time, reference=last[0]))
         status, _today = await project_status(repo, project, now)
         if status.period is not None:
-            due = format_date(status.period.end, "long")
+            due = format_day(status.period.end)
             lines.append({
                 "overdue": "⚠️ " + _("Overdue: the report for {period} was due on {due}."),
                 "due": "🕒 " + _("Due: the report for {period} is expected by {due}."),
@@ -115,9 +116,13 @@ class ConsultationService:
                                                       value=shown)
             if indicator.target is not None:
                 target = show_value(indicator, Decimal(str(indicator.target)))
-                line += " / " + target
-                if found is not None and indicator.target:
-                    line += f" ({format_number(round(found[0] / indicator.target * 100))} %)"
+                if indicator.type == "percent":
+                    # A rate is not a share of its target: "45,5 % (target: 60 %)".
+                    line += " (" + _("target: {value}").format(value=target) + ")"
+                else:
+                    line += " / " + target  # "6 / 12 (50 %)"
+                    if found is not None and indicator.target:
+                        line += f" ({format_share(found[0] / indicator.target)})"
             lines.append(line)
         # The questionnaires open to the project's members, and how many answered so far.
         for title, answered, invited in await self.store.surveys.project_rates(project.id, now):
@@ -133,7 +138,7 @@ class ConsultationService:
         for point in points:
             by_indicator[point.indicator_id].append((point.period_end, point.value))
         language = current_language()
-        panels = [charts.Panel(indicator_name(i), by_indicator.get(i.id, []), i.target)
+        panels = [charts.Panel(indicator_name(i), by_indicator.get(i.id, []), i.target, i.type)
                   for i in await self.store.network.indicators(project.id)]
         texts = charts.ChartTexts(title=project.title(language), target=_("Target"),
                                   no_data=_("No value yet"))
@@ -240,10 +245,39 @@ class ConsultationService:
         text = "\n".join(head) + "\n\n" + body
         if texts:
             text += "\n" + "\n".join(f"✏️ {t}" for t in texts)
-        replies = [Reply(text)]
+        replies = [Reply(text, buttons=self.review_buttons(member, report))]
         if files:
             replies.append(Reply("", files=files))
         return Outcome(replies=tuple(replies))
+
+    @staticmethod
+    def review_buttons(member: Member, report: Report) -> tuple[tuple[Button, ...], ...]:
+        """Accept / Return for a report still awaiting review, when the reader may review it
+        (the report is in their scope, so a coordinator coordinates its project)."""
+        if (member.role not in ("coordinator", "admin") or report.kind != "report"
+                or report.status not in ("submitted", "amended")):
+            return ()
+        return ((Button("✅ " + _("Accept"), f"rv:ok:{report.id}"),
+                 Button("↩ " + _("Return with a comment"), f"rv:re:{report.id}")),)
+
+    async def to_review(self, member: Member) -> Outcome:
+        """The reports in the reader's projects that wait for a decision, oldest first."""
+        if member.role not in ("coordinator", "admin"):
+            return Outcome.of(Reply(_("This is for coordinators. /summary shows where your "
+                                      "projects stand.")))
+        ids = await self.store.consultation.visible_project_ids(member)
+        waiting = await self.store.consultation.awaiting_review(ids, PAGE)
+        if not waiting:
+            return Outcome.of(Reply("✅ " + _("No report waits for review.")))
+        projects = {p.id: p for p in await self.store.network.projects_by_ids(ids)}
+        lines = [_("<b>Waiting for review</b> (oldest first):")]
+        buttons: list[tuple[Button, ...]] = []
+        for line in waiting:
+            day, _time = received_at(line.created_at, member.timezone)
+            lines.append(f"📝 <b>{line.reference}</b> · "
+                         f"{h(projects[line.project_id].title(member.language))} · {day}")
+            buttons.append((Button(line.reference, f"lv:{line.id}"),))
+        return Outcome.of(Reply("\n".join(lines), buttons=tuple(buttons)))
 
     async def _describe(self, report: Report, values: dict[int, Decimal], narrative: str | None,
                         kinds: Sequence[tuple[str, str]], previous: dict[int, Decimal],

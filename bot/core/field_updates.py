@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+from bot.core.announcements import AnnouncementService
 from bot.core.media import Media
 from bot.core.onboarding import expired_button
 from bot.core.replies import Button, Outcome, Reply, h
 from bot.core.reports import ReportService, add_attachment, received_at, too_big_reply
 from bot.i18n import _
 from storage import Store
-from storage.models import Draft, Member
+from storage.models import Draft, Member, OutboxRow
 
-CB = "fu"  # fu:ok:<draft>:<project> | fu:no:<draft>
+CB = "fu"  # fu:ok:<draft>:<project> | fu:no:<draft> | fu:an:<draft>:<outbox row>
 DECLINED_KEPT = timedelta(days=7)
 
 
 class FieldUpdateService:
-    def __init__(self, store: Store, reports: ReportService) -> None:
+    def __init__(self, store: Store, reports: ReportService,
+                 announcements: AnnouncementService) -> None:
         self.store = store
         self.reports = reports
+        self.announcements = announcements
 
     async def receive(self, member: Member, media: Media, refused: bool,
                       now: datetime) -> Outcome:
@@ -47,12 +51,37 @@ class FieldUpdateService:
             return Outcome(replies=tuple(replies))
         fresh = await self.store.reports.draft(draft_id)
         assert fresh is not None
-        replies.append(await self._question(member, fresh))
+        answering = (await self.announcements.answerable(member, now)
+                     if media.kind == "text" and not refused else None)
+        replies.append(await self._question(member, fresh, answering))
         return Outcome(replies=tuple(replies))
 
-    async def _question(self, member: Member, draft: Draft) -> Reply:
-        projects = await self.store.members.projects(member.id)
+    async def receive_text(self, member: Member, media: Media, now: datetime) -> Outcome | None:
+        """A plain text outside any flow: from a partner, a field update (or an answer to a
+        recent announcement); from anyone else, only an answer to a recent announcement
+        (None when there is none)."""
+        if member.role == "partner":
+            return await self.receive(member, media, False, now)
+        if await self.announcements.answerable(member, now) is None:
+            return None
+        return await self.receive(member, media, False, now)
+
+    async def _question(self, member: Member, draft: Draft,
+                        answering: tuple[OutboxRow, str] | None = None) -> Reply:
+        projects = ([] if member.role != "partner"
+                    else await self.store.members.projects(member.id))
         no = Button("✖ " + _("No, don't send"), f"{CB}:no:{draft.id}")
+        if answering is not None:
+            # Typed soon after an announcement: most likely an answer to it.
+            row, author = answering
+            rows = [(Button("💬 " + _("Yes, send it to {name}").format(name=author),
+                            f"{CB}:an:{draft.id}:{row.id}"),)]
+            rows += [(Button("📷 " + _("No, a field update: {project}").format(
+                project=p.title(member.language)), f"{CB}:ok:{draft.id}:{p.id}"),)
+                for p in projects]
+            rows.append((no,))
+            return Reply(_("Is this your answer to the announcement from {name}?").format(
+                name=h(author)), buttons=tuple(rows))
         if not projects:
             return Reply(_("You are not part of any project yet, so I cannot file this. Ask "
                            "your coordinator."), buttons=((no,),))
@@ -61,9 +90,9 @@ class FieldUpdateService:
             return Reply(_("Send this as a field update for <b>{project}</b>?").format(
                 project=h(project.title(member.language))), buttons=((
                     Button("✅ " + _("Send"), f"{CB}:ok:{draft.id}:{project.id}"), no),))
-        rows = tuple((Button(p.title(member.language), f"{CB}:ok:{draft.id}:{p.id}"),)
-                     for p in projects)
-        return Reply(_("Which project is this field update for?"), buttons=(*rows, (no,)))
+        choices = tuple((Button(p.title(member.language), f"{CB}:ok:{draft.id}:{p.id}"),)
+                        for p in projects)
+        return Reply(_("Which project is this field update for?"), buttons=(*choices, (no,)))
 
     async def on_callback(self, member: Member, data: str, now: datetime) -> Outcome:
         parts = data.split(":")
@@ -73,6 +102,8 @@ class FieldUpdateService:
         if (draft is None or draft.member_id != member.id or draft.status != "open"
                 or draft.kind != "field_update"):
             return expired_button()
+        if parts[1] == "an" and len(parts) == 4 and parts[3].isdigit():
+            return await self._answer(member, draft, int(parts[3]), now)
         if parts[1] == "no":
             async with self.store.transaction():
                 await self.store.reports.update_draft(draft.id, now, status="declined")
@@ -101,6 +132,24 @@ class FieldUpdateService:
             reference=report.reference, date=day, time=time), replace=True)
         notices = await self.reports.coordinator_notices(report, member)
         return Outcome(replies=(receipt,), notices=tuple(notices))
+
+    async def _answer(self, member: Member, draft: Draft, row_id: int,
+                      now: datetime) -> Outcome:
+        """Pass the typed text on as an answer to the announcement the member chose."""
+        row = await self.store.announcements.row(row_id)
+        texts = [a for a in await self.store.reports.draft_attachments(draft.id)
+                 if a.kind == "text" and a.body]
+        if row is None or row.member_id != member.id or not texts:
+            return expired_button()  # somebody else's announcement: a forged button
+        # The member's message id is not kept with a draft: 0 says "not a Telegram reply".
+        outcome = await self.announcements.pass_on(
+            member, row, row.chat_id, 0, "\n".join(a.body or "" for a in texts), now)
+        async with self.store.transaction():
+            await self.store.reports.update_draft(draft.id, now, status="closed")
+        if outcome is None:
+            return expired_button()
+        return Outcome(replies=tuple(replace(r, replace=True) for r in outcome.replies),
+                       notices=outcome.notices)
 
     async def cancel(self, member: Member, now: datetime) -> Outcome | None:
         draft = await self.store.reports.open_draft(member.id, "field_update")

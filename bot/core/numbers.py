@@ -10,6 +10,9 @@ from babel import Locale
 from babel.numbers import NumberFormatError, get_decimal_symbol, get_group_symbol, parse_decimal
 
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007]+")
+# "12 puits", "45 % des ménages": a number followed by words (and no other digit) is that
+# number; the words only say what was counted.
+_WITH_WORDS = re.compile(r"\s*([-+\u2212]?[\d.,\s\u00a0\u202f\u2009]*\d)\s*%?\s+[^\W\d_][^\d]*")
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,8 @@ def parse_number(text: str, language: str) -> Decimal | NumberError:
     """Read a decimal number written the way `language` writes them."""
     locale = Locale.parse(language)
     group = get_group_symbol(locale)
-    cleaned = text.strip().rstrip("%").strip()
+    counted = _WITH_WORDS.fullmatch(text)
+    cleaned = (counted[1] if counted else text).strip().rstrip("%").strip()
     cleaned = cleaned.replace("\u2212", "-")  # a typographic minus
     # People type an ordinary space where the locale groups digits with a (narrow) no-break
     # space; where the locale groups with a dot or comma, spaces are only noise.

@@ -74,12 +74,10 @@ class OnboardingService:
         with use_language(language):
             text = "\n".join([
                 "<b>" + _("Before we start") + "</b>",
-                "• " + _("Palabre keeps your name, your Telegram account, your language and "
-                         "what you send: reports, answers, photos, voice notes."),
-                "• " + _("The coordinators of your project and the partner collectivities "
-                         "can read it."),
-                "• " + _("You can stop reminders with /stop, get your data with /mydata and "
-                         "delete it with /forget."),
+                # Short enough for a small screen in every language (under 300 characters).
+                "• " + _("Kept: your name, language and what you send."),
+                "• " + _("Read by: your project's coordinators and partner collectivities."),
+                "• " + _("/stop: no more reminders. /mydata: your data. /forget: delete it."),
                 "",
                 _("Do you agree?"),
             ])

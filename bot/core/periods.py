@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from babel import Locale
 from babel.dates import format_interval
 from dateutil.rrule import rrule, rrulestr
 
-from bot.i18n import current_language
+from bot.i18n import reader_locale
 
 # Interval rules (every 2 weeks, every 3 months) count from this Monday, so that the same
 # rule always yields the same dates.
@@ -24,8 +23,7 @@ class Period:
 
     def label(self) -> str:
         """Return e.g. '26 févr. – 25 mars 2026' in the current language."""
-        return format_interval(self.start, self.end, "yMMMd",
-                               locale=Locale.parse(current_language()))
+        return format_interval(self.start, self.end, "yMMMd", locale=reader_locale())
 
     def key(self) -> str:
         return f"{self.start.isoformat()}/{self.end.isoformat()}"

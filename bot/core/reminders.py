@@ -31,7 +31,7 @@ from bot.core.replies import Button, Outcome, Reply, h
 from bot.core.reports import ReportService
 from bot.core.status import periods_to_check, project_status
 from bot.core.surveys import SurveyService
-from bot.i18n import _, format_date, format_datetime, ngettext, use_language
+from bot.i18n import _, format_day, format_moment, ngettext, use_language
 from storage import Store
 from storage.models import Member, Project, ReminderRow
 
@@ -233,8 +233,8 @@ class ReminderService:
         campaign_id = int(row.subject.removeprefix("survey:"))
         loaded = await self.surveys.load(campaign_id)
         assert loaded is not None
-        deadline = format_datetime(loaded.campaign.closes_at, ZoneInfo(member.timezone),
-                                   "d MMMM, HH:mm")
+        deadline = format_moment(loaded.campaign.closes_at, ZoneInfo(member.timezone),
+                                 year=False)
         text = "📋 " + _("<b>{title}</b>: your answers are awaited before {deadline}.").format(
             title=h(self.surveys.title(loaded, member.language)), deadline=deadline)
         buttons = ((Button(_("📋 Answer now"), f"sv:go:{campaign_id}"),),
@@ -245,7 +245,7 @@ class ReminderService:
     async def _compose(self, row: ReminderRow, member: Member, project: Project,
                        period: Period, now: datetime) -> Reply:
         title = h(project.title(member.language))
-        due = format_date(period.end, "long")
+        due = format_day(period.end)
         if row.kind in ("escalate_partner", "escalate_north"):
             late = [h(p.display_name or "?") for p in
                     await self.store.reminders.partners_of(project.id)]
@@ -285,7 +285,9 @@ class ReminderService:
         if row is None or row.member_id != member.id or row.kind == "digest":
             return expired_button()
         if parts[1] == "go" and row.project_id is not None:
-            return await self.reports.begin(member, now)
+            late = (None if not row.subject.startswith("report:") else
+                    (row.project_id, date.fromisoformat(row.subject.removeprefix("report:"))))
+            return await self.reports.begin(member, now, late=late)
         if parts[1] not in {str(d) for d in SNOOZE_DAYS}:
             return expired_button()
         policy = (DEFAULT_POLICY if row.project_id is None
@@ -296,7 +298,7 @@ class ReminderService:
             await self.store.reminders.skip_subject(member.id, row.subject, until, "snoozed", now)
             await self.store.reminders.plan(
                 [(member.id, row.project_id, row.subject, "snooze", row.id, until, until)], now)
-        when = format_datetime(until, zone, "EEEE d MMMM, HH:mm")
+        when = format_moment(until, zone, weekday=True)
         return Outcome(replies=(Reply(_("⏰ I will remind you on {when}.").format(when=when),
                                       replace=True),), toast=_("Reminder moved"))
 

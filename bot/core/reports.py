@@ -19,14 +19,15 @@ from bot.core.replies import Button, Notice, Outcome, Reply, h
 from bot.i18n import (
     _,
     current_language,
+    format_clock,
     format_date,
-    format_datetime,
+    format_day,
     format_number,
     ngettext,
     use_language,
 )
 from storage import Store
-from storage.models import Draft, Indicator, Member, Project, Report
+from storage.models import Attachment, Draft, Indicator, Member, Project, Report
 
 CB = "rp"  # callback prefix: rp:<action>:<draft id>[:<argument>]
 AMEND_WINDOW = timedelta(hours=72)
@@ -41,9 +42,7 @@ def status_name(status: str) -> str:
 
 def received_at(moment: datetime, timezone: str) -> tuple[str, str]:
     """Return (date, time) as the reader says them, in their own time zone."""
-    day = format_datetime(moment, timezone, "d MMMM y")
-    time = format_datetime(moment, timezone, "HH:mm")
-    return day, time
+    return format_day(moment, timezone), format_clock(moment, timezone)
 
 
 def indicator_name(indicator: Indicator) -> str:
@@ -88,8 +87,10 @@ class ReportService:
 
     # --- starting ----------------------------------------------------------------------------
 
-    async def begin(self, member: Member, now: datetime) -> Outcome:
-        """Start a guided report, or offer to resume the one under way."""
+    async def begin(self, member: Member, now: datetime, *,
+                    late: tuple[int, date] | None = None) -> Outcome:
+        """Start a guided report, or offer to resume the one under way; `late` (project id,
+        due date), from an overdue reminder, opens that very period."""
         if member.role != "partner":
             return Outcome.of(Reply(_("Reports are sent by the partners of a project. To read "
                                       "one: /latest, or /report followed by its reference "
@@ -111,7 +112,7 @@ class ReportService:
                 _("You have a report in progress. Continue where you stopped?"),
                 buttons=((Button("▶ " + _("Continue"), f"{CB}:rs:{draft.id}"),
                           Button(_("Start again"), f"{CB}:new:{draft.id}")),)))
-        return Outcome(replies=(*notes, *await self._new_draft(member, projects, now)))
+        return Outcome(replies=(*notes, *await self._new_draft(member, projects, now, late)))
 
     async def _stale(self, draft: Draft, member: Member, now: datetime) -> bool:
         """A draft whose period is older than those a report may still be sent for."""
@@ -120,9 +121,11 @@ class ReportService:
         periods = self._periods(await self._project(draft), now, member.timezone)
         return bool(periods) and draft.period_end < periods[-1].start
 
-    async def _new_draft(self, member: Member, projects: list[Project],
-                         now: datetime) -> tuple[Reply, ...]:
+    async def _new_draft(self, member: Member, projects: list[Project], now: datetime,
+                         late: tuple[int, date] | None = None) -> tuple[Reply, ...]:
         only = projects[0] if len(projects) == 1 else None
+        if late is not None:
+            only = next((p for p in projects if p.id == late[0]), only)
         async with self.store.transaction():
             draft_id = await self.store.reports.create_draft(
                 member_id=member.id, kind="report", now=now,
@@ -130,7 +133,40 @@ class ReportService:
                 project_id=None if only is None else only.id)
         draft = await self.store.reports.draft(draft_id)
         assert draft is not None
+        if only is not None:
+            period = await self._obvious_period(only, member, now,
+                                                None if late is None else late[1])
+            if period is not None:
+                # No question to ask: say which period it is (Back changes it).
+                indicators = await self.store.network.indicators(only.id)
+                async with self.store.transaction():
+                    await self.store.reports.update_draft(
+                        draft.id, now, period_start=period.start, period_end=period.end,
+                        step="value" if indicators else "narrative", position=0)
+                fresh = await self.store.reports.draft(draft.id)
+                assert fresh is not None
+                prompt = await self.prompt(fresh, member, now)
+                head = f"📝 <b>{h(only.title(member.language))}</b> · {period.label()}"
+                return (Reply(f"{head}\n\n{prompt.text}", buttons=prompt.buttons),)
         return (await self.prompt(draft, member, now),)
+
+    async def _awaited(self, project: Project, periods: list[Period]) -> list[Period]:
+        """The periods offered that still have no report, the oldest first (periods over
+        before the project was created are not awaited)."""
+        reported = await self.store.consultation.reported_periods(
+            project.id, [p.end for p in periods])
+        started = await self.store.consultation.project_started(project.id)
+        return sorted((p for p in periods if p.end not in reported and p.end >= started),
+                      key=lambda p: p.end)
+
+    async def _obvious_period(self, project: Project, member: Member, now: datetime,
+                              due: date | None) -> Period | None:
+        """The period to open without asking: the late one a reminder named (None when
+        the partner has a choice to make)."""
+        if due is None:
+            return None
+        periods = self._periods(project, now, member.timezone)
+        return next((p for p in periods if p.end == due), None)
 
     async def restart(self, member: Member, draft: Draft, now: datetime) -> Outcome:
         async with self.store.transaction():
@@ -153,28 +189,42 @@ class ReportService:
     async def prompt(self, draft: Draft, member: Member, now: datetime) -> Reply:
         """The question of the step the draft is at."""
         back = Button("◀ " + _("Back"), self._cb("bk", draft))
+        cancel = Button("✖ " + _("Cancel"), self._cb("no", draft))
         if draft.step == "project":
             projects = await self._projects(member)
             rows = tuple((Button(p.title(member.language), f"{CB}:pj:{draft.id}:{p.id}"),)
                          for p in projects)
-            return Reply(_("Which project is this report for?"), buttons=rows)
+            return Reply(_("Which project is this report for?"), buttons=(*rows, (cancel,)))
         project = await self._project(draft)
         if draft.step == "period":
             periods = self._periods(project, now, member.timezone)
-            rows = tuple((Button(("✓ " if i == 0 else "") + p.label(),
+            awaited = await self._awaited(project, periods)
+            ticked = awaited[0] if awaited else (periods[0] if periods else None)
+            rows = tuple((Button(("✓ " if p == ticked else "") + p.label(),
                                  f"{CB}:pe:{draft.id}:{p.key()}"),)
-                         for i, p in enumerate(periods))
-            return Reply(_("<b>{project}</b>\nWhich period does the report cover?").format(
-                project=h(project.title(member.language))), buttons=rows)
+                         for p in periods)
+            several = len(await self._projects(member)) > 1
+            text = _("<b>{project}</b>\nWhich period does the report cover?").format(
+                project=h(project.title(member.language)))
+            indicators = await self.store.network.indicators(project.id)
+            if indicators and ticked is not None:
+                text += "\n" + _("Or send the first number now ({indicator}) for the ✓ "
+                                 "period.").format(indicator=h(indicator_name(indicators[0])))
+            return Reply(text, buttons=(*rows, (back, cancel) if several else (cancel,)))
         indicators = await self.store.network.indicators(project.id)
         if draft.step == "value":
             return await self._value_prompt(draft, project, indicators, back)
         if draft.step == "narrative":
+            row = [Button(_("Skip"), self._cb("sk", draft)), back]
+            if draft.amends_report_id is not None:
+                # Amending: the narrative sent before (text or voice) may stay as it is.
+                row.insert(0, Button(_("Keep"), self._cb("kp", draft)))
             return Reply(
                 _("In a few words, how did the period go? Write it, or send a voice note."),
-                buttons=((Button(_("Skip"), self._cb("sk", draft)), back),))
+                buttons=(tuple(row),))
         if draft.step == "attachments":
-            count = len(await self.store.reports.draft_attachments(draft.id))
+            count = sum(1 for a in await self.store.reports.draft_attachments(draft.id)
+                        if a.purpose == "attachment")  # a voice narrative is not a file
             lines = [_("Add photos, documents, videos or your location if you wish.")]
             if count:
                 lines.append(ngettext("{count} file received so far.",
@@ -362,6 +412,9 @@ class ReportService:
         return expired_button()
 
     async def _keep(self, member: Member, draft: Draft, now: datetime) -> Outcome:
+        if draft.step == "narrative" and draft.amends_report_id is not None:
+            return await self._advance(member, draft, now, echo="✓ " + _("Kept"),
+                                       step="attachments")
         if draft.step != "value":
             return expired_button()
         return await self._next_after_value(member, draft, now, "✓ " + _("Kept"))
@@ -419,8 +472,36 @@ class ReportService:
                 return Outcome.of(await self.prompt(draft, member, now))
             return await self._advance(member, draft, now, narrative=narrative,
                                        step="attachments")
+        if draft.step == "period":
+            quick = await self._quick_start(member, draft, text, now)
+            if quick is not None:
+                return quick
         # Elsewhere, a text is not an answer: show the question again.
         return Outcome.of(await self.prompt(draft, member, now))
+
+    async def _quick_start(self, member: Member, draft: Draft, text: str,
+                           now: datetime) -> Outcome | None:
+        """A number typed at the period question: the ticked period, and that number as the
+        first indicator's value (one tap saved); None if it is not a number."""
+        if draft.project_id is None or isinstance(parse_number(text, member.language),
+                                                  NumberError):
+            return None
+        if await self.store.surveys.open_response(member.id) is not None:
+            return None  # a questionnaire is under way too: the number may be its answer
+        project = await self._project(draft)
+        periods = self._periods(project, now, member.timezone)
+        awaited = await self._awaited(project, periods)
+        ticked = awaited[0] if awaited else (periods[0] if periods else None)
+        if ticked is None or not await self.store.network.indicators(project.id):
+            return None
+        async with self.store.transaction():
+            await self.store.reports.update_draft(
+                draft.id, now, period_start=ticked.start, period_end=ticked.end, step="value",
+                position=0)
+        fresh = await self.store.reports.draft(draft.id)
+        assert fresh is not None
+        answered = await self._typed_value(member, fresh, text, now)
+        return Outcome(replies=(Reply("✓ " + ticked.label()), *answered.replies))
 
     async def reshow(self, member: Member, now: datetime) -> Outcome | None:
         """After a reply that may not have reached the partner: what is saved, then the
@@ -569,6 +650,13 @@ class ReportService:
         text = (_("✅ Report {reference} received on {date} at {time}.") if version == 1 else
                 _("✅ Report {reference} amended on {date} at {time}.")).format(
                     reference=report.reference, date=day, time=time)
+        # The receipt replaces the summary: it keeps what was sent in view.
+        version_id, narrative = await self.store.reports.latest_version(report_id)
+        text += "\n\n" + await self.describe(
+            report.project_id, report.period_start, report.period_end,
+            await self.store.reports.version_values(version_id), narrative,
+            [(a.kind, a.purpose) for a in await self.store.reports.version_attachments(
+                version_id)], await self._previous(draft), member.language)
         if refused:
             text += "\n" + ngettext("{count} file was too big and was not kept.",
                                     "{count} files were too big and were not kept.",
@@ -585,7 +673,7 @@ class ReportService:
             with use_language(coordinator.language):
                 notices.append(Notice(coordinator.telegram_user_id,
                                       await self.review_card(report, with_buttons=True),
-                                      report.id, review_card=True))
+                                      report.id, review_card=report.kind == "report"))
         return notices
 
     async def review_card(self, report: Report, *, with_buttons: bool,
@@ -599,8 +687,10 @@ class ReportService:
         if org is not None:
             who += f" ({h(org.name)})"
         version_id, narrative = await self.store.reports.latest_version(report.id)
-        attachments = [(a.kind, a.purpose)
-                       for a in await self.store.reports.version_attachments(version_id)]
+        stored = await self.store.reports.version_attachments(version_id)
+        if report.kind == "field_update":
+            return self._news_card(report, who, stored, footer)
+        attachments = [(a.kind, a.purpose) for a in stored]
         previous = ({} if report.period_start is None else
                     await self.store.reports.previous_values(report.project_id,
                                                              report.period_start, report.id))
@@ -610,9 +700,6 @@ class ReportService:
         head = (_("📝 <b>New report {reference}</b> from {who}") if report.version == 1 else
                 _("📝 <b>Report {reference} amended</b> by {who}")).format(
                     reference=report.reference, who=who)
-        if report.kind == "field_update":
-            head = _("📷 <b>Field update {reference}</b> from {who}").format(
-                reference=report.reference, who=who)
         text = f"{head}\n{body}"
         if footer:
             text += f"\n\n{footer}"
@@ -621,6 +708,34 @@ class ReportService:
             buttons = ((Button("✅ " + _("Accept"), f"rv:ok:{report.id}"),
                         Button("↩ " + _("Return with a comment"), f"rv:re:{report.id}")),)
         return Reply(text, buttons=buttons)
+
+    @staticmethod
+    def _news_card(report: Report, who: str, stored: Sequence[Attachment],
+                   footer: str | None) -> Reply:
+        """A field update as its readers see it: what was written, the captions, and the
+        first photo itself; news is not reviewed, so no Accept/Return."""
+        icon = "📷" if any(a.kind in ("photo", "video") for a in stored) else "🗞"
+        lines = [icon + " " + _("<b>Field update {reference}</b> from {who}").format(
+            reference=report.reference, who=who)]
+        lines += [f"«{h(a.body)}»" for a in stored if a.kind == "text" and a.body]
+        lines += [f"«{h(a.caption)}»" for a in stored if a.kind != "text" and a.caption]
+        files = [a for a in stored if a.kind not in ("text", "location")]
+        places = [a for a in stored if a.kind == "location"]
+        photo = next((a for a in files if a.kind == "photo" and a.file_id), None)
+        others = len(files) - (photo is not None)
+        if others:
+            lines.append("📎 " + ngettext("{count} attachment", "{count} attachments",
+                                         others).format(count=others))
+        if places:
+            lines.append("📍 " + _("A location was shared."))
+        lines.append(_("/report {reference} shows everything.").format(
+            reference=report.reference))
+        if footer:
+            lines.append(footer)
+        text = "\n".join(lines)
+        if photo is not None and photo.file_id and len(text) < 1000:
+            return Reply(text, media=("photo", photo.file_id))
+        return Reply(text)
 
     # --- my reports and amendments -----------------------------------------------------------
 
@@ -645,9 +760,11 @@ class ReportService:
             when = format_date(report.created_at.astimezone(ZoneInfo(member.timezone)), "medium")
             title = h(projects[report.project_id].title(member.language))
             lines.append(f"{report.reference} · {when} · {title} · {status_name(report.status)}")
+            row = [Button("👁 " + report.reference, f"lv:{report.id}")]
             if self.can_amend(report, member, now):
-                rows.append((Button("✏️ " + _("Amend {reference}").format(
-                    reference=report.reference), f"am:{report.id}"),))
+                row.append(Button("✏️ " + _("Amend {reference}").format(
+                    reference=report.reference), f"am:{report.id}"))
+            rows.append(tuple(row))
         navigation = []
         if offset > 0:
             navigation.append(Button("◀ " + _("Newer"), f"mr:{max(0, offset - page)}"))

@@ -56,8 +56,13 @@ class ReviewService:
             name = h(author.display_name if author and author.display_name else "")
             return Outcome(replies=(Reply(
                 _("Write your comment for {name} about {reference} in one message. /cancel to "
-                  "leave it.").format(name=name, reference=report.reference)),),
+                  "leave it.").format(name=name, reference=report.reference),
+                buttons=((Button("✖ " + _("Cancel"), f"rv:cx:{report.id}"),),)),),
                 toast=_("Write your comment"))
+        if parts[1] == "cx":
+            outcome = await self.cancel(member)
+            return Outcome(replies=tuple(Reply(r.text, replace=True) for r in outcome.replies)
+                           ) if outcome is not None else expired_button()
         return expired_button()
 
     async def _accept(self, member: Member, report: Report, now: datetime) -> Outcome:

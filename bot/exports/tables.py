@@ -24,6 +24,13 @@ class Scope:
 
     project_ids: tuple[int, ...] | None = None
     since: date | None = None
+    # Indicator values of earlier versions of amended reports: a sum over the column would
+    # count an amended report twice, so a reader gets the current versions unless asked.
+    all_versions: bool = False
+
+    def versions(self) -> str:
+        """The SQL condition on report versions `v` of reports `r` (no user input)."""
+        return "1 = 1" if self.all_versions else "v.version = r.version"
 
     def where(self, alias: str = "r") -> tuple[str, list[Any]]:
         clauses: list[str] = ["1 = 1"]
@@ -54,7 +61,8 @@ class Table:
 
     def count(self, conn: sqlite3.Connection, scope: Scope) -> int:
         clause, params = scope.where()
-        return int(conn.execute(self.count_sql.format(where=clause), params).fetchone()[0])
+        return int(conn.execute(self.count_sql.format(where=clause, versions=scope.versions()),
+                                params).fetchone()[0])
 
 
 def connect_readonly(path: Path) -> sqlite3.Connection:
@@ -140,7 +148,7 @@ def _value_rows(conn: sqlite3.Connection, scope: Scope,
         " JOIN report_versions v ON v.report_id = r.id"
         " JOIN indicator_values iv ON iv.report_version_id = v.id"
         " JOIN indicators i ON i.id = iv.indicator_id"
-        f" WHERE {clause} ORDER BY r.id, v.version, i.position", params)
+        f" WHERE {clause} AND {scope.versions()} ORDER BY r.id, v.version, i.position", params)
     for (reference, project, start, end, code, name, unit, value, target, version, current,
          created) in _stream(cursor):
         yield (reference, names(project), _day(start), _day(end), code, names(name), unit,
@@ -158,9 +166,14 @@ def _attachment_rows(conn: sqlite3.Connection, scope: Scope,
         " JOIN report_versions v ON v.report_id = r.id AND v.version = r.version"
         " JOIN attachments a ON a.report_version_id = v.id"
         f" WHERE {clause} ORDER BY r.id, a.id", params)
+    last, rank = None, 0
     for (reference, project, kind, purpose, path, mime, size, sha, caption, lat, lon, state,
          created) in _stream(cursor):
-        file_name = None if path is None else Path(path).name
+        # A name a reader can tell apart: the report's reference and the file's rank in it
+        # (the stored name is its SHA-256, kept in the path column).
+        rank = rank + 1 if reference == last else 1
+        last = reference
+        file_name = None if path is None else f"{reference}-{rank}{Path(path).suffix}"
         yield (reference, names(project), kind, purpose, file_name, mime, size, sha, path,
                caption, lat, lon, state, _local(created, zone))
 
@@ -186,7 +199,8 @@ TABLES: tuple[Table, ...] = (
         Column(N_("Version"), 9, "number"), Column(N_("Current version"), 10),
         Column(N_("Submitted at"), 18, "datetime"),
     ), _count("FROM reports r JOIN report_versions v ON v.report_id = r.id"
-              " JOIN indicator_values iv ON iv.report_version_id = v.id"), _value_rows),
+              " JOIN indicator_values iv ON iv.report_version_id = v.id") + " AND {versions}",
+        _value_rows),
     Table("attachments", N_("Attachments"), (
         Column(N_("Reference"), 16), Column(N_("Project"), 30), Column(N_("Type"), 10),
         Column(N_("Purpose"), 11), Column(N_("File name"), 30), Column(N_("Media type"), 18),

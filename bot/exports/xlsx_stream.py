@@ -129,6 +129,9 @@ class Workbook:
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
             'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            # Printed for a council meeting: the width of the page, as many pages down as
+            # needed (fitToHeight 0), never 5 rows on 20 pages.
+            '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
             '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
             'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/>'
             '</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
@@ -174,7 +177,9 @@ class Workbook:
             self._filters.append(f"A1:{column_letter(max(self._columns, 1) - 1)}1")
         self._write(f'</sheetData><autoFilter ref="{self._filters[-1]}"/>'
                     '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" '
-                    'header="0.3" footer="0.3"/></worksheet>')
+                    'header="0.3" footer="0.3"/>'
+                    '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" '
+                    'fitToHeight="0"/></worksheet>')
         self._open.close()
         self._open = None
 
@@ -219,6 +224,10 @@ def _workbook(titles: Sequence[str], filters: Sequence[str]) -> str:
         f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
         f"{_quoted(t)}!{_absolute(f)}</definedName>"
         for i, (t, f) in enumerate(zip(titles, filters, strict=True)))
+    # The header row repeated at the top of every printed page.
+    names += "".join(
+        f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">{_quoted(t)}!$1:$1'
+        "</definedName>" for i, t in enumerate(titles))
     return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
             'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'

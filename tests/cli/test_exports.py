@@ -71,7 +71,8 @@ def test_xlsx_cell_by_cell(seeded: Seeded, tmp_path: Path) -> None:
     assert attachments.max_row == 4  # one photo in each project's second report
     photo = [c.value for c in attachments[2]]
     assert photo[2] == "photo" and photo[6] == len(PHOTO) and len(photo[7]) == 64
-    assert photo[8].startswith(photo[7][:2] + "/") and photo[4] == Path(photo[8]).name
+    assert photo[8].startswith(photo[7][:2] + "/")  # stored by its SHA-256…
+    assert photo[4] == f"{photo[0]}-1.jpg"  # …named for a reader by its report
 
 
 def test_xlsx_in_english_for_a_member(seeded: Seeded, tmp_path: Path) -> None:
@@ -346,3 +347,45 @@ def test_xlsx_header_is_coloured_and_columns_sized(seeded: Seeded, tmp_path: Pat
     assert reports.cell(2, 1).fill.fgColor.rgb in (None, "00000000")  # data rows: no fill
     assert reports.column_dimensions["L"].width >= 60  # the narrative
     assert reports.column_dimensions["A"].width >= 16
+
+
+def test_xlsx_prints_landscape_on_the_page_width_with_its_header(seeded: Seeded,
+                                                                 tmp_path: Path) -> None:
+    out = tmp_path / "export.xlsx"
+    _run("export", "--format", "xlsx", "--out", str(out))
+    book = openpyxl.load_workbook(out)
+    for sheet in book.worksheets:
+        assert sheet.page_setup.orientation == "landscape"
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+        assert sheet.print_title_rows == "$1:$1"  # the header on every printed page
+
+
+def test_amended_values_are_counted_once_unless_all_versions_are_asked(
+        seeded: Seeded, tmp_path: Path) -> None:
+    import asyncio
+
+    async def amend() -> None:
+        store = await Store.open(tmp_path / "palabre.db")
+        try:
+            report = await store.reports.by_reference(seeded.references["eau-ziguinchor"][1])
+            assert report is not None
+            version_id, _narrative = await store.reports.latest_version(report.id)
+            values = await store.reports.version_values(version_id)
+            now = datetime(2026, 3, 28, tzinfo=UTC)
+            async with store.transaction():
+                await store.reports.add_version(report.id, 2, narrative=None,
+                                                created_by=report.member_id, now=now,
+                                                values=sorted(values.items()))
+                await store.reports.set_status(report.id, "amended", report.member_id, now,
+                                               version=2)
+        finally:
+            await store.close()
+
+    asyncio.run(amend())
+    current, every = tmp_path / "current.xlsx", tmp_path / "every.xlsx"
+    _run("export", "--format", "xlsx", "--out", str(current))
+    _run("export", "--format", "xlsx", "--all-versions", "--out", str(every))
+    rows = openpyxl.load_workbook(current)["Valeurs des indicateurs"].max_row
+    all_rows = openpyxl.load_workbook(every)["Valeurs des indicateurs"].max_row
+    assert all_rows - rows == 3  # the 3 values of version 1, only when asked

@@ -299,6 +299,38 @@ async def test_a_reply_goes_back_to_the_author(runner: BotRunner, phone_factory:
     assert "💬 " + trn("fr", "{count} reply", "{count} replies", 1) in listing.text
 
 
+async def test_a_plain_text_after_an_announcement_reaches_the_author(
+    runner: BotRunner, phone_factory: Any, emulator: BotApiEmulator
+) -> None:
+    claire = await coordinator(runner, phone_factory)
+    await seed(runner, 501, "Awa")
+    awa = Phone(runner, 501)
+    await compose(claire, "Réunion le 12 janvier : qui vient ?")
+    await claire.press("👁")
+    await claire.press("✅")
+    await settled(runner)
+    emulator.drain_events(claire.user_id)
+    emulator.drain_events(501)
+    # Typed without Telegram's swipe-to-reply: the bot asks, it does not guess.
+    [question] = await awa.send("D'accord pour le 12 janvier")
+    assert question.text == tr("fr", "Is this your answer to the announcement from {name}?",
+                               name="Claire")
+    assert question.button_texts[0] == "💬 " + tr("fr", "Yes, send it to {name}", name="Claire")
+    assert any(t.startswith("📷") for t in question.button_texts)  # or a field update
+    [thanks] = await awa.press("💬")
+    assert thanks.text == "✅ " + tr("fr", "Your answer was passed on to {name}.", name="Claire")
+    [forwarded] = [e.message for e in emulator.drain_events(claire.user_id)
+                   if e.kind == "send" and e.message]
+    assert "D'accord pour le 12 janvier" in forwarded.text
+    assert await runner.store.announcements.replies(1) == [(2, "D'accord pour le 12 janvier")]
+    assert await runner.store.db.fetchval("SELECT COUNT(*) FROM reports") == 0
+    # Two days later a plain text is news from the field again.
+    runner.clock.advance(hours=49)
+    [later] = await awa.send("Le puits est réparé")
+    assert not any(t.startswith("💬") for t in later.button_texts)
+    assert "Accès à l'eau potable à Ziguinchor" in later.text
+
+
 async def test_acknowledgements_and_a_reminder(runner: BotRunner, phone_factory: Any,
                                                emulator: BotApiEmulator) -> None:
     claire = await coordinator(runner, phone_factory)

@@ -59,28 +59,30 @@ async def test_summary_without_data_then_with_a_report_then_overdue(
     runner: BotRunner, phone_factory
 ) -> None:
     observer = await _member(runner, phone_factory, "Claire", "observer", org="rennes")
-    [text] = await _command(runner, observer, "/summary")
-    assert "<b>Accès à l'eau potable à Ziguinchor</b>" in text.html
-    assert "<b>Écoles bilingues à Cusco</b>" in text.html
-    assert "Gestion des déchets" not in text.text  # Drôme's project: outside Rennes' scope
-    assert text.text.count(tr("fr", "No report yet.")) == 2
+    water, schools = await _command(runner, observer, "/summary")  # one message per project
+    assert "<b>Accès à l'eau potable à Ziguinchor</b>" in water.html
+    assert "<b>Écoles bilingues à Cusco</b>" in schools.html
+    text = water
+    assert all("Gestion des déchets" not in m.text for m in (water, schools))  # Drôme's
+    assert tr("fr", "No report yet.") in water.text and tr("fr", "No report yet.") in schools.text
     assert "🕒 À rendre : le rapport de la période 26 févr.\u2009–\u200925 mars 2026" in text.text
     assert "• Puits réhabilités : — / 12" in text.text
 
     partner = await _member(runner, phone_factory, "Aminata", "partner")
     reference = await _report(runner, partner, ("6", "400", "50"))
     replies = await _command(runner, observer, "/summary")
-    text, chart = replies[0], replies[1]
+    text, chart = replies[0], replies[2]
     assert f"Dernier rapport : 3 mars 2026 à 15:05 ({reference})" in text.text  # Paris time
     assert "✅ À jour : le rapport de la période 26 févr.\u2009–\u200925 mars 2026" in text.text
-    assert "• Puits réhabilités : 6 / 12 (50 %)" in text.text
-    assert "• Ménages raccordés : 400 / 800 (50 %)" in text.text
+    assert "• Puits réhabilités : 6 / 12 (50\u00a0%)" in text.text
+    assert "• Ménages raccordés : 400 / 800 (50\u00a0%)" in text.text
+    assert "• Comités de l'eau formés : 50 % (cible : 100 %)" in text.text  # no 50 % / 100 %
     assert chart.kind == "photo" and chart.text == "📈 Accès à l'eau potable à Ziguinchor"
     assert runner.emulator.file_bytes(chart.file_ids[0]).startswith(b"\x89PNG")
-    assert len(replies) == 2  # no chart for the Cusco project without data
+    assert len(replies) == 3  # two projects; no chart for the Cusco project without data
 
     runner.clock.advance(days=30)  # 2 April: the March period ended without a report
-    [text, _chart] = await _command(runner, observer, "/summary")
+    [text, _schools, _chart] = await _command(runner, observer, "/summary")
     assert "⚠️ En retard : le rapport de la période 26 mars\u2009–\u200925 avr. 2026" not in \
         text.text
     runner.clock.advance(days=30)  # 2 May: the period ending 25 April has no report
@@ -176,5 +178,5 @@ async def test_export_in_the_readers_language(runner: BotRunner, phone_factory,
     assert sheet.cell(2, 1).value == reference
     values = book.worksheets[1]
     assert [c.value for c in values[3]][7] == 1200
-    [chart] = (await _command(runner, observer, "/summary"))[1:]
+    chart = (await _command(runner, observer, "/summary"))[-1]
     assert chart.kind == "photo"

@@ -50,7 +50,7 @@ async def test_on_time_snooze_and_stop_on_submission(runner: BotRunner, phone_fa
     assert await _at(runner, 2026, 3, 22, 8, 5) == 0  # never twice
 
     moved = (await partner.press("⏰ Demain"))[-1]
-    assert moved.text == "⏰ Je vous le rappellerai le lundi 23 mars, 08:05."
+    assert moved.text == "⏰ Je vous le rappellerai le lundi 23 mars 2026, 08:05."
     assert await _at(runner, 2026, 3, 23, 8, 0) == 0
     assert await _at(runner, 2026, 3, 23, 8, 6) == 1  # the snoozed one
     assert emulator.last_message(partner.user_id).html == DUE
@@ -59,7 +59,7 @@ async def test_on_time_snooze_and_stop_on_submission(runner: BotRunner, phone_fa
     emulator.drain_events(partner.user_id)
     started = await partner.press("📝 Faire le rapport")
     assert "Accès à l'eau potable à Ziguinchor" in started[-1].text
-    await partner.press("✓")
+    assert "26 févr.\u2009–\u200925 mars 2026" in started[-1].text  # the period reminded of
     for value in ("6", "400", "50"):
         await partner.send(value)
     await partner.press(tr("fr", "Skip"))
@@ -154,7 +154,7 @@ async def test_blocked_partner_escalation_digest_and_overdue(
     observer = phone_factory("Didier", language_code="fr")
     await join(runner, observer, role="observer", org="rennes")
     [refused] = await observer.send("/overdue")
-    assert refused.text.startswith("Ceci est réservé aux coordinateurs.")
+    assert refused.text.startswith("Ceci est réservé aux coordinateur·rices.")
 
 
 async def test_a_reminder_in_flight_at_a_crash_is_never_sent_again(
@@ -216,6 +216,25 @@ async def test_a_survey_reminds_only_those_who_have_not_answered(
         "SELECT note FROM reminders WHERE subject = ? AND step = 1",
         (f"survey:{campaign_id}",)) in ("campaign closed", "stale")
 
+
+async def test_an_overdue_reminder_opens_the_late_period(
+    runner: BotRunner, phone_factory, emulator: BotApiEmulator
+) -> None:
+    partner = await _partner(runner, phone_factory)
+    assert await _at(runner, 2026, 3, 28, 9) == 1  # overdue: 26 Feb – 25 Mar is late
+    emulator.drain_events(partner.user_id)
+    [opened] = await partner.press("📝 Faire le rapport")
+    # No period question: the late period is open, not the current one (26 Mar – 25 Apr).
+    assert opened.text.startswith("📝 Accès à l'eau potable à Ziguinchor · "
+                                  "26 févr.\u2009–\u200925 mars 2026")
+    assert "1/3 · Puits réhabilités" in opened.text
+    draft = await runner.store.db.fetchone(
+        "SELECT period_start, period_end, step FROM report_drafts WHERE status = 'open'")
+    assert tuple(draft) == ("2026-02-26", "2026-03-25", "value")
+    # Back shows both periods, the late one ticked, with a way out.
+    choice = (await partner.press(tr("fr", "Back")))[-1]
+    assert choice.button_texts == ["26 mars\u2009–\u200925 avr. 2026",
+                                   "✓ 26 févr.\u2009–\u200925 mars 2026", "✖ " + tr("fr", "Cancel")]
 
 async def test_an_ambiguous_failure_is_uncertain_never_resent_and_shown(
     runner: BotRunner, phone_factory, emulator: BotApiEmulator

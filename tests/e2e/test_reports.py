@@ -71,7 +71,9 @@ async def test_guided_report_in_french_with_voice_and_photos(
     assert "🎤" in summary.text and "📎 2" in summary.text
 
     [receipt] = await partner.press(tr("fr", "Send"))
-    assert receipt.text == "✅ Rapport R-2026-000001 reçu le 3 mars 2026 à 14:05."
+    head, kept = receipt.text.split("\n\n", 1)
+    assert head == "✅ Rapport R-2026-000001 reçu le 3 mars 2026 à 14:05."
+    assert "Puits réhabilités : 12" in kept  # what was sent stays in view
 
     report = await runner.store.reports.by_reference("R-2026-000001")
     assert report is not None and report.status == "submitted"
@@ -138,7 +140,8 @@ async def test_guided_report_in_english_with_locale_numbers(
     assert "• Water committees trained: —" in summary.text
     assert "«Two wells repaired; the pump in Lyndiane is late.»" in summary.text
     [receipt] = await partner.press("Send")
-    assert receipt.text == "✅ Report R-2026-000001 received on 3 March 2026 at 14:05."
+    assert receipt.text.split("\n\n")[0] == ("✅ Report R-2026-000001 received on 3 March "
+                                             "2026 at 14:05.")
 
 
 async def test_resume_after_interruption_and_restart(runner: BotRunner, phone_factory) -> None:
@@ -312,7 +315,8 @@ async def test_amendments_for_72_hours_and_review(runner: BotRunner, phone_facto
     runner.clock.advance(hours=73)
     emulator.drain_events(partner.user_id)
     [listing] = await partner.send("/myreports")
-    assert "R-2026-000001" in listing.text and listing.buttons == []
+    assert "R-2026-000001" in listing.text
+    assert listing.button_texts == ["👁 R-2026-000001"]  # view it, no longer amend it
     [refusal] = await partner.forge(f"am:{report.id}")
     assert refusal.text == tr("fr", "Report {reference} can no longer be amended (72 hours have "
                                     "passed).", reference="R-2026-000001")
@@ -382,7 +386,7 @@ async def test_values_beside_the_previous_period_and_stale_drafts(runner: BotRun
                                                                    phone_factory) -> None:
     partner = await _partner(runner, phone_factory, "en", "Awa")
     # Last period's report first (the second period offered), then this period's.
-    await _send_report(partner, ("10", "650", "40"), period="Jan 26")
+    await _send_report(partner, ("10", "650", "40"), period="26 Jan")
     await partner.send("/report")
     await partner.press("✓")
     [prompt] = await partner.send("12")

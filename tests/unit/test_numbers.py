@@ -30,6 +30,11 @@ CASES = [
     ("pt", "1.200,5", Decimal("1200.5")),
     ("es", "1.200", Decimal("1200")),
     ("es", "0,75", Decimal("0.75")),
+    # A number followed by what was counted is that number; a second number is not guessed.
+    ("fr", "12 puits", Decimal("12")),
+    ("fr", "45 % des ménages", Decimal("45")),
+    ("es", "1.500 hogares", Decimal("1500")),
+    ("fr", "12 puits et 3 pompes", NumberError("not_a_number")),
     # Not numbers at all.
     ("fr", "douze", NumberError("not_a_number")),
     ("en", "", NumberError("not_a_number")),
