@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from bot.core.onboarding import expired_button
 from bot.core.replies import Button, Document, Outcome, Reply, h
@@ -633,8 +634,9 @@ class Conversation(SurveyBase):
             return Outcome.of(await self.prompt(response, member, now))
         return None
 
-    async def on_text(self, member: Member, text: str, now: datetime) -> Outcome | None:
-        """Take a typed answer if a questionnaire is under way; None otherwise."""
+    async def _current_question(self, member: Member, now: datetime) -> _Current | Outcome | None:
+        """The question a typed answer or a file would answer; else the answer to give instead
+        (a closed campaign, the review shown again), or None with no questionnaire under way."""
         response = await self._active(member, now)
         if response is None:
             return None
@@ -643,7 +645,14 @@ class Conversation(SurveyBase):
         if waiting is not None:
             return waiting
         position, iteration = self._step(response)
-        question = loaded.definition.questions[position]
+        return _Current(response, state, loaded.definition.questions[position], iteration)
+
+    async def on_text(self, member: Member, text: str, now: datetime) -> Outcome | None:
+        """Take a typed answer if a questionnaire is under way; None otherwise."""
+        current = await self._current_question(member, now)
+        if not isinstance(current, _Current):
+            return current
+        response, state, question, iteration = current
         body = text.strip()
         parsed, problem = parse(question, body, member.language, member.timezone, now)
         buttons = question.type == "select_one" or (question.type == "range"
@@ -666,15 +675,10 @@ class Conversation(SurveyBase):
                        latitude: float | None, longitude: float | None,
                        now: datetime) -> Outcome | None:
         """Take a location, photo, video or voice note for the question under way."""
-        response = await self._active(member, now)
-        if response is None:
-            return None
-        loaded, state = await self._state(response, member, now)
-        waiting = await self._not_a_question(response, loaded, member, now)
-        if waiting is not None:
-            return waiting
-        position, iteration = self._step(response)
-        question = loaded.definition.questions[position]
+        current = await self._current_question(member, now)
+        if not isinstance(current, _Current):
+            return current
+        response, state, question, iteration = current
         # A voice note is accepted wherever free text is (phone users often speak).
         wanted = {"geopoint": ("location",), "image": ("photo",), "audio": ("voice", "audio"),
                   "video": ("video",), "text": ("voice", "audio")}
@@ -740,3 +744,12 @@ class Conversation(SurveyBase):
             title=h(self.title(loaded, member.language)), date=day, time=clock,
             reference=reference(response))
         return Outcome.of(Reply(text, replace=True))
+
+
+class _Current(NamedTuple):
+    """The question under way, with what answering it needs."""
+
+    response: SurveyResponse
+    state: State
+    question: Question
+    iteration: int
