@@ -44,6 +44,9 @@ def now(context: PalabreContext) -> datetime:
 
 async def answer(update: Update, context: PalabreContext, outcome: Outcome) -> None:
     """Render the outcome, tell the others it concerns, refresh the command menu if asked."""
+    scope = scopes.maybe_current()
+    if outcome.stays and scope is not None:
+        scope.shows_state = True
     await render.deliver(update, context.bot, outcome)
     for notice in outcome.notices:
         try:

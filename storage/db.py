@@ -297,6 +297,11 @@ class Database:
         if hook is not None:
             hook.after_commit()
 
+    def unit_writing(self) -> bool:
+        """Whether the current update's open transaction holds writes (not only its mark)."""
+        unit = self._unit()
+        return unit is not None and unit.writing
+
     def unit_saved(self) -> bool:
         """Whether the current update's own writes (not only its mark) were committed."""
         unit = self._unit()

@@ -49,8 +49,10 @@ class InboxRepo:
                     user_id: int | None, clear: str | None,
                     last_message_id: int | None = None) -> None:
         """Close an update once handled, in a transaction of its own and one hand-off: record
-        its failure, or mark it handled (`mark`) and clear its sender's lost-reply note
-        (`clear`: "all" of it, or only if still "this" update's)."""
+        its failure, or mark it handled (`mark`) and settle its sender's lost-reply note
+        (`clear`): "moved" when this update's writes moved a flow and its replies, which show
+        the new step, were delivered; "shown" when its replies showed the current step again,
+        which counts as that step's delivery only if it had not been delivered yet."""
         if error is not None:
             await self.db.write_batch([(
                 "UPDATE inbox SET status = 'failed', handled_at = ?, error = ?"
@@ -62,15 +64,23 @@ class InboxRepo:
                 "UPDATE inbox SET status = 'handled', handled_at = ?, error = NULL"
                 " WHERE update_id = ? AND status = 'pending'", [(now.isoformat(), update_id)]))
         # Delivered, as the chat's message `last_message_id` (kept when the replies only edited
-        # earlier messages): a message of the person's with a lower id was typed before.
-        delivered = ("UPDATE pending_replies SET delivered_at = ?,"
-                     " delivered_message_id = MAX(COALESCE(delivered_message_id, 0), ?)"
-                     " WHERE telegram_user_id = ?")
-        stamp = (now.isoformat(), last_message_id or 0, user_id)
-        if user_id is not None and clear == "all":
-            statements.append((delivered, [stamp]))
-        elif user_id is not None and clear == "this":
-            statements.append((delivered + " AND update_id = ?", [(*stamp, update_id)]))
+        # earlier messages): a message of the person's with a lower id was typed before the
+        # step on screen now was shown, so it may answer an earlier one.
+        last = last_message_id or 0
+        if user_id is not None and clear == "moved":
+            statements.append((
+                "UPDATE pending_replies SET delivered_at = ?,"
+                " delivered_message_id = MAX(COALESCE(delivered_message_id, 0), ?)"
+                " WHERE telegram_user_id = ? AND update_id = ?",
+                [(now.isoformat(), last, user_id, update_id)]))
+        elif user_id is not None and clear == "shown":
+            # A step shown again after it was delivered moves nothing: texts typed between the
+            # two showings answer that same step.
+            statements.append((
+                "UPDATE pending_replies SET delivered_message_id = CASE WHEN delivered_at IS NULL"
+                " THEN MAX(COALESCE(delivered_message_id, 0), ?) ELSE delivered_message_id END,"
+                " delivered_at = COALESCE(delivered_at, ?) WHERE telegram_user_id = ?",
+                [(last, now.isoformat(), user_id)]))
         if statements:
             await self.db.write_batch(statements)
 

@@ -84,6 +84,9 @@ class Outcome:
     refresh_commands: bool = False  # the person's command list changed (role, language, left)
     notices: tuple[Notice, ...] = ()  # messages for other people, sent after the replies
     edits: tuple[Edit, ...] = ()  # earlier messages to other people, brought up to date
+    # The replies show again the step the member was at (a resumed flow): nothing moved, so a
+    # text typed before they arrive still answers the question that was on screen.
+    stays: bool = False
 
     @classmethod
     def of(cls, *replies: Reply, toast: str | None = None, refresh_commands: bool = False) -> Outcome:

@@ -136,7 +136,7 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
         user_id = scope.user_id
         # One transaction, one hand-off (a fixed pattern: no read in between). A failure is
         # recorded even after a committed write: it must be visible, not retried.
-        clear = "all" if scope.shows_state else ("this" if scope.marked else None)
+        clear = "shown" if scope.shows_state else ("moved" if scope.moved else None)
         await store.inbox.close(scope.update_id, self.services.clock(), error=scope.error,
                                 mark=not scope.marked, user_id=user_id, clear=clear,
                                 last_message_id=scope.last_message_id)
@@ -184,6 +184,7 @@ class InboxMark:
         self.database = services.store.db
         self.scope = scope
         self._tentative = False
+        self._moved = False
 
     async def before_commit(self, conn: aiosqlite.Connection) -> None:
         if self.scope.marked:
@@ -191,10 +192,14 @@ class InboxMark:
         inbox, now = self.services.store.inbox, self.services.clock()
         if not await inbox.mark(self.scope.update_id, "handled", now):
             raise AlreadyHandled(self.scope.update_id)
-        if self.scope.user_id is not None:
-            # Cleared once the replies are delivered: until then, a crash or a lost answer
-            # leaves the note, and the person's next text is not taken as the next answer.
+        if self.scope.user_id is not None and self.database.unit_writing() \
+                and not self.scope.shows_state:
+            # Writes that may move a flow: cleared once the replies are delivered; until then,
+            # a crash or a lost answer leaves the note, and the person's next text is not taken
+            # as the next answer. An update that only read (/help, a list) or showed the same
+            # step again moved nothing: a text typed meanwhile answers the question on screen.
             await inbox.reply_pending(self.scope.user_id, self.scope.update_id, now)
+            self._moved = True
         self._tentative = True
 
     def settled(self) -> bool:
@@ -203,10 +208,12 @@ class InboxMark:
     def after_commit(self) -> None:
         if self._tentative:
             self.scope.marked = True
+            self.scope.moved = self._moved
             self._tentative = False
 
     def after_rollback(self) -> None:
         self._tentative = False
+        self._moved = False
 
 
 def _discard(coroutine: Awaitable[Any]) -> None:

@@ -20,7 +20,11 @@ class UpdateScope:
     # The person's previous update wrote something whose reply may not have reached them: free
     # text is then not an answer to the current step (they may be retyping the previous one).
     reply_lost: bool = False
-    shows_state: bool = False  # this update showed the person where their flow stands
+    # This update showed the person again where their flow stands (nothing moved).
+    shows_state: bool = False
+    # This update's writes may have moved a flow: until its replies are delivered, the person's
+    # free text is not taken as an answer (they may not have seen the new question).
+    moved: bool = False
     last_message_id: int | None = None  # the last message sent in the person's chat
 
 

@@ -176,3 +176,69 @@ async def test_text_goes_to_the_flow_touched_last(runner: BotRunner, phone_facto
     stored = await runner.store.db.fetchval(
         "SELECT value FROM survey_answers WHERE question = 'visits'")
     assert stored == "7"
+
+
+async def test_a_text_typed_while_the_bot_answered_something_else_answers_the_question(
+        runner: BotRunner, phone_factory: Any, emulator: BotApiEmulator) -> None:
+    """A partner on a slow line asks for /help and types the answer to the question on screen
+    before the help arrives: the help moved nothing, so the number is the question's."""
+    partner = await _partner(runner, phone_factory)
+    await partner.send("/report")
+    await partner.press("✓")  # "1/3 · Puits réhabilités" on screen
+    first = emulator.send_text(partner.user_id, "/help")
+    typed = emulator.send_text(partner.user_id, "12")  # typed before the help came back
+    assert await runner.handled(first) == "handled"
+    assert await runner.handled(typed) == "handled"
+    assert emulator.last_message(partner.user_id).text.startswith("2/3 · Ménages raccordés")
+    assert await _values(runner, partner.user_id) == {"wells": 12.0}
+
+
+async def test_a_retry_typed_before_the_next_question_arrived_is_not_its_answer(
+        runner: BotRunner, phone_factory: Any, emulator: BotApiEmulator) -> None:
+    """The same partner types 12 twice, the second before "Households" reached the phone: the
+    second is a retry of Wells, not the households' number."""
+    partner = await _partner(runner, phone_factory)
+    await partner.send("/report")
+    await partner.press("✓")
+    first = emulator.send_text(partner.user_id, "12")
+    again = emulator.send_text(partner.user_id, "12")
+    assert await runner.handled(first) == "handled"
+    assert await runner.handled(again) == "handled"
+    last = emulator.messages(partner.user_id)[-2:]
+    assert last[0].text.startswith("⚠️ " + tr("fr", LOST))
+    assert last[1].text.startswith("2/3 · Ménages raccordés")
+    assert await _values(runner, partner.user_id) == {"wells": 12.0}
+
+
+async def test_a_questionnaire_resumed_meanwhile_still_takes_the_answer_on_screen(
+        runner: BotRunner, phone_factory: Any, emulator: BotApiEmulator,
+        tmp_path: Any) -> None:
+    """Continue pressed again (the earlier answer seemed lost) and the answer typed before the
+    question came back: the questionnaire did not move, so the answer is the question's."""
+    from datetime import timedelta
+
+    from bot.core.announcements import Audience
+    from tests.e2e.test_announcements import settled
+
+    partner = await _partner(runner, phone_factory)
+    form_file = tmp_path / "drill.yaml"
+    form_file.write_text(DRILL, encoding="utf-8")
+    form, _new = await runner.services.surveys.import_form(form_file, runner.clock())
+    await runner.services.surveys.launch(
+        author=None, form=form, audience=Audience({"project": ("eau-ziguinchor",)}),
+        joint=False, opens_at=runner.clock(), closes_at=runner.clock() + timedelta(days=7),
+        now=runner.clock())
+    await settled(runner)
+    invitation = [m for m in emulator.messages(partner.user_id) if "sv:go:" in str(m.buttons)][-1]
+    replies = await partner.press("▶", invitation)
+    assert "Combien de visites" in replies[-1].text
+    [(_label, data)] = [b for b in invitation.buttons if b[0].startswith("▶")]
+    assert data is not None
+    pressed = emulator.press(partner.user_id, invitation.message_id, data)
+    typed = emulator.send_text(partner.user_id, "7")
+    assert await runner.handled(pressed) == "handled"
+    assert await runner.handled(typed) == "handled"
+    assert "Un commentaire" in emulator.last_message(partner.user_id).text
+    stored = await runner.store.db.fetchval(
+        "SELECT value FROM survey_answers WHERE question = 'visits'")
+    assert stored == "7"

@@ -60,9 +60,6 @@ def test_no_answer_on_another_question(figures: Figures) -> None:
     assert figures.wrong_answers == 0, _why(figures)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10, still open: under kills and dropped "
-                   "connections a few partners stay stuck in the questionnaire (their typed "
-                   "answers are answered but not stored); being investigated")
 def test_every_answer_stored(figures: Figures) -> None:
     assert figures.missing_answers == 0, _why(figures)
 
@@ -79,9 +76,6 @@ def test_no_stall(figures: Figures) -> None:
     assert figures.stalls == 0, _why(figures)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 10, still open: under kills and dropped "
-                   "connections a few partners stay stuck in the questionnaire (their typed "
-                   "answers are answered but not stored); being investigated")
 def test_nobody_gives_up(figures: Figures) -> None:
     assert figures.stuck_people == 0, _why(figures)
 

@@ -70,14 +70,14 @@ async def test_close_is_one_handoff(store: Store) -> None:
         await store.inbox.reply_pending(7, 1, NOW)
     assert await store.inbox.reply_lost(7)
     with handoffs() as count:
-        await store.inbox.close(2, NOW, error=None, mark=True, user_id=7, clear="this")
+        await store.inbox.close(2, NOW, error=None, mark=True, user_id=7, clear="moved")
     assert count[0] == 1
     assert await store.inbox.status(2) == "handled"
     assert await store.inbox.reply_lost(7)  # the note was update 1's, not 2's
-    await store.inbox.close(1, NOW, error=None, mark=True, user_id=7, clear="this")
+    await store.inbox.close(1, NOW, error=None, mark=True, user_id=7, clear="moved")
     assert await store.inbox.status(1) == "handled" and not await store.inbox.reply_lost(7)
     await store.inbox.record([(3, 7, "{}")], NOW)
-    await store.inbox.close(3, NOW, error="boom", mark=True, user_id=7, clear="all")
+    await store.inbox.close(3, NOW, error="boom", mark=True, user_id=7, clear="shown")
     assert await store.inbox.status(3) == "failed"
 
 
@@ -151,7 +151,7 @@ async def test_a_message_sent_before_the_question_arrived_is_not_its_answer(
     await store.inbox.record([(1, 7, "{}")], NOW)
     async with store.transaction():
         await store.inbox.reply_pending(7, 1, NOW)
-    await store.inbox.close(1, NOW, error=None, mark=True, user_id=7, clear="this",
+    await store.inbox.close(1, NOW, error=None, mark=True, user_id=7, clear="moved",
                             last_message_id=40)
     assert not await store.inbox.reply_lost(7)
 
@@ -162,6 +162,27 @@ async def test_a_message_sent_before_the_question_arrived_is_not_its_answer(
     assert not await lost(41)  # typed after it: an answer
     assert not await lost(None)  # a button press carries its own step
     # A later update whose replies only edited messages keeps the highest id.
-    await store.inbox.close(1, NOW, error=None, mark=False, user_id=7, clear="all",
+    await store.inbox.close(1, NOW, error=None, mark=False, user_id=7, clear="shown",
                             last_message_id=None)
     assert await lost(39) and not await lost(41)
+    # The same step shown again (a resumed flow) after it was delivered moves nothing: a text
+    # typed between the two showings still answers it.
+    await store.inbox.close(1, NOW, error=None, mark=False, user_id=7, clear="shown",
+                            last_message_id=60)
+    assert not await lost(41) and await lost(39)
+
+
+async def test_a_step_shown_again_counts_as_its_delivery_only_if_it_was_lost(
+        store: Store) -> None:
+    """After a move whose replies were lost, the step shown again is the first time the person
+    sees it: what they typed before that showing may answer the previous step."""
+    await store.inbox.record([(1, 7, "{}"), (2, 7, "{}")], NOW)
+    async with store.transaction():
+        await store.inbox.reply_pending(7, 1, NOW)
+    await store.inbox.close(1, NOW, error="NetworkError: Bad Gateway", mark=True, user_id=7,
+                            clear="moved", last_message_id=None)
+    assert (await store.inbox.arrival(3, 7, 50))[2]  # the new step never reached the phone
+    await store.inbox.close(2, NOW, error=None, mark=True, user_id=7, clear="shown",
+                            last_message_id=52)
+    assert (await store.inbox.arrival(3, 7, 51))[2]  # typed before the step was shown
+    assert not (await store.inbox.arrival(3, 7, 53))[2]  # typed after: its answer

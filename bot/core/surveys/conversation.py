@@ -315,6 +315,7 @@ class Conversation(SurveyBase):
         closed = self._closed(loaded, member, now)
         if closed is not None:
             return Outcome.of(closed)
+        resumed = response is not None
         if response is None:
             state = engine.evaluate(loaded.definition, {}, self._today(member, now), now)
             first = state.path[0] if state.path else (0, 0)
@@ -343,7 +344,9 @@ class Conversation(SurveyBase):
         # chat, and a question edited into it would be out of sight.
         questions = [dataclasses.replace(reply, replace=False)
                      for reply in await self._present(fresh, member, now)]
-        return Outcome(replies=(Reply(intro), *questions))
+        # Resumed: the question shown is the one the member stopped at, so an answer typed
+        # before it arrives still belongs to it.
+        return Outcome(replies=(Reply(intro), *questions), stays=resumed)
 
     async def _active(self, member: Member, now: datetime) -> SurveyResponse | None:
         """The response a typed text or a file answers: the one under way, unless it was left
