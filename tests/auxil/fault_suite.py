@@ -438,8 +438,17 @@ class FaultSuite:
                                  encoding="utf-8")
             surveys = SurveyService(store, announcements, "UTC")
             form, _new = await surveys.import_form(form_path, now)
-            await surveys.launch(author=None, form=form, audience=Audience(), joint=False,
-                                 opens_at=now, closes_at=now + timedelta(days=7), now=now)
+            campaign_id, _invited = await surveys.launch(
+                author=None, form=form, audience=Audience(), joint=False, opens_at=now,
+                closes_at=now + timedelta(days=7), now=now)
+            # A reminder of the questionnaire, due now, to every partner: the report's overdue
+            # reminder is settled as soon as the first partner files the period (the project
+            # has reported), so at full size it would never be sent under faults. A partner
+            # answers the questionnaire after the report: most of these go out meanwhile.
+            async with store.transaction():
+                await store.reminders.plan(
+                    [(m, None, f"survey:{campaign_id}", "before", 1, now, now)
+                     for m in members], now)
         finally:
             await store.close()
         for i in range(self.cfg.partners):
