@@ -121,14 +121,6 @@ def reference(response: SurveyResponse) -> str:
     return f"Q-{response.campaign_id}-{response.id:06d}"
 
 
-def parse_when(text: str, timezone: str) -> datetime:
-    """A date or date-time on the command line (ISO), read in the network's time zone."""
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(timezone))
-    return moment
-
-
 MAX_MEDIA = 10 * 1024 * 1024  # bytes of one media label (Telegram bots send up to 50 MB)
 MEDIA_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
                ".gif": "image/gif", ".webp": "image/webp", ".mp3": "audio/mpeg",
