@@ -725,9 +725,7 @@ class AnnouncementService:
                 row.id, token, "failed" if give_up else "pending", now, error=error[:500])
             if not count_attempt:
                 # A flood wait is Telegram's pacing, not a failure of this message.
-                await self.store.db.execute(
-                    "UPDATE outbox SET attempts = attempts - 1 WHERE id = ? AND attempts > 0",
-                    (row.id,))
+                await self.store.announcements.uncount_attempt(row.id)
         return not give_up
 
     async def failed(self, row: OutboxRow, token: str, error: str, now: datetime) -> None:
@@ -764,11 +762,8 @@ class AnnouncementService:
         if announcement.author_id is not None:
             author = await self.store.members.by_id(announcement.author_id)
             return [author] if author and author.telegram_user_id and author.is_active else []
-        rows = await self.store.db.fetchall(
-            "SELECT id FROM members WHERE role = 'admin' AND status = 'active'"
-            " AND telegram_user_id IS NOT NULL ORDER BY id")
-        found = [await self.store.members.by_id(int(r["id"])) for r in rows]
-        return [m for m in found if m is not None]
+        return [m for m in await self.store.members.active_admins()
+                if m.telegram_user_id is not None]
 
     async def _final_report(self, announcement_id: int) -> list[Notice]:
         announcement = await self.store.announcements.get(announcement_id)

@@ -15,8 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot import charts
 from bot.core.onboarding import expired_button
+from bot.core.ports import ChartTexts, Documents, Panel
 from bot.core.replies import Button, Document, Outcome, Reply, SentFile, h
 from bot.core.reports import (
     ReportService,
@@ -27,8 +27,6 @@ from bot.core.reports import (
 )
 from bot.core.status import project_status
 from bot.core.surveys import SurveyService
-from bot.exports.survey_wide import survey_sheets
-from bot.exports.tables import Scope
 from bot.i18n import _, current_language, format_day, format_number, format_share, ngettext
 from storage import Store
 from storage.models import Member, Project, Report
@@ -41,11 +39,11 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 class ConsultationService:
     def __init__(self, store: Store, reports: ReportService, surveys: SurveyService,
-                 database: Path) -> None:
+                 documents: Documents) -> None:
         self.store = store
         self.reports = reports
         self.surveys = surveys
-        self.database = database
+        self.documents = documents
 
     async def _projects(self, member: Member, slug: str | None = None) -> list[Project]:
         ids = await self.store.consultation.visible_project_ids(member)
@@ -138,12 +136,12 @@ class ConsultationService:
         for point in points:
             by_indicator[point.indicator_id].append((point.period_end, point.value))
         language = current_language()
-        panels = [charts.Panel(indicator_name(i), by_indicator.get(i.id, []), i.target, i.type)
+        panels = [Panel(indicator_name(i), by_indicator.get(i.id, []), i.target, i.type)
                   for i in await self.store.network.indicators(project.id)]
-        texts = charts.ChartTexts(title=project.title(language), target=_("Target"),
+        texts = ChartTexts(title=project.title(language), target=_("Target"),
                                   no_data=_("No value yet"))
         # Drawing takes a few hundred milliseconds: off the event loop.
-        return await asyncio.to_thread(charts.progress_chart, panels, texts, language)
+        return await asyncio.to_thread(self.documents.progress_chart, panels, texts, language)
 
     # --- /latest and one report ---------------------------------------------------------------
 
@@ -290,19 +288,14 @@ class ConsultationService:
 
     async def export(self, member: Member, now: datetime) -> Outcome:
         """Build the workbook of everything in scope off the event loop and send it."""
-        from bot.exports.spreadsheets import write_xlsx  # the XLSX writer loads on first use
-
         ids = await self.store.consultation.visible_project_ids(member)
         if not ids:
             return Outcome.of(Reply(_("There is no project for you to follow yet.")))
-        scope = Scope(project_ids=tuple(ids))
         local = now.astimezone(ZoneInfo(member.timezone))
         name = f"palabre-{local:%Y-%m-%d}.xlsx"
         with tempfile.TemporaryDirectory(prefix="palabre-export-") as folder:
             path = Path(folder) / name
-            sheets = await survey_sheets(self.store, self.surveys, member, member.timezone)
-            rows = await asyncio.to_thread(write_xlsx, self.database, path, scope,
-                                           member.timezone, None, sheets)
+            rows = await self.documents.workbook(self.surveys, member, path, ids)
             if path.stat().st_size > MAX_UPLOAD:
                 return Outcome.of(Reply(_("The spreadsheet is too large to send here. Ask an "
                                           "administrator for `palabre export`, or use /summary.")))

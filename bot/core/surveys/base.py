@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.core.announcements import AnnouncementService
+from bot.core.ports import Documents
 from bot.core.surveys.forms import Definition, pick, read_form
 from bot.i18n import _
 from storage import Store
@@ -47,11 +48,20 @@ def side_name(side: str) -> str:
 class SurveyBase:
     """The store and the definitions; the conversation, campaigns and results build on it."""
 
-    def __init__(self, store: Store, announcements: AnnouncementService, timezone: str) -> None:
+    def __init__(self, store: Store, announcements: AnnouncementService, timezone: str,
+                 documents: Documents | None = None) -> None:
         self.store = store
         self.announcements = announcements
         self.timezone = timezone
+        self._documents = documents
         self._definitions: dict[int, Definition] = {}
+
+    @property
+    def documents(self) -> Documents:
+        """The charts and spreadsheets of /results (given by the running bot)."""
+        if self._documents is None:
+            raise RuntimeError("this survey service was opened without documents")
+        return self._documents
 
     # --- definitions -----------------------------------------------------------------------
 

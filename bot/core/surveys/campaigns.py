@@ -42,13 +42,7 @@ class Campaigns(SurveyBase):
             slugs = [p.slug for p in projects]
         if not slugs:
             return people
-        marks = ",".join("?" * len(slugs))
-        rows = await self.store.db.fetchall(
-            "SELECT DISTINCT o.slug FROM project_organisations po"  # noqa: S608
-            " JOIN projects p ON p.id = po.project_id"
-            " JOIN organisations o ON o.id = po.organisation_id"
-            f" WHERE o.kind = 'collectivity' AND p.slug IN ({marks})", slugs)
-        organisations = {r["slug"] for r in rows}
+        organisations = await self.store.network.collectivities_of(slugs)
         rest = Audience({k: v for k, v in base.criteria.items() if k != "project"})
         seen = {p.member_id for p in people}
         for candidate in rest.select(await self.store.announcements.candidates(None)):

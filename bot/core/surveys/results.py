@@ -29,14 +29,9 @@ class Results(SurveyBase):
         projects = await self.store.consultation.visible_project_ids(reader)
         if not projects:
             return set()
-        marks = ",".join("?" * len(projects))
         # The projects' members, and the reader's own organisation (its observers follow the
         # projects through it, without being members of them).
-        rows = await self.store.db.fetchall(
-            f"SELECT member_id FROM member_projects WHERE project_id IN ({marks})"  # noqa: S608
-            " UNION SELECT id FROM members WHERE organisation_id = ?",
-            [*projects, reader.organisation_id])
-        return {r["member_id"] for r in rows}
+        return await self.store.members.in_scope(projects, reader.organisation_id)
 
     async def results_menu(self, reader: Member) -> Outcome:
         if reader.role not in READERS:
@@ -145,10 +140,9 @@ class Results(SurveyBase):
         replies = [Reply(fit(lines), buttons=((Button("📥 " + _("All answers (XLSX)"),
                                                       f"{EXPORT}:{campaign_id}"),),))]
         if panels and responses:
-            from bot.survey_charts import distribution_chart
             # Drawing takes a fraction of a second: off the event loop, like /summary's charts.
-            image = await asyncio.to_thread(distribution_chart, panels, [g[0] for g in groups],
-                                            language)
+            image = await asyncio.to_thread(self.documents.distribution_chart, panels,
+                                            [g[0] for g in groups], language)
             replies.append(Reply(h(self.title(loaded, language)),
                                  photo=Document("results.png", image, "image/png")))
         return Outcome(replies=tuple(replies))
@@ -164,19 +158,10 @@ class Results(SurveyBase):
         invited = {m for m, _s in await self.store.surveys.invitations(campaign_id)}
         if scope is not None and not invited & scope:
             return expired_button()  # not in the reader's scope: a forged press
-        from bot.exports import survey_wide
-
-        header = survey_wide.columns(loaded.definition)
-        rows = await survey_wide.wide_rows(self.store, loaded.definition, campaign_id,
-                                           reader.timezone, scope)
-        repeats = survey_wide.repeats_of(loaded.definition, campaign_id, rows,
-                                         await self.store.surveys.campaign_answers(campaign_id))
-        repeats = [(title.rpartition(" ")[2], head, body) for title, head, body in repeats]
-        content = await asyncio.to_thread(survey_wide.xlsx_bytes, header, rows, repeats)
+        content, count = await self.documents.survey_answers(loaded, reader, scope)
         name = f"{loaded.definition.form_id}-{campaign_id}.xlsx"
         return Outcome.of(Reply(
-            ngettext("{count} response", "{count} responses", len(rows)).format(
-                count=len(rows)),
+            ngettext("{count} response", "{count} responses", count).format(count=count),
             document=Document(name, content, "application/vnd.openxmlformats-officedocument"
                                              ".spreadsheetml.sheet")))
 
