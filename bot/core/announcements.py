@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 
 from bot.config import LANGUAGES
+from bot.core.callbacks import AnnouncementAction, SurveyStart
 from bot.core.onboarding import expired_button
 from bot.core.people import role_name
 from bot.core.reminder_policy import DEFAULT_POLICY, allowed
@@ -43,7 +44,6 @@ from storage.models import (
     Recipient,
 )
 
-CB = "an"  # callback prefix: an:<action>:<announcement id>[:<argument>]
 MAX_TEXT = 3500  # leaves room for the header within Telegram's 4,096
 MAX_CAPTION = 900  # a photo's or document's caption is limited to 1,024 by Telegram
 CRITERIA = ("project", "country", "organisation", "role", "language")
@@ -280,8 +280,7 @@ class AnnouncementService:
 
     @staticmethod
     def _cb(action: str, announcement_id: int, argument: str = "") -> str:
-        data = f"{CB}:{action}:{announcement_id}"
-        return f"{data}:{argument}" if argument else data
+        return AnnouncementAction(action, announcement_id, argument).pack()
 
     async def _audience_menu(self, member: Member, draft: Announcement) -> Reply:
         everyone = len(await self.recipients(member, Audience()))
@@ -477,11 +476,10 @@ class AnnouncementService:
         return Outcome(replies=tuple(replies))
 
     async def on_callback(self, member: Member, data: str, now: datetime) -> Outcome:
-        parts = data.split(":", 3)
-        if len(parts) < 3 or not parts[2].isdigit():
+        ref = AnnouncementAction.parse(data)
+        if ref is None:
             return expired_button()
-        action, announcement_id = parts[1], int(parts[2])
-        argument = parts[3] if len(parts) == 4 else ""
+        action, announcement_id, argument = ref.action, ref.announcement_id, ref.argument
         if action == "ack":
             return await self.acknowledge(member, announcement_id, now)
         if action in ("who", "rm", "ra"):
@@ -656,7 +654,7 @@ class AnnouncementService:
             buttons: tuple[tuple[Button, ...], ...] = ()
             if announcement.campaign_id is not None:
                 # An invitation: its answer is the questionnaire, started with this button.
-                buttons = ((Button("▶ " + _("Start"), f"sv:go:{announcement.campaign_id}"),),)
+                buttons = ((Button("▶ " + _("Start"), SurveyStart(announcement.campaign_id).pack()),),)
             else:
                 lines += ["", "<i>" + _("Reply to this message to answer.") + "</i>"]
             if announcement.ack:

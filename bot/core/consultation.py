@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.core.callbacks import LatestPage, OpenReport, Review
 from bot.core.onboarding import expired_button
 from bot.core.ports import ChartTexts, Documents, Panel
 from bot.core.replies import Button, Document, Outcome, Reply, SentFile, h
@@ -167,30 +168,30 @@ class ConsultationService:
             icon = "📝" if line.kind == "report" else "📷"
             lines.append(f"{icon} <b>{line.reference}</b> · {h(titles[line.project_id])}\n"
                          f"   {day} · {who} · {status_name(line.status)}")
-            buttons.append((Button(line.reference, f"lv:{line.id}"),))
+            buttons.append((Button(line.reference, OpenReport(line.id).pack()),))
         scope = projects[0].id if slug and len(projects) == 1 else 0
         nav = []
         if offset > 0:
-            nav.append(Button("◀", f"la:{offset - PAGE}:{scope}"))
+            nav.append(Button("◀", LatestPage(offset - PAGE, scope).pack()))
         if offset + PAGE < total:
-            nav.append(Button("▶", f"la:{offset + PAGE}:{scope}"))
+            nav.append(Button("▶", LatestPage(offset + PAGE, scope).pack()))
         if nav:
             buttons.append(tuple(nav))
         return Outcome.of(Reply("\n".join(lines), buttons=tuple(buttons), replace=paging))
 
     async def latest_page(self, member: Member, data: str) -> Outcome:
         """Turn a page of /latest (button `la:<offset>:<project id or 0>`)."""
-        parts = data.split(":")
-        if len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()):
+        ref = LatestPage.parse(data)
+        if ref is None:
             return expired_button()
         slug = None
-        if parts[2] != "0":
-            found = await self.store.network.projects_by_ids([int(parts[2])])
+        if ref.project_id != 0:
+            found = await self.store.network.projects_by_ids([ref.project_id])
             visible = await self.store.consultation.visible_project_ids(member)
             if not found or found[0].id not in visible:
                 return expired_button()
             slug = found[0].slug
-        return await self.latest(member, int(parts[1]), slug, paging=True)
+        return await self.latest(member, ref.offset, slug, paging=True)
 
     async def show(self, member: Member, reference: str, now: datetime) -> Outcome:
         """One report in scope: its details, then its photos, voice notes and files."""
@@ -204,10 +205,10 @@ class ConsultationService:
 
     async def show_by_id(self, member: Member, data: str) -> Outcome:
         """Open a report from a /latest button (`lv:<report id>`), checking the scope again."""
-        report_id = data.removeprefix("lv:")
-        if not report_id.isdigit():
+        ref = OpenReport.parse(data)
+        if ref is None:
             return expired_button()
-        report = await self.store.reports.report(int(report_id))
+        report = await self.store.reports.report(ref.report_id)
         ids = await self.store.consultation.visible_project_ids(member)
         if report is None or report.project_id not in ids:
             return expired_button()
@@ -255,8 +256,8 @@ class ConsultationService:
         if (member.role not in ("coordinator", "admin") or report.kind != "report"
                 or report.status not in ("submitted", "amended")):
             return ()
-        return ((Button("✅ " + _("Accept"), f"rv:ok:{report.id}"),
-                 Button("↩ " + _("Return with a comment"), f"rv:re:{report.id}")),)
+        return ((Button("✅ " + _("Accept"), Review("ok", report.id).pack()),
+                 Button("↩ " + _("Return with a comment"), Review("re", report.id).pack())),)
 
     async def to_review(self, member: Member) -> Outcome:
         """The reports in the reader's projects that wait for a decision, oldest first."""
@@ -274,7 +275,7 @@ class ConsultationService:
             day, _time = received_at(line.created_at, member.timezone)
             lines.append(f"📝 <b>{line.reference}</b> · "
                          f"{h(projects[line.project_id].title(member.language))} · {day}")
-            buttons.append((Button(line.reference, f"lv:{line.id}"),))
+            buttons.append((Button(line.reference, OpenReport(line.id).pack()),))
         return Outcome.of(Reply("\n".join(lines), buttons=tuple(buttons)))
 
     async def _describe(self, report: Report, values: dict[int, Decimal], narrative: str | None,

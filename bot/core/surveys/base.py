@@ -17,10 +17,6 @@ from bot.i18n import _
 from storage import Store
 from storage.models import Campaign, Member, Side, SurveyForm, SurveyResponse
 
-CB = "sv"  # sv:<action>:<response id>:<step>[:<argument>]; sv:go:<campaign id>
-LAUNCH = "sl"  # sl:<action>[:<argument>], the coordinator's /survey screens
-RESULTS = "sr"  # sr:<campaign id>
-EXPORT = "sx"  # sx:<campaign id>: the answers wide, as a spreadsheet
 
 class LaunchError(ValueError):
     """A campaign that cannot be launched (from the command line)."""

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 
 from bot.config import LANGUAGES
 from bot.core.announcements import Audience
+from bot.core.callbacks import SurveyLaunch, SurveyStart
 from bot.core.onboarding import expired_button
 from bot.core.replies import Button, Outcome, Reply, h
-from bot.core.surveys.base import CB, LAUNCH, LaunchError, SurveyBase, side_of
+from bot.core.surveys.base import LaunchError, SurveyBase, side_of
 from bot.core.surveys.forms import Definition, pick
 from bot.i18n import _, format_datetime, ngettext, use_language
 from storage.models import Member, Recipient, SurveyForm
@@ -125,7 +126,7 @@ class Campaigns(SurveyBase):
                          + f" · {state}")
             label = ("▶ " + _("Continue") if response is not None else "▶ " + _("Start"))
             rows.append((Button(f"{label}: {self.title(loaded, member.language)[:40]}",
-                                f"{CB}:go:{campaign.id}"),))
+                                SurveyStart(campaign.id).pack()),))
         return Outcome.of(Reply("\n".join(lines), buttons=tuple(rows)))
 
 
@@ -155,7 +156,8 @@ class Campaigns(SurveyBase):
             return Outcome.of(Reply(_("No questionnaire has been imported yet. An "
                                       "administrator imports one with “palabre survey import”.")))
         await self._save_draft(member, {})
-        rows = tuple((Button(f"{f.title[:50]} (v{f.version})", f"{LAUNCH}:f:{f.id}"),)
+        rows = tuple((Button(f"{f.title[:50]} (v{f.version})",
+                             SurveyLaunch("f", str(f.id)).pack()),)
                      for f in forms[:10])
         return Outcome.of(Reply("📋 " + _("Which questionnaire do you want to send?"),
                                 buttons=rows))
@@ -163,9 +165,8 @@ class Campaigns(SurveyBase):
     async def on_launch_callback(self, member: Member, data: str, now: datetime) -> Outcome:
         if not self.may_launch(member):
             return expired_button()
-        parts = data.split(":", 2)
-        action = parts[1] if len(parts) > 1 else ""
-        argument = parts[2] if len(parts) > 2 else ""
+        ref = SurveyLaunch.parse(data)
+        action, argument = (ref.action, ref.argument) if ref is not None else ("", "")
         draft = await self._draft(member)
         if action == "f" and argument.isdigit():
             form = await self.store.surveys.form(int(argument))
@@ -219,35 +220,37 @@ class Campaigns(SurveyBase):
                  "🕗 " + (_("Opens: now") if not later else _("Opens: tomorrow at 08:00")),
                  "⏰ " + _("Deadline: {days} days after opening").format(days=days)]
         deadline_row = tuple(Button(("✓ " if d == days else "") + _("{days} days").format(days=d),
-                                    f"{LAUNCH}:d:{d}") for d in DEADLINES)
-        opening_row = (Button(("✓ " if not later else "") + _("Open now"), f"{LAUNCH}:o:0"),
-                       Button(("✓ " if later else "") + _("Tomorrow 08:00"), f"{LAUNCH}:o:1"))
-        rows = ((Button("👥 " + _("Audience"), f"{LAUNCH}:au"),
-                 Button("🤝 " + _("Joint: change"), f"{LAUNCH}:j")),
+                                    SurveyLaunch("d", str(d)).pack()) for d in DEADLINES)
+        opening_row = (Button(("✓ " if not later else "") + _("Open now"),
+                              SurveyLaunch("o", "0").pack()),
+                       Button(("✓ " if later else "") + _("Tomorrow 08:00"),
+                              SurveyLaunch("o", "1").pack()))
+        rows = ((Button("👥 " + _("Audience"), SurveyLaunch("au").pack()),
+                 Button("🤝 " + _("Joint: change"), SurveyLaunch("j").pack())),
                 opening_row,
                 deadline_row,
-                (Button("🚀 " + _("Send"), f"{LAUNCH}:go"),
-                 Button("✖ " + _("Cancel"), f"{LAUNCH}:x")))
+                (Button("🚀 " + _("Send"), SurveyLaunch("go").pack()),
+                 Button("✖ " + _("Cancel"), SurveyLaunch("x").pack())))
         return Reply("\n".join(lines), buttons=rows, replace=replace)
 
     async def _audience_menu(self, member: Member) -> Reply:
         everyone = len(await self.announcements.recipients(member, Audience()))
         label = _("Everyone in your projects") if member.role != "admin" else _("Everyone")
-        rows = ((Button(f"👥 {label} ({everyone})", f"{LAUNCH}:a:all"),),
-                (Button(_("By project"), f"{LAUNCH}:k:p"),
-                 Button(_("By country"), f"{LAUNCH}:k:c")),
-                (Button(_("By organisation"), f"{LAUNCH}:k:o"),
-                 Button(_("By role"), f"{LAUNCH}:k:r")),
-                (Button(_("By language"), f"{LAUNCH}:k:l"),))
+        rows = ((Button(f"👥 {label} ({everyone})", SurveyLaunch("a", "all").pack()),),
+                (Button(_("By project"), SurveyLaunch("k", "p").pack()),
+                 Button(_("By country"), SurveyLaunch("k", "c").pack())),
+                (Button(_("By organisation"), SurveyLaunch("k", "o").pack()),
+                 Button(_("By role"), SurveyLaunch("k", "r").pack())),
+                (Button(_("By language"), SurveyLaunch("k", "l").pack()),))
         return Reply(_("Who should answer?"), buttons=rows, replace=True)
 
     async def _kind_menu(self, member: Member, short: str) -> Reply:
         kind = {"p": "project", "c": "country", "o": "organisation", "r": "role",
                 "l": "language"}[short]
-        rows = [(Button(f"{label} ({count})", f"{LAUNCH}:a:{short}#{index}"),)
+        rows = [(Button(f"{label} ({count})", SurveyLaunch("a", f"{short}#{index}").pack()),)
                 for index, (_v, label, count)
                 in enumerate(await self.announcements.options(member, kind))]
-        rows.append((Button("◀ " + _("Back"), f"{LAUNCH}:au"),))
+        rows.append((Button("◀ " + _("Back"), SurveyLaunch("au").pack()),))
         return Reply(_("Who should answer?"), buttons=tuple(rows), replace=True)
 
     async def _chosen_audience(self, member: Member, argument: str) -> Audience | None:

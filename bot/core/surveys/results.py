@@ -8,10 +8,11 @@ from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 
+from bot.core.callbacks import SurveyExport, SurveyResults
 from bot.core.onboarding import expired_button
 from bot.core.replies import Button, Document, Outcome, Reply, h
 from bot.core.surveys.answers import options
-from bot.core.surveys.base import EXPORT, RESULTS, SurveyBase, fit, side_name
+from bot.core.surveys.base import SurveyBase, fit, side_name
 from bot.core.surveys.engine import split_key
 from bot.core.surveys.forms import pick
 from bot.i18n import _, format_datetime, format_number, ngettext
@@ -45,7 +46,7 @@ class Results(SurveyBase):
             loaded = await self.load(campaign.id)
             assert loaded is not None
             rows.append((Button(self.title(loaded, reader.language)[:50],
-                                f"{RESULTS}:{campaign.id}"),))
+                                SurveyResults(campaign.id).pack()),))
         if not rows:
             return Outcome.of(Reply(_("No questionnaire has been sent in your projects yet.")))
         return Outcome.of(Reply(_("Which questionnaire?"), buttons=tuple(rows)))
@@ -138,7 +139,7 @@ class Results(SurveyBase):
             lines.insert(2, _("Counts: {first} · {second}").format(
                 first=side_name(sides[0]), second=side_name(sides[1])))
         replies = [Reply(fit(lines), buttons=((Button("📥 " + _("All answers (XLSX)"),
-                                                      f"{EXPORT}:{campaign_id}"),),))]
+                                                      SurveyExport(campaign_id).pack()),),))]
         if panels and responses:
             # Drawing takes a fraction of a second: off the event loop, like /summary's charts.
             image = await asyncio.to_thread(self.documents.distribution_chart, panels,
