@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import LANGUAGES
-from bot.core.announcements import Audience
+from bot.core.announcements import Audience, PickerRefs
 from bot.core.callbacks import SurveyLaunch, SurveyStart
 from bot.core.onboarding import expired_button
 from bot.core.replies import Button, Outcome, Reply, h
@@ -212,7 +212,7 @@ class Campaigns(SurveyBase):
         days = int(str(draft.get("days", 14)))
         later = bool(draft.get("later"))
         lines = ["📋 <b>" + h(form.title) + "</b>",
-                 "👥 " + h(await self.announcements.describe_audience(member, audience)) + " · "
+                 "👥 " + h(await self.announcements.audiences.describe(member, audience)) + " · "
                  + ngettext("{count} person", "{count} people", len(people)).format(
                      count=len(people)),
                  "🤝 " + (_("Joint evaluation (both sides of the partnership): yes") if joint
@@ -233,38 +233,21 @@ class Campaigns(SurveyBase):
                  Button("✖ " + _("Cancel"), SurveyLaunch("x").pack())))
         return Reply("\n".join(lines), buttons=rows, replace=replace)
 
+    # The audience picker of /announce, with this screen's references (by position only).
+    PICKER = PickerRefs(menu=SurveyLaunch("au").pack(),
+                        kind=lambda short: SurveyLaunch("k", short).pack(),
+                        choose=lambda argument: SurveyLaunch("a", argument).pack())
+
     async def _audience_menu(self, member: Member) -> Reply:
-        everyone = len(await self.announcements.recipients(member, Audience()))
-        label = _("Everyone in your projects") if member.role != "admin" else _("Everyone")
-        rows = ((Button(f"👥 {label} ({everyone})", SurveyLaunch("a", "all").pack()),),
-                (Button(_("By project"), SurveyLaunch("k", "p").pack()),
-                 Button(_("By country"), SurveyLaunch("k", "c").pack())),
-                (Button(_("By organisation"), SurveyLaunch("k", "o").pack()),
-                 Button(_("By role"), SurveyLaunch("k", "r").pack())),
-                (Button(_("By language"), SurveyLaunch("k", "l").pack()),))
-        return Reply(_("Who should answer?"), buttons=rows, replace=True)
+        return await self.announcements.audiences.menu(member, _("Who should answer?"),
+                                                       self.PICKER, replace=True)
 
     async def _kind_menu(self, member: Member, short: str) -> Reply:
-        kind = {"p": "project", "c": "country", "o": "organisation", "r": "role",
-                "l": "language"}[short]
-        rows = [(Button(f"{label} ({count})", SurveyLaunch("a", f"{short}#{index}").pack()),)
-                for index, (_v, label, count)
-                in enumerate(await self.announcements.options(member, kind))]
-        rows.append((Button("◀ " + _("Back"), SurveyLaunch("au").pack()),))
-        return Reply(_("Who should answer?"), buttons=tuple(rows), replace=True)
+        return await self.announcements.audiences.kind_menu(member, short,
+                                                            _("Who should answer?"), self.PICKER)
 
     async def _chosen_audience(self, member: Member, argument: str) -> Audience | None:
-        if argument == "all":
-            return Audience()
-        short, _sep, index = argument.partition("#")
-        kind = {"p": "project", "c": "country", "o": "organisation", "r": "role",
-                "l": "language"}.get(short)
-        if kind is None or not index.isdigit():
-            return None
-        options = await self.announcements.options(member, kind)
-        if int(index) >= len(options):
-            return None
-        return Audience({kind: (options[int(index)][0],)})
+        return await self.announcements.audiences.chosen(member, argument, by_value=False)
 
     async def _launch_from_chat(self, member: Member, draft: Mapping[str, object],
                                 now: datetime) -> Outcome:
