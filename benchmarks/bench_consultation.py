@@ -315,6 +315,7 @@ async def time_summary(database: Path, admin_id: int, now: datetime) -> SummaryT
     from bot.core.reports import ReportService
     from bot.core.status import periods_to_check
     from bot.core.surveys import SurveyService
+    from bot.documents import Documents
     from storage import Store
 
     store = await Store.open(database)
@@ -322,7 +323,8 @@ async def time_summary(database: Path, admin_id: int, now: datetime) -> SummaryT
         member = await store.members.by_id(admin_id)
         assert member is not None
         surveys = SurveyService(store, AnnouncementService(store, TIMEZONE), TIMEZONE)
-        service = ConsultationService(store, ReportService(store, TIMEZONE), surveys, database)
+        service = ConsultationService(store, ReportService(store, TIMEZONE), surveys,
+                                      Documents(store, database))
         full: list[float] = []
         text: list[float] = []
         queries = dict.fromkeys(("last_report", "reported_periods", "latest_values", "series"),

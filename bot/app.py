@@ -156,11 +156,6 @@ async def replay_pending(app: PalabreApp) -> int:
     return count
 
 
-def outbox_sender(app: Application[Any, Any, Any, Any, Any, Any]) -> OutboxSender:
-    sender: OutboxSender = app.bot_data["outbox"]
-    return sender
-
-
 def media_fetcher(app: Application[Any, Any, Any, Any, Any, Any]) -> MediaFetcher:
     fetcher: MediaFetcher = app.bot_data["media"]
     return fetcher

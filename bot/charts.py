@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING
 
 from babel import Locale
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal, format_percent
 
+from bot.core.ports import ChartTexts, Panel
 from bot.i18n import FORMAT_LOCALES
 
 if TYPE_CHECKING:
@@ -28,23 +27,6 @@ MAX_PANELS = 12  # a taller picture rather than an indicator silently left out
 def format_locale(language: str) -> str:
     """The locale whose number and date formats a language's readers get (as bot.i18n)."""
     return FORMAT_LOCALES.get(language, language)
-
-
-@dataclass(frozen=True)
-class Panel:
-    title: str  # already translated, e.g. "Households connected (households)"
-    points: Sequence[tuple[date, float]]
-    target: float | None = None
-    kind: str = "decimal"  # integer: whole ticks; percent: ticks and labels with %
-
-
-@dataclass(frozen=True)
-class ChartTexts:
-    """The words on the chart, translated by the caller."""
-
-    title: str
-    target: str  # legend of the target line
-    no_data: str
 
 
 def progress_chart(panels: Sequence[Panel], texts: ChartTexts, language: str) -> bytes:

@@ -17,6 +17,7 @@ from bot.core.reminders import ReminderService
 from bot.core.reports import ReportService
 from bot.core.reviews import ReviewService
 from bot.core.surveys import SurveyService
+from bot.documents import Documents
 from storage import StorageError, Store
 
 Clock = Callable[[], datetime]
@@ -70,9 +71,11 @@ class Services:
         self._field_updates = FieldUpdateService(self._store, self._reports,
                                                  self._announcements)
         self._reviews = ReviewService(self._store, self._reports)
-        self._surveys = SurveyService(self._store, self._announcements, self.settings.timezone)
+        documents = Documents(self._store, self.settings.database)
+        self._surveys = SurveyService(self._store, self._announcements, self.settings.timezone,
+                                      documents)
         self._consultation = ConsultationService(self._store, self._reports, self._surveys,
-                                                 self.settings.database)
+                                                 documents)
         self._reminders = ReminderService(self._store, self._reports, self._surveys,
                                           self.settings.timezone)
 

@@ -18,12 +18,13 @@ from babel import Locale
 from babel.numbers import format_percent
 
 from bot.charts import DPI, MAX_PANELS, WIDTH_INCHES, format_locale, png
+from bot.core.ports import Distribution
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 COLOURS = ("#1f6f8b", "#e07a1f", "#6a994e")
-Panel = tuple[str, Sequence[str], Sequence[tuple[str, Sequence[int]]]]  # title, labels, series
+Panel = Distribution  # title, labels, series
 GROUP_WIDTH = 0.7  # of each choice's slot: the rest is the gap between choices
 
 

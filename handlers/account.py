@@ -5,10 +5,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.core.account import CB_FORGET_YES, CB_LANGUAGE
+from bot.core.callbacks import AccountLanguage, Forget
 from bot.transport import scope as scopes
 from bot.transport.context import PalabreContext
-from handlers.common import PRIVATE, answer, members_only, now, person
+from handlers.common import PRIVATE, answer, callback_data, members_only, now, person
 from storage.models import Member
 
 
@@ -26,9 +26,9 @@ async def language(update: Update, context: PalabreContext, member: Member) -> N
 @members_only
 async def set_language(update: Update, context: PalabreContext, member: Member) -> None:
     """Switch the member's language."""
-    data = (update.callback_query and update.callback_query.data) or ""
+    ref = AccountLanguage.parse(callback_data(update))
     outcome = await context.services.account.set_language(
-        member, data.removeprefix(CB_LANGUAGE), now(context))
+        member, ref.language if ref else "", now(context))
     await answer(update, context, outcome)
 
 
@@ -69,7 +69,8 @@ async def forget(update: Update, context: PalabreContext, member: Member) -> Non
 @members_only
 async def forget_answer(update: Update, context: PalabreContext, member: Member) -> None:
     """Delete personal data if confirmed."""
-    confirmed = bool(update.callback_query and update.callback_query.data == CB_FORGET_YES)
+    ref = Forget.parse(callback_data(update))
+    confirmed = ref is not None and ref.confirmed
     outcome = await context.services.account.forget(member, confirmed, now(context))
     await answer(update, context, outcome)
 
@@ -81,6 +82,6 @@ HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
     CommandHandler("stop", stop, filters=PRIVATE),
     CommandHandler("mydata", my_data, filters=PRIVATE),
     CommandHandler("forget", forget, filters=PRIVATE),
-    CallbackQueryHandler(set_language, pattern=r"^ac:l:"),
-    CallbackQueryHandler(forget_answer, pattern=r"^ac:f:[01]$"),
+    CallbackQueryHandler(set_language, pattern=AccountLanguage.pattern()),
+    CallbackQueryHandler(forget_answer, pattern=Forget.pattern()),
 ]

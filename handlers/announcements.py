@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.core.callbacks import AnnouncementAction
 from bot.core.replies import Outcome
 from bot.transport.context import PalabreContext
 from handlers.common import PRIVATE, answer, members_only, now
@@ -29,11 +30,12 @@ async def announcement_button(update: Update, context: PalabreContext, member: M
     query = update.callback_query
     data = (query and query.data) or ""
     service = context.services.announcements
-    parts = data.split(":")
-    if len(parts) == 3 and parts[1] == "ack" and parts[2].isdigit():
+    ref = AnnouncementAction.parse(data)
+    if ref is not None and ref.action == "ack" and not ref.argument and data == ref.pack():
         # The pressed message's id proves delivery of a row left uncertain by a crash.
         message_id = query.message.message_id if query and query.message else None
-        outcome = await service.acknowledge(member, int(parts[2]), now(context), message_id)
+        outcome = await service.acknowledge(member, ref.announcement_id, now(context),
+                                            message_id)
     else:
         outcome = await service.on_callback(member, data, now(context))
     await answer(update, context, outcome)
@@ -54,5 +56,5 @@ async def reply_outcome(message: Message, context: PalabreContext,
 HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
     CommandHandler("announce", announce, filters=PRIVATE),
     CommandHandler("announcements", announcements, filters=PRIVATE),
-    CallbackQueryHandler(announcement_button, pattern=r"^an:"),
+    CallbackQueryHandler(announcement_button, pattern=AnnouncementAction.pattern()),
 ]

@@ -38,6 +38,11 @@ def person(update: Update) -> Person:
                   username=user.username, language_code=user.language_code)
 
 
+def callback_data(update: Update) -> str:
+    """The reference a pressed button carries ("" for anything else)."""
+    return (update.callback_query and update.callback_query.data) or ""
+
+
 def now(context: PalabreContext) -> datetime:
     return context.services.clock()
 

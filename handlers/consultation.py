@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.constants import ChatAction
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.core.callbacks import LatestPage, OpenReport
 from bot.transport.context import PalabreContext
 from handlers.common import PRIVATE, answer, members_only, now
 from storage.models import Member
@@ -76,6 +77,6 @@ HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
     CommandHandler("latest", latest, filters=PRIVATE),
     CommandHandler("toreview", to_review, filters=PRIVATE),
     CommandHandler("export", export, filters=PRIVATE),
-    CallbackQueryHandler(latest_page, pattern=r"^la:"),
-    CallbackQueryHandler(open_report, pattern=r"^lv:"),
+    CallbackQueryHandler(latest_page, pattern=LatestPage.pattern()),
+    CallbackQueryHandler(open_report, pattern=OpenReport.pattern()),
 ]

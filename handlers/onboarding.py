@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.core.onboarding import CB_BACK_TO_LANGUAGE, CB_CONSENT_YES, CB_LANGUAGE
+from bot.core.callbacks import OnboardingBack, OnboardingConsent, OnboardingLanguage
 from bot.transport.context import PalabreContext
-from handlers.common import PRIVATE, answer, now, person
+from handlers.common import PRIVATE, answer, callback_data, now, person
 
 
 async def start(update: Update, context: PalabreContext) -> None:
@@ -19,17 +19,17 @@ async def start(update: Update, context: PalabreContext) -> None:
 
 async def choose_language(update: Update, context: PalabreContext) -> None:
     """Record the language chosen while joining."""
-    data = (update.callback_query and update.callback_query.data) or ""
+    ref = OnboardingLanguage.parse(callback_data(update))
     outcome = await context.services.onboarding.choose_language(
-        person(update), data.removeprefix(CB_LANGUAGE), now(context))
+        person(update), ref.language if ref else "", now(context))
     await answer(update, context, outcome)
 
 
 async def consent(update: Update, context: PalabreContext) -> None:
     """Record the answer to the consent text and enrol the member."""
-    data = (update.callback_query and update.callback_query.data) or ""
+    ref = OnboardingConsent.parse(callback_data(update))
     outcome = await context.services.onboarding.answer_consent(
-        person(update), data == CB_CONSENT_YES, now(context))
+        person(update), ref is not None and ref.agreed, now(context))
     await answer(update, context, outcome)
 
 
@@ -41,7 +41,7 @@ async def back_to_language(update: Update, context: PalabreContext) -> None:
 
 HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
     CommandHandler("start", start, filters=PRIVATE),
-    CallbackQueryHandler(choose_language, pattern=r"^ob:l:"),
-    CallbackQueryHandler(consent, pattern=r"^ob:c:[01]$"),
-    CallbackQueryHandler(back_to_language, pattern=f"^{CB_BACK_TO_LANGUAGE}$"),
+    CallbackQueryHandler(choose_language, pattern=OnboardingLanguage.pattern()),
+    CallbackQueryHandler(consent, pattern=OnboardingConsent.pattern()),
+    CallbackQueryHandler(back_to_language, pattern=OnboardingBack.pattern()),
 ]

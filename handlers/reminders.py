@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.core.callbacks import Reminder
 from bot.transport.context import PalabreContext
 from handlers.common import PRIVATE, answer, members_only, now
 from storage.models import Member
@@ -26,5 +27,5 @@ async def overdue(update: Update, context: PalabreContext, member: Member) -> No
 
 HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
     CommandHandler("overdue", overdue, filters=PRIVATE),
-    CallbackQueryHandler(reminder_button, pattern=r"^rm:"),
+    CallbackQueryHandler(reminder_button, pattern=Reminder.pattern()),
 ]

@@ -8,6 +8,7 @@ from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.core import guided
+from bot.core.callbacks import Amend, FieldUpdate, MyReportsPage, Notifications, ReportStep, Review
 from bot.core.media import Media, MediaKind, location_refused
 from bot.core.onboarding import expired_button
 from bot.core.replies import Outcome
@@ -75,9 +76,9 @@ async def report_button(update: Update, context: PalabreContext, member: Member)
 @members_only
 async def my_reports(update: Update, context: PalabreContext, member: Member) -> None:
     """List the member's reports, newest first, with amend buttons."""
-    offset = (_data(update) or "mr:0").removeprefix("mr:")
+    page = MyReportsPage.parse(_data(update))
     outcome = await context.services.reports.my_reports(
-        member, int(offset) if offset.isdigit() else 0, now(context),
+        member, page.offset if page is not None else 0, now(context),
         paging=update.callback_query is not None)
     await answer(update, context, outcome)
 
@@ -85,12 +86,12 @@ async def my_reports(update: Update, context: PalabreContext, member: Member) ->
 @members_only
 async def amend(update: Update, context: PalabreContext, member: Member) -> None:
     """Start amending one of the member's reports."""
-    report_id = _data(update).removeprefix("am:")
-    if not report_id.isdigit():
+    ref = Amend.parse(_data(update))
+    if ref is None:
         await answer(update, context, expired_button())
         return
     await answer(update, context,
-                 await context.services.reports.amend(member, int(report_id), now(context)))
+                 await context.services.reports.amend(member, ref.report_id, now(context)))
 
 
 @members_only
@@ -120,7 +121,8 @@ async def notifications_button(update: Update, context: PalabreContext, member: 
     if member.role not in ("coordinator", "admin"):
         await answer(update, context, expired_button())
         return
-    on = _data(update) == "nt:1"
+    ref = Notifications.parse(_data(update))
+    on = ref is not None and ref.on
     await answer(update, context,
                  await context.services.reviews.set_notifications(member, on, now(context)))
 
@@ -169,11 +171,11 @@ HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
     CommandHandler("report", report, filters=PRIVATE),
     CommandHandler("myreports", my_reports, filters=PRIVATE),
     CommandHandler("notifications", notifications, filters=PRIVATE),
-    CallbackQueryHandler(report_button, pattern=r"^rp:"),
-    CallbackQueryHandler(my_reports, pattern=r"^mr:\d+$"),
-    CallbackQueryHandler(amend, pattern=r"^am:"),
-    CallbackQueryHandler(field_update_button, pattern=r"^fu:"),
-    CallbackQueryHandler(review_button, pattern=r"^rv:"),
-    CallbackQueryHandler(notifications_button, pattern=r"^nt:[01]$"),
+    CallbackQueryHandler(report_button, pattern=ReportStep.pattern()),
+    CallbackQueryHandler(my_reports, pattern=MyReportsPage.pattern()),
+    CallbackQueryHandler(amend, pattern=Amend.pattern()),
+    CallbackQueryHandler(field_update_button, pattern=FieldUpdate.pattern()),
+    CallbackQueryHandler(review_button, pattern=Review.pattern()),
+    CallbackQueryHandler(notifications_button, pattern=Notifications.pattern()),
     MessageHandler(PRIVATE & MEDIA, media),
 ]

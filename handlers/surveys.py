@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.core.callbacks import SurveyAnswer, SurveyExport, SurveyLaunch, SurveyResults
 from bot.core.onboarding import expired_button
 from bot.transport.context import PalabreContext
 from handlers.common import PRIVATE, answer, members_only, now
@@ -36,23 +37,23 @@ async def results(update: Update, context: PalabreContext, member: Member) -> No
 @members_only
 async def results_button(update: Update, context: PalabreContext, member: Member) -> None:
     """Show the results of one campaign, as text and a chart."""
-    campaign_id = _data(update).removeprefix("sr:")
-    if not campaign_id.isdigit():
+    ref = SurveyResults.parse(_data(update))
+    if ref is None:
         await answer(update, context, expired_button())
         return
     await answer(update, context, await context.services.surveys.results(
-        member, int(campaign_id), now(context)))
+        member, ref.campaign_id, now(context)))
 
 
 @members_only
 async def export_button(update: Update, context: PalabreContext, member: Member) -> None:
     """Send a campaign's answers in the member's scope as a spreadsheet."""
-    campaign_id = _data(update).removeprefix("sx:")
-    if not campaign_id.isdigit():
+    ref = SurveyExport.parse(_data(update))
+    if ref is None:
         await answer(update, context, expired_button())
         return
     await answer(update, context, await context.services.surveys.export(member,
-                                                                        int(campaign_id)))
+                                                                        ref.campaign_id))
 
 
 @members_only
@@ -73,8 +74,9 @@ HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
     CommandHandler("surveys", pending, filters=PRIVATE),
     CommandHandler("survey", survey, filters=PRIVATE),
     CommandHandler("results", results, filters=PRIVATE),
-    CallbackQueryHandler(answer_button, pattern=r"^sv:"),
-    CallbackQueryHandler(launch_button, pattern=r"^sl:"),
-    CallbackQueryHandler(results_button, pattern=r"^sr:"),
-    CallbackQueryHandler(export_button, pattern=r"^sx:"),
+    # `SurveyStart` (sv:go:…) is under the same prefix as `SurveyAnswer`.
+    CallbackQueryHandler(answer_button, pattern=SurveyAnswer.pattern()),
+    CallbackQueryHandler(launch_button, pattern=SurveyLaunch.pattern()),
+    CallbackQueryHandler(results_button, pattern=SurveyResults.pattern()),
+    CallbackQueryHandler(export_button, pattern=SurveyExport.pattern()),
 ]

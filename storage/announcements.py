@@ -194,6 +194,11 @@ class AnnouncementRepo:
             (state, message_id, error, state, now.isoformat(), row_id, token))
         return cur.rowcount == 1
 
+    async def uncount_attempt(self, row_id: int) -> None:
+        """Take back the attempt just counted (a flood wait is not a failure of the row)."""
+        await self.db.execute(
+            "UPDATE outbox SET attempts = attempts - 1 WHERE id = ? AND attempts > 0", (row_id,))
+
     async def in_flight_to_uncertain(self) -> int:
         """Rows claimed by a sender that is gone: whether Telegram got them is unknown."""
         cur = await self.db.execute(

@@ -95,6 +95,16 @@ class MemberRepo:
             "SELECT * FROM members WHERE role = 'admin' AND status = 'active' ORDER BY id")
         return [Member.model_validate(dict(r)) for r in rows]
 
+    async def in_scope(self, project_ids: Sequence[int], organisation_id: int | None) -> set[int]:
+        """The members of these projects and of this organisation (its observers follow the
+        projects through it, without being members of them)."""
+        marks = ",".join("?" * len(project_ids))
+        rows = await self.db.fetchall(
+            f"SELECT member_id FROM member_projects WHERE project_id IN ({marks})"  # noqa: S608
+            " UNION SELECT id FROM members WHERE organisation_id = ?",
+            [*project_ids, organisation_id])
+        return {int(r["member_id"]) for r in rows}
+
     async def in_project(self, member_id: int, project_id: int) -> bool:
         return bool(await self.db.fetchval(
             "SELECT 1 FROM member_projects WHERE member_id = ? AND project_id = ?",

@@ -130,6 +130,16 @@ class NetworkRepo:
         )
         return [Organisation.model_validate(dict(r)) for r in rows]
 
+    async def collectivities_of(self, project_slugs: Sequence[str]) -> set[str]:
+        """The slugs of the collectivities taking part in these projects."""
+        marks = ",".join("?" * len(project_slugs))
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT o.slug FROM project_organisations po"  # noqa: S608
+            " JOIN projects p ON p.id = po.project_id"
+            " JOIN organisations o ON o.id = po.organisation_id"
+            f" WHERE o.kind = 'collectivity' AND p.slug IN ({marks})", list(project_slugs))
+        return {str(r["slug"]) for r in rows}
+
     async def indicators(self, project_id: int) -> list[Indicator]:
         rows = await self.db.fetchall(
             "SELECT * FROM indicators WHERE project_id = ? ORDER BY position", (project_id,)

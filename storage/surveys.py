@@ -95,10 +95,6 @@ class SurveyRepo:
         rows = await self.db.fetchall("SELECT * FROM survey_campaigns ORDER BY id DESC")
         return [Campaign.model_validate(dict(r)) for r in rows]
 
-    async def set_closes_at(self, campaign_id: int, closes_at: datetime) -> None:
-        await self.db.execute("UPDATE survey_campaigns SET closes_at = ? WHERE id = ?",
-                              (closes_at.isoformat(), campaign_id))
-
     async def invite(self, campaign_id: int, rows: Sequence[tuple[int, Side]],
                      now: datetime) -> None:
         await self.db.executemany(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import LANGUAGES
+from bot.core.callbacks import AccountLanguage, Forget
 from bot.core.commands import commands_for, help_lines, menu_keyboard
 from bot.core.media import remove_file
 from bot.core.onboarding import expired_button, forget_visitor, visitor_help
@@ -17,10 +18,6 @@ from bot.core.replies import Button, Document, Outcome, Reply, h
 from bot.i18n import LANGUAGE_NAMES, _, use_language
 from storage import Store
 from storage.models import Member
-
-CB_LANGUAGE = "ac:l:"  # + language
-CB_FORGET_YES = "ac:f:1"
-CB_FORGET_NO = "ac:f:0"
 
 
 def _menu(member: Member) -> tuple[tuple[str, ...], ...]:
@@ -47,7 +44,7 @@ class AccountService:
     def language_prompt(self, member: Member) -> Outcome:
         buttons = tuple(
             (Button(("✓ " if lang == member.language else "") + LANGUAGE_NAMES[lang],
-                    CB_LANGUAGE + lang),)
+                    AccountLanguage(lang).pack()),)
             for lang in LANGUAGES
         )
         return Outcome.of(Reply(_("Which language do you prefer?"), buttons=buttons))
@@ -122,7 +119,8 @@ class AccountService:
         return Outcome.of(Reply(
             _("This deletes your name, the link to your Telegram account and your settings. What you "
               "submitted stays with the project, without your name. Delete your personal data?"),
-            buttons=((Button(_("Yes, delete"), CB_FORGET_YES), Button(_("No"), CB_FORGET_NO)),),
+            buttons=((Button(_("Yes, delete"), Forget(True).pack()),
+                      Button(_("No"), Forget(False).pack())),),
         ))
 
     async def forget(self, member: Member, confirmed: bool, now: datetime) -> Outcome:

@@ -77,10 +77,6 @@ def commands_for(role: Role | None) -> list[Command]:
     return [c for c in COMMANDS if role in c.roles]
 
 
-def command_names() -> set[str]:
-    return {c.name for c in COMMANDS}
-
-
 # The main menu, a reply keyboard: (action, label msgid), in rows.
 MENU: tuple[tuple[tuple[str, str], ...], ...] = (
     (("report", N_("📝 Report")), ("myreports", N_("📋 My reports"))),

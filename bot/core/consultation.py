@@ -15,8 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot import charts
+from bot.core.callbacks import LatestPage, OpenReport, Review
 from bot.core.onboarding import expired_button
+from bot.core.ports import ChartTexts, Documents, Panel
 from bot.core.replies import Button, Document, Outcome, Reply, SentFile, h
 from bot.core.reports import (
     ReportService,
@@ -27,8 +28,6 @@ from bot.core.reports import (
 )
 from bot.core.status import project_status
 from bot.core.surveys import SurveyService
-from bot.exports.survey_wide import survey_sheets
-from bot.exports.tables import Scope
 from bot.i18n import _, current_language, format_day, format_number, format_share, ngettext
 from storage import Store
 from storage.models import Member, Project, Report
@@ -41,11 +40,11 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 class ConsultationService:
     def __init__(self, store: Store, reports: ReportService, surveys: SurveyService,
-                 database: Path) -> None:
+                 documents: Documents) -> None:
         self.store = store
         self.reports = reports
         self.surveys = surveys
-        self.database = database
+        self.documents = documents
 
     async def _projects(self, member: Member, slug: str | None = None) -> list[Project]:
         ids = await self.store.consultation.visible_project_ids(member)
@@ -138,12 +137,12 @@ class ConsultationService:
         for point in points:
             by_indicator[point.indicator_id].append((point.period_end, point.value))
         language = current_language()
-        panels = [charts.Panel(indicator_name(i), by_indicator.get(i.id, []), i.target, i.type)
+        panels = [Panel(indicator_name(i), by_indicator.get(i.id, []), i.target, i.type)
                   for i in await self.store.network.indicators(project.id)]
-        texts = charts.ChartTexts(title=project.title(language), target=_("Target"),
+        texts = ChartTexts(title=project.title(language), target=_("Target"),
                                   no_data=_("No value yet"))
         # Drawing takes a few hundred milliseconds: off the event loop.
-        return await asyncio.to_thread(charts.progress_chart, panels, texts, language)
+        return await asyncio.to_thread(self.documents.progress_chart, panels, texts, language)
 
     # --- /latest and one report ---------------------------------------------------------------
 
@@ -169,30 +168,30 @@ class ConsultationService:
             icon = "📝" if line.kind == "report" else "📷"
             lines.append(f"{icon} <b>{line.reference}</b> · {h(titles[line.project_id])}\n"
                          f"   {day} · {who} · {status_name(line.status)}")
-            buttons.append((Button(line.reference, f"lv:{line.id}"),))
+            buttons.append((Button(line.reference, OpenReport(line.id).pack()),))
         scope = projects[0].id if slug and len(projects) == 1 else 0
         nav = []
         if offset > 0:
-            nav.append(Button("◀", f"la:{offset - PAGE}:{scope}"))
+            nav.append(Button("◀", LatestPage(offset - PAGE, scope).pack()))
         if offset + PAGE < total:
-            nav.append(Button("▶", f"la:{offset + PAGE}:{scope}"))
+            nav.append(Button("▶", LatestPage(offset + PAGE, scope).pack()))
         if nav:
             buttons.append(tuple(nav))
         return Outcome.of(Reply("\n".join(lines), buttons=tuple(buttons), replace=paging))
 
     async def latest_page(self, member: Member, data: str) -> Outcome:
         """Turn a page of /latest (button `la:<offset>:<project id or 0>`)."""
-        parts = data.split(":")
-        if len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()):
+        ref = LatestPage.parse(data)
+        if ref is None:
             return expired_button()
         slug = None
-        if parts[2] != "0":
-            found = await self.store.network.projects_by_ids([int(parts[2])])
+        if ref.project_id != 0:
+            found = await self.store.network.projects_by_ids([ref.project_id])
             visible = await self.store.consultation.visible_project_ids(member)
             if not found or found[0].id not in visible:
                 return expired_button()
             slug = found[0].slug
-        return await self.latest(member, int(parts[1]), slug, paging=True)
+        return await self.latest(member, ref.offset, slug, paging=True)
 
     async def show(self, member: Member, reference: str, now: datetime) -> Outcome:
         """One report in scope: its details, then its photos, voice notes and files."""
@@ -206,10 +205,10 @@ class ConsultationService:
 
     async def show_by_id(self, member: Member, data: str) -> Outcome:
         """Open a report from a /latest button (`lv:<report id>`), checking the scope again."""
-        report_id = data.removeprefix("lv:")
-        if not report_id.isdigit():
+        ref = OpenReport.parse(data)
+        if ref is None:
             return expired_button()
-        report = await self.store.reports.report(int(report_id))
+        report = await self.store.reports.report(ref.report_id)
         ids = await self.store.consultation.visible_project_ids(member)
         if report is None or report.project_id not in ids:
             return expired_button()
@@ -257,8 +256,8 @@ class ConsultationService:
         if (member.role not in ("coordinator", "admin") or report.kind != "report"
                 or report.status not in ("submitted", "amended")):
             return ()
-        return ((Button("✅ " + _("Accept"), f"rv:ok:{report.id}"),
-                 Button("↩ " + _("Return with a comment"), f"rv:re:{report.id}")),)
+        return ((Button("✅ " + _("Accept"), Review("ok", report.id).pack()),
+                 Button("↩ " + _("Return with a comment"), Review("re", report.id).pack())),)
 
     async def to_review(self, member: Member) -> Outcome:
         """The reports in the reader's projects that wait for a decision, oldest first."""
@@ -276,7 +275,7 @@ class ConsultationService:
             day, _time = received_at(line.created_at, member.timezone)
             lines.append(f"📝 <b>{line.reference}</b> · "
                          f"{h(projects[line.project_id].title(member.language))} · {day}")
-            buttons.append((Button(line.reference, f"lv:{line.id}"),))
+            buttons.append((Button(line.reference, OpenReport(line.id).pack()),))
         return Outcome.of(Reply("\n".join(lines), buttons=tuple(buttons)))
 
     async def _describe(self, report: Report, values: dict[int, Decimal], narrative: str | None,
@@ -290,19 +289,14 @@ class ConsultationService:
 
     async def export(self, member: Member, now: datetime) -> Outcome:
         """Build the workbook of everything in scope off the event loop and send it."""
-        from bot.exports.spreadsheets import write_xlsx  # the XLSX writer loads on first use
-
         ids = await self.store.consultation.visible_project_ids(member)
         if not ids:
             return Outcome.of(Reply(_("There is no project for you to follow yet.")))
-        scope = Scope(project_ids=tuple(ids))
         local = now.astimezone(ZoneInfo(member.timezone))
         name = f"palabre-{local:%Y-%m-%d}.xlsx"
         with tempfile.TemporaryDirectory(prefix="palabre-export-") as folder:
             path = Path(folder) / name
-            sheets = await survey_sheets(self.store, self.surveys, member, member.timezone)
-            rows = await asyncio.to_thread(write_xlsx, self.database, path, scope,
-                                           member.timezone, None, sheets)
+            rows = await self.documents.workbook(self.surveys, member, path, ids)
             if path.stat().st_size > MAX_UPLOAD:
                 return Outcome.of(Reply(_("The spreadsheet is too large to send here. Ask an "
                                           "administrator for `palabre export`, or use /summary.")))

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.core.announcements import AnnouncementService
+from bot.core.callbacks import FieldUpdate
 from bot.core.media import Media
 from bot.core.onboarding import expired_button
 from bot.core.replies import Button, Outcome, Reply, h
@@ -14,7 +15,6 @@ from bot.i18n import _
 from storage import Store
 from storage.models import Draft, Member, OutboxRow
 
-CB = "fu"  # fu:ok:<draft>:<project> | fu:no:<draft> | fu:an:<draft>:<outbox row>
 DECLINED_KEPT = timedelta(days=7)
 
 
@@ -70,14 +70,14 @@ class FieldUpdateService:
                         answering: tuple[OutboxRow, str] | None = None) -> Reply:
         projects = ([] if member.role != "partner"
                     else await self.store.members.projects(member.id))
-        no = Button("✖ " + _("No, don't send"), f"{CB}:no:{draft.id}")
+        no = Button("✖ " + _("No, don't send"), FieldUpdate("no", draft.id).pack())
         if answering is not None:
             # Typed soon after an announcement: most likely an answer to it.
             row, author = answering
             rows = [(Button("💬 " + _("Yes, send it to {name}").format(name=author),
-                            f"{CB}:an:{draft.id}:{row.id}"),)]
+                            FieldUpdate("an", draft.id, str(row.id)).pack()),)]
             rows += [(Button("📷 " + _("No, a field update: {project}").format(
-                project=p.title(member.language)), f"{CB}:ok:{draft.id}:{p.id}"),)
+                project=p.title(member.language)), FieldUpdate("ok", draft.id, str(p.id)).pack()),)
                 for p in projects]
             rows.append((no,))
             return Reply(_("Is this your answer to the announcement from {name}?").format(
@@ -89,29 +89,31 @@ class FieldUpdateService:
             project = projects[0]
             return Reply(_("Send this as a field update for <b>{project}</b>?").format(
                 project=h(project.title(member.language))), buttons=((
-                    Button("✅ " + _("Send"), f"{CB}:ok:{draft.id}:{project.id}"), no),))
-        choices = tuple((Button(p.title(member.language), f"{CB}:ok:{draft.id}:{p.id}"),)
+                    Button("✅ " + _("Send"), FieldUpdate("ok", draft.id, str(project.id)).pack()),
+                    no),))
+        choices = tuple((Button(p.title(member.language),
+                                FieldUpdate("ok", draft.id, str(p.id)).pack()),)
                         for p in projects)
         return Reply(_("Which project is this field update for?"), buttons=(*choices, (no,)))
 
     async def on_callback(self, member: Member, data: str, now: datetime) -> Outcome:
-        parts = data.split(":")
-        if len(parts) < 3 or not parts[2].isdigit():
+        ref = FieldUpdate.parse(data)
+        if ref is None:
             return expired_button()
-        draft = await self.store.reports.draft(int(parts[2]))
+        draft = await self.store.reports.draft(ref.draft_id)
         if (draft is None or draft.member_id != member.id or draft.status != "open"
                 or draft.kind != "field_update"):
             return expired_button()
-        if parts[1] == "an" and len(parts) == 4 and parts[3].isdigit():
-            return await self._answer(member, draft, int(parts[3]), now)
-        if parts[1] == "no":
+        if ref.action == "an" and ref.argument.isdigit():
+            return await self._answer(member, draft, int(ref.argument), now)
+        if ref.action == "no":
             async with self.store.transaction():
                 await self.store.reports.update_draft(draft.id, now, status="declined")
             return Outcome.of(Reply(_("All right, it was not sent. I keep it for 7 days, then "
                                       "delete it."), replace=True))
-        if parts[1] != "ok" or len(parts) != 4 or not parts[3].isdigit():
+        if ref.action != "ok" or not ref.argument.isdigit():
             return expired_button()
-        project_id = int(parts[3])
+        project_id = int(ref.argument)
         if not await self.store.members.in_project(member.id, project_id):
             return expired_button()  # not their project: a forged button
         async with self.store.transaction():

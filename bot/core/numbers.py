@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from babel import Locale
-from babel.numbers import NumberFormatError, get_decimal_symbol, get_group_symbol, parse_decimal
+from babel.numbers import NumberFormatError, get_group_symbol, parse_decimal
 
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007]+")
 # "12 puits", "45 % des ménages": a number followed by words (and no other digit) is that
@@ -52,6 +52,3 @@ def check_bounds(value: Decimal, *, whole: bool, minimum: float | None,
         return NumberError("too_large")
     return None
 
-
-def decimal_symbol(language: str) -> str:
-    return get_decimal_symbol(Locale.parse(language))

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from bot.config import LANGUAGES, Settings
 from bot.core import invitations
+from bot.core.callbacks import OnboardingBack, OnboardingConsent, OnboardingLanguage
 from bot.core.commands import menu_keyboard
 from bot.core.invitations import CodeCheck
 from bot.core.people import Person, role_name
@@ -13,11 +14,6 @@ from bot.core.replies import Button, Outcome, Reply, h
 from bot.i18n import LANGUAGE_NAMES, _, format_duration, negotiate, use_language
 from storage import Store
 from storage.models import Member, Onboarding, Role
-
-CB_LANGUAGE = "ob:l:"  # + language
-CB_CONSENT_YES = "ob:c:1"
-CB_CONSENT_NO = "ob:c:0"
-CB_BACK_TO_LANGUAGE = "ob:back"
 
 
 def expired_button() -> Outcome:
@@ -65,8 +61,9 @@ class OnboardingService:
     def _language_prompt(self, suggested: str) -> Reply:
         with use_language(suggested):
             text = _("Welcome to Palabre! Which language do you prefer?")
-        first = (Button(f"{LANGUAGE_NAMES[suggested]} ✓", CB_LANGUAGE + suggested),)
-        others = tuple(Button(LANGUAGE_NAMES[lang], CB_LANGUAGE + lang)
+        first = (Button(f"{LANGUAGE_NAMES[suggested]} ✓",
+                               OnboardingLanguage(suggested).pack()),)
+        others = tuple(Button(LANGUAGE_NAMES[lang], OnboardingLanguage(lang).pack())
                        for lang in LANGUAGES if lang != suggested)
         return Reply(text, buttons=(first, others))
 
@@ -81,9 +78,9 @@ class OnboardingService:
                 "",
                 _("Do you agree?"),
             ])
-            buttons = ((Button("✅ " + _("I agree"), CB_CONSENT_YES),
-                        Button(_("No, thanks"), CB_CONSENT_NO)),
-                       (Button("🌐 " + LANGUAGE_NAMES[language], CB_BACK_TO_LANGUAGE),))
+            buttons = ((Button("✅ " + _("I agree"), OnboardingConsent(True).pack()),
+                        Button(_("No, thanks"), OnboardingConsent(False).pack())),
+                       (Button("🌐 " + LANGUAGE_NAMES[language], OnboardingBack().pack()),))
         return Reply(text, buttons=buttons)
 
     async def _begin(self, person: Person, invitation_id: int | None, now: datetime) -> Outcome:

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from bot.core.callbacks import Reminder, SurveyStart
 from bot.core.onboarding import expired_button
 from bot.core.periods import Cadence, Period
 from bot.core.reminder_policy import (
@@ -36,7 +37,6 @@ from storage import Store
 from storage.models import Member, Project, ReminderRow
 
 log = logging.getLogger(__name__)
-CB = "rm"  # rm:<go|1|3>:<reminder id>
 SNOOZE_DAYS = (1, 3)
 PLAN_PAGE = 250  # partners planned per pass: memory stays flat whatever the network's size
 SURVEY_DAYS = (3, 1)  # days before a campaign's deadline, unless the campaign says otherwise
@@ -237,9 +237,9 @@ class ReminderService:
                                  year=False)
         text = "📋 " + _("<b>{title}</b>: your answers are awaited before {deadline}.").format(
             title=h(self.surveys.title(loaded, member.language)), deadline=deadline)
-        buttons = ((Button(_("📋 Answer now"), f"sv:go:{campaign_id}"),),
-                   (Button(_("⏰ Tomorrow"), f"{CB}:1:{row.id}"),
-                    Button(_("In 3 days"), f"{CB}:3:{row.id}")))
+        buttons = ((Button(_("📋 Answer now"), SurveyStart(campaign_id).pack()),),
+                   (Button(_("⏰ Tomorrow"), Reminder("1", row.id).pack()),
+                    Button(_("In 3 days"), Reminder("3", row.id).pack())))
         return Reply(text, buttons=buttons)
 
     async def _compose(self, row: ReminderRow, member: Member, project: Project,
@@ -268,9 +268,9 @@ class ReminderService:
         else:
             text = "📝 " + _("<b>{project}</b>: the report for {period} is due on {due}.").format(
                 project=title, period=period.label(), due=due)
-        buttons = ((Button(_("📝 Report now"), f"{CB}:go:{row.id}"),),
-                   (Button(_("⏰ Tomorrow"), f"{CB}:1:{row.id}"),
-                    Button(_("In 3 days"), f"{CB}:3:{row.id}")))
+        buttons = ((Button(_("📝 Report now"), Reminder("go", row.id).pack()),),
+                   (Button(_("⏰ Tomorrow"), Reminder("1", row.id).pack()),
+                    Button(_("In 3 days"), Reminder("3", row.id).pack())))
         return Reply(text, buttons=buttons)
 
     # --- buttons ------------------------------------------------------------------------
@@ -278,22 +278,22 @@ class ReminderService:
     async def on_callback(self, member: Member, data: str, now: datetime) -> Outcome:
         """Report now, or snooze this member's reminder (a button of another person's
         reminder, or a forged one, changes nothing)."""
-        parts = data.split(":")
-        if len(parts) != 3 or not parts[2].isdigit():
+        ref = Reminder.parse(data)
+        if ref is None:
             return expired_button()
-        row = await self.store.reminders.get(int(parts[2]))
+        row = await self.store.reminders.get(ref.reminder_id)
         if row is None or row.member_id != member.id or row.kind == "digest":
             return expired_button()
-        if parts[1] == "go" and row.project_id is not None:
+        if ref.action == "go" and row.project_id is not None:
             late = (None if not row.subject.startswith("report:") else
                     (row.project_id, date.fromisoformat(row.subject.removeprefix("report:"))))
             return await self.reports.begin(member, now, late=late)
-        if parts[1] not in {str(d) for d in SNOOZE_DAYS}:
+        if ref.action not in {str(d) for d in SNOOZE_DAYS}:
             return expired_button()
         policy = (DEFAULT_POLICY if row.project_id is None
                   else policy_of(await self._project(row.project_id)))
         zone = ZoneInfo(member.timezone)
-        until = snoozed_until(now, int(parts[1]), zone, policy.hours)
+        until = snoozed_until(now, int(ref.action), zone, policy.hours)
         async with self.store.transaction():
             await self.store.reminders.skip_subject(member.id, row.subject, until, "snoozed", now)
             await self.store.reminders.plan(

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.core.callbacks import Amend, MyReportsPage, OpenReport, ReportStep, Review
 from bot.core.media import Media
 from bot.core.numbers import NumberError, check_bounds, parse_number
 from bot.core.onboarding import expired_button
@@ -29,7 +30,6 @@ from bot.i18n import (
 from storage import Store
 from storage.models import Attachment, Draft, Indicator, Member, Project, Report
 
-CB = "rp"  # callback prefix: rp:<action>:<draft id>[:<argument>]
 AMEND_WINDOW = timedelta(hours=72)
 MAX_NARRATIVE = 10_000  # above Telegram's 4,096: what a person typed is never cut
 
@@ -110,8 +110,8 @@ class ReportService:
         if draft is not None:
             return Outcome.of(Reply(
                 _("You have a report in progress. Continue where you stopped?"),
-                buttons=((Button("▶ " + _("Continue"), f"{CB}:rs:{draft.id}"),
-                          Button(_("Start again"), f"{CB}:new:{draft.id}")),)))
+                buttons=((Button("▶ " + _("Continue"), ReportStep("rs", draft.id).pack()),
+                          Button(_("Start again"), ReportStep("new", draft.id).pack())),)))
         return Outcome(replies=(*notes, *await self._new_draft(member, projects, now, late)))
 
     async def _stale(self, draft: Draft, member: Member, now: datetime) -> bool:
@@ -184,7 +184,7 @@ class ReportService:
         return f"{draft.step}.{draft.position}"
 
     def _cb(self, action: str, draft: Draft) -> str:
-        return f"{CB}:{action}:{draft.id}:{self._token(draft)}"
+        return ReportStep(action, draft.id, self._token(draft)).pack()
 
     async def prompt(self, draft: Draft, member: Member, now: datetime) -> Reply:
         """The question of the step the draft is at."""
@@ -192,7 +192,8 @@ class ReportService:
         cancel = Button("✖ " + _("Cancel"), self._cb("no", draft))
         if draft.step == "project":
             projects = await self._projects(member)
-            rows = tuple((Button(p.title(member.language), f"{CB}:pj:{draft.id}:{p.id}"),)
+            rows = tuple((Button(p.title(member.language),
+                                 ReportStep("pj", draft.id, str(p.id)).pack()),)
                          for p in projects)
             return Reply(_("Which project is this report for?"), buttons=(*rows, (cancel,)))
         project = await self._project(draft)
@@ -201,7 +202,7 @@ class ReportService:
             awaited = await self._awaited(project, periods)
             ticked = awaited[0] if awaited else (periods[0] if periods else None)
             rows = tuple((Button(("✓ " if p == ticked else "") + p.label(),
-                                 f"{CB}:pe:{draft.id}:{p.key()}"),)
+                                 ReportStep("pe", draft.id, p.key()).pack()),)
                          for p in periods)
             several = len(await self._projects(member)) > 1
             text = _("<b>{project}</b>\nWhich period does the report cover?").format(
@@ -312,10 +313,10 @@ class ReportService:
 
     async def on_callback(self, member: Member, data: str, now: datetime) -> Outcome:
         """Handle a press on a report button; a stale or foreign one changes nothing."""
-        parts = data.split(":")
-        if len(parts) < 3 or not parts[2].isdigit():
+        ref = ReportStep.parse(data)
+        if ref is None:
             return expired_button()
-        action, draft_id, argument = parts[1], int(parts[2]), ":".join(parts[3:])
+        action, draft_id, argument = ref.action, ref.draft_id, ref.argument
         draft = await self._owned_draft(member, draft_id)
         if draft is None and action == "ok":
             # Send pressed again (the receipt may have been lost): say it was received.
@@ -594,9 +595,9 @@ class ReportService:
     def _already_sent(self, report: Report, member: Member, now: datetime) -> Reply:
         """Say that a report for this period exists, with ways to read or amend it."""
         day, time = received_at(report.created_at, member.timezone)
-        row = [Button("👁 " + _("View"), f"lv:{report.id}")]
+        row = [Button("👁 " + _("View"), OpenReport(report.id).pack())]
         if self.can_amend(report, member, now):
-            row.append(Button("✏️ " + _("Amend"), f"am:{report.id}"))
+            row.append(Button("✏️ " + _("Amend"), Amend(report.id).pack()))
         rows: tuple[tuple[Button, ...], ...] = (tuple(row),)
         return Reply(_("✅ Your report {reference} for this period was received on {date} at "
                        "{time}. Nothing was sent twice.").format(
@@ -705,8 +706,8 @@ class ReportService:
             text += f"\n\n{footer}"
         buttons: tuple[tuple[Button, ...], ...] = ()
         if with_buttons:
-            buttons = ((Button("✅ " + _("Accept"), f"rv:ok:{report.id}"),
-                        Button("↩ " + _("Return with a comment"), f"rv:re:{report.id}")),)
+            buttons = ((Button("✅ " + _("Accept"), Review("ok", report.id).pack()),
+                        Button("↩ " + _("Return with a comment"), Review("re", report.id).pack())),)
         return Reply(text, buttons=buttons)
 
     @staticmethod
@@ -760,16 +761,16 @@ class ReportService:
             when = format_date(report.created_at.astimezone(ZoneInfo(member.timezone)), "medium")
             title = h(projects[report.project_id].title(member.language))
             lines.append(f"{report.reference} · {when} · {title} · {status_name(report.status)}")
-            row = [Button("👁 " + report.reference, f"lv:{report.id}")]
+            row = [Button("👁 " + report.reference, OpenReport(report.id).pack())]
             if self.can_amend(report, member, now):
                 row.append(Button("✏️ " + _("Amend {reference}").format(
-                    reference=report.reference), f"am:{report.id}"))
+                    reference=report.reference), Amend(report.id).pack()))
             rows.append(tuple(row))
         navigation = []
         if offset > 0:
-            navigation.append(Button("◀ " + _("Newer"), f"mr:{max(0, offset - page)}"))
+            navigation.append(Button("◀ " + _("Newer"), MyReportsPage(max(0, offset - page)).pack()))
         if offset + page < total:
-            navigation.append(Button(_("Older") + " ▶", f"mr:{offset + page}"))
+            navigation.append(Button(_("Older") + " ▶", MyReportsPage(offset + page).pack()))
         if navigation:
             rows.append(tuple(navigation))
         return Outcome.of(Reply("\n".join(lines), buttons=tuple(rows), replace=paging))

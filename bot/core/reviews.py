@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from bot.core.callbacks import Amend, Notifications, Review
 from bot.core.onboarding import expired_button
 from bot.core.replies import Button, Edit, Notice, Outcome, Reply, h
 from bot.core.reports import ReportService
@@ -39,15 +40,15 @@ class ReviewService:
         return report if await self.store.members.in_project(member.id, report.project_id) else None
 
     async def on_callback(self, member: Member, data: str, now: datetime) -> Outcome:
-        parts = data.split(":")
-        if len(parts) != 3 or not parts[2].isdigit():
+        ref = Review.parse(data)
+        if ref is None:
             return expired_button()
-        report = await self._reviewable(member, int(parts[2]))
+        report = await self._reviewable(member, ref.report_id)
         if report is None:
             return expired_button()
-        if parts[1] == "ok":
+        if ref.action == "ok":
             return await self._accept(member, report, now)
-        if parts[1] == "re":
+        if ref.action == "re":
             if report.status not in AWAITING_REVIEW:
                 return already_reviewed(report)
             async with self.store.transaction():
@@ -57,9 +58,9 @@ class ReviewService:
             return Outcome(replies=(Reply(
                 _("Write your comment for {name} about {reference} in one message. /cancel to "
                   "leave it.").format(name=name, reference=report.reference),
-                buttons=((Button("✖ " + _("Cancel"), f"rv:cx:{report.id}"),),)),),
+                buttons=((Button("✖ " + _("Cancel"), Review("cx", report.id).pack()),),)),),
                 toast=_("Write your comment"))
-        if parts[1] == "cx":
+        if ref.action == "cx":
             outcome = await self.cancel(member)
             return Outcome(replies=tuple(Reply(r.text, replace=True) for r in outcome.replies)
                            ) if outcome is not None else expired_button()
@@ -133,7 +134,7 @@ class ReviewService:
                 name=reviewer, reference=report.reference) + f"\n«{h(comment)}»\n"
             + _("You can amend it with the button below."),
             buttons=((Button("✏️ " + _("Amend {reference}").format(reference=report.reference),
-                             f"am:{report.id}"),),)))
+                             Amend(report.id).pack()),),)))
         edits = await self._other_cards(report, member, lambda: "↩ " + _(
             "Returned by {name} with a comment.").format(name=reviewer))
         return Outcome(replies=(Reply(_("Comment sent to {name}.").format(name=name)),),
@@ -167,4 +168,5 @@ class ReviewService:
         state = _("on") if member.notify_reports else _("off")
         return Outcome.of(Reply(
             _("Notifications of new reports are {state}.").format(state=state),
-            buttons=((Button("🔔 " + _("On"), "nt:1"), Button("🔕 " + _("Off"), "nt:0")),)))
+            buttons=((Button("🔔 " + _("On"), Notifications(True).pack()),
+                      Button("🔕 " + _("Off"), Notifications(False).pack())),)))

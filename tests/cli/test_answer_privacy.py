@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.core.announcements import AnnouncementService, Audience
 from bot.core.surveys import SurveyService
+from bot.documents import Documents
 from storage import Store
 from tests.auxil.seed import Seeded, seed
 
@@ -104,7 +105,8 @@ async def test_results_spreadsheet_follows_the_same_rule(answered: Seeded, tmp_p
                                                          who: str, count: int) -> None:
     store = await Store.open(tmp_path / "palabre.db")
     try:
-        surveys = SurveyService(store, AnnouncementService(store, "UTC"), "UTC")
+        surveys = SurveyService(store, AnnouncementService(store, "UTC"), "UTC",
+                                Documents(store, tmp_path / "palabre.db"))
         reader = await store.members.by_id(answered.members[who])
         assert reader is not None
         outcome = await surveys.export(reader, 1)

@@ -110,3 +110,24 @@ def test_refused_import_and_launch(seeded: Seeded, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["survey", "launch", "nothing", "--deadline",
                                       "2030-01-01", "--yes"])
     assert result.exit_code == 1 and "no questionnaire 'nothing'" in result.output
+
+
+async def test_each_survey_command_opens_one_store(seeded: Seeded,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`survey import` and `survey launch` work on the command's one store (they opened a
+    second one, for the bot's services, before)."""
+    opened: list[Store] = []
+    original = Store.open
+
+    async def counting(path: Path) -> Store:
+        store = await original(path)
+        opened.append(store)
+        return store
+
+    monkeypatch.setattr(Store, "open", staticmethod(counting))
+    form = str(FORMS / "joint_evaluation.xlsx")
+    await asyncio.to_thread(_run, "survey", "import", form)
+    assert len(opened) == 1
+    await asyncio.to_thread(_run, "survey", "launch", "joint_eval_2026", "--deadline",
+                            "2030-01-01T18:00", "--joint", "--yes")
+    assert len(opened) == 2

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.app import outbox_sender
 from bot.emulator import BotApiEmulator, SentMessage
+from bot.transport.outbox import OutboxSender
 from tests.auxil.members import join
 from tests.auxil.runner import BotRunner, Phone
 from tests.auxil.texts import tr, trn
@@ -67,7 +67,7 @@ async def settled(runner: BotRunner, announcement_id: int | None = None,
             # The final report is sent after the commit, within the round that finished the
             # announcement: wait for a round to end after this one (no guessed delay).
             assert runner.app is not None
-            sender = outbox_sender(runner.app)
+            sender: OutboxSender = runner.app.bot_data["outbox"]
             seen = sender.rounds
             while sender.rounds <= seen:
                 if loop.time() > deadline:
@@ -83,7 +83,7 @@ async def a_round_later(runner: BotRunner, timeout: float = 30.0) -> None:
     """Wait until the outbox sender has run a whole round from now: what it would send if it
     were due has been sent (a check that nothing went, without a guessed delay)."""
     assert runner.app is not None
-    sender = outbox_sender(runner.app)
+    sender: OutboxSender = runner.app.bot_data["outbox"]
     seen = sender.rounds + 1  # the round under way may have started before this call
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -7,6 +7,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 from bot.core.commands import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +29,23 @@ def test_the_core_does_not_import_telegram() -> None:
     for path in [*(ROOT / "bot" / "core").rglob("*.py"), *(ROOT / "storage").rglob("*.py")]:
         offending = {n for n in _imports(path) if n.split(".")[0] in ("telegram", "handlers")}
         assert not offending, f"{path} imports {offending}"
+
+
+def test_the_import_contracts_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The layers of pyproject.toml's import-linter contracts (also run by `make lint`)."""
+    from importlinter.cli import lint_imports
+
+    monkeypatch.chdir(ROOT)
+    assert lint_imports(no_cache=True) == 0
+
+
+def test_no_sql_in_the_core() -> None:
+    """Queries live in storage/ repositories; the core asks them."""
+    sql = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b[^\n]*\b(FROM|INTO|SET|WHERE)\b")
+    for path in (ROOT / "bot" / "core").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert ".db." not in text.replace(".db.checkpoint", ""), path
+        assert not sql.search(text), path
 
 
 def test_every_command_is_documented_in_the_readme() -> None:

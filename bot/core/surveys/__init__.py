@@ -8,12 +8,11 @@ from bot.core.surveys.base import (
     LaunchError,
     Loaded,
     fit,
-    parse_when,
     reference,
     side_name,
     side_of,
 )
 from bot.core.surveys.service import SurveyService
 
-__all__ = ["LaunchError", "Loaded", "SurveyService", "fit", "parse_when", "reference",
+__all__ = ["LaunchError", "Loaded", "SurveyService", "fit", "reference",
            "side_name", "side_of"]

@@ -11,15 +11,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.core.announcements import AnnouncementService
+from bot.core.ports import Documents
 from bot.core.surveys.forms import Definition, pick, read_form
 from bot.i18n import _
 from storage import Store
 from storage.models import Campaign, Member, Side, SurveyForm, SurveyResponse
 
-CB = "sv"  # sv:<action>:<response id>:<step>[:<argument>]; sv:go:<campaign id>
-LAUNCH = "sl"  # sl:<action>[:<argument>], the coordinator's /survey screens
-RESULTS = "sr"  # sr:<campaign id>
-EXPORT = "sx"  # sx:<campaign id>: the answers wide, as a spreadsheet
 
 class LaunchError(ValueError):
     """A campaign that cannot be launched (from the command line)."""
@@ -47,11 +44,20 @@ def side_name(side: str) -> str:
 class SurveyBase:
     """The store and the definitions; the conversation, campaigns and results build on it."""
 
-    def __init__(self, store: Store, announcements: AnnouncementService, timezone: str) -> None:
+    def __init__(self, store: Store, announcements: AnnouncementService, timezone: str,
+                 documents: Documents | None = None) -> None:
         self.store = store
         self.announcements = announcements
         self.timezone = timezone
+        self._documents = documents
         self._definitions: dict[int, Definition] = {}
+
+    @property
+    def documents(self) -> Documents:
+        """The charts and spreadsheets of /results (given by the running bot)."""
+        if self._documents is None:
+            raise RuntimeError("this survey service was opened without documents")
+        return self._documents
 
     # --- definitions -----------------------------------------------------------------------
 
@@ -119,14 +125,6 @@ def fit(lines: list[str], limit: int = 3900) -> str:
 def reference(response: SurveyResponse) -> str:
     """What the member can quote: Q-<campaign>-<response>."""
     return f"Q-{response.campaign_id}-{response.id:06d}"
-
-
-def parse_when(text: str, timezone: str) -> datetime:
-    """A date or date-time on the command line (ISO), read in the network's time zone."""
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(timezone))
-    return moment
 
 
 MAX_MEDIA = 10 * 1024 * 1024  # bytes of one media label (Telegram bots send up to 50 MB)

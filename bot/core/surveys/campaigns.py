@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import LANGUAGES
-from bot.core.announcements import Audience
+from bot.core.announcements import Audience, PickerRefs
+from bot.core.callbacks import SurveyLaunch, SurveyStart
 from bot.core.onboarding import expired_button
 from bot.core.replies import Button, Outcome, Reply, h
-from bot.core.surveys.base import CB, LAUNCH, LaunchError, SurveyBase, side_of
+from bot.core.surveys.base import LaunchError, SurveyBase, side_of
 from bot.core.surveys.forms import Definition, pick
 from bot.i18n import _, format_datetime, ngettext, use_language
 from storage.models import Member, Recipient, SurveyForm
@@ -42,13 +43,7 @@ class Campaigns(SurveyBase):
             slugs = [p.slug for p in projects]
         if not slugs:
             return people
-        marks = ",".join("?" * len(slugs))
-        rows = await self.store.db.fetchall(
-            "SELECT DISTINCT o.slug FROM project_organisations po"  # noqa: S608
-            " JOIN projects p ON p.id = po.project_id"
-            " JOIN organisations o ON o.id = po.organisation_id"
-            f" WHERE o.kind = 'collectivity' AND p.slug IN ({marks})", slugs)
-        organisations = {r["slug"] for r in rows}
+        organisations = await self.store.network.collectivities_of(slugs)
         rest = Audience({k: v for k, v in base.criteria.items() if k != "project"})
         seen = {p.member_id for p in people}
         for candidate in rest.select(await self.store.announcements.candidates(None)):
@@ -131,7 +126,7 @@ class Campaigns(SurveyBase):
                          + f" · {state}")
             label = ("▶ " + _("Continue") if response is not None else "▶ " + _("Start"))
             rows.append((Button(f"{label}: {self.title(loaded, member.language)[:40]}",
-                                f"{CB}:go:{campaign.id}"),))
+                                SurveyStart(campaign.id).pack()),))
         return Outcome.of(Reply("\n".join(lines), buttons=tuple(rows)))
 
 
@@ -161,7 +156,8 @@ class Campaigns(SurveyBase):
             return Outcome.of(Reply(_("No questionnaire has been imported yet. An "
                                       "administrator imports one with “palabre survey import”.")))
         await self._save_draft(member, {})
-        rows = tuple((Button(f"{f.title[:50]} (v{f.version})", f"{LAUNCH}:f:{f.id}"),)
+        rows = tuple((Button(f"{f.title[:50]} (v{f.version})",
+                             SurveyLaunch("f", str(f.id)).pack()),)
                      for f in forms[:10])
         return Outcome.of(Reply("📋 " + _("Which questionnaire do you want to send?"),
                                 buttons=rows))
@@ -169,9 +165,8 @@ class Campaigns(SurveyBase):
     async def on_launch_callback(self, member: Member, data: str, now: datetime) -> Outcome:
         if not self.may_launch(member):
             return expired_button()
-        parts = data.split(":", 2)
-        action = parts[1] if len(parts) > 1 else ""
-        argument = parts[2] if len(parts) > 2 else ""
+        ref = SurveyLaunch.parse(data)
+        action, argument = (ref.action, ref.argument) if ref is not None else ("", "")
         draft = await self._draft(member)
         if action == "f" and argument.isdigit():
             form = await self.store.surveys.form(int(argument))
@@ -217,7 +212,7 @@ class Campaigns(SurveyBase):
         days = int(str(draft.get("days", 14)))
         later = bool(draft.get("later"))
         lines = ["📋 <b>" + h(form.title) + "</b>",
-                 "👥 " + h(await self.announcements.describe_audience(member, audience)) + " · "
+                 "👥 " + h(await self.announcements.audiences.describe(member, audience)) + " · "
                  + ngettext("{count} person", "{count} people", len(people)).format(
                      count=len(people)),
                  "🤝 " + (_("Joint evaluation (both sides of the partnership): yes") if joint
@@ -225,49 +220,34 @@ class Campaigns(SurveyBase):
                  "🕗 " + (_("Opens: now") if not later else _("Opens: tomorrow at 08:00")),
                  "⏰ " + _("Deadline: {days} days after opening").format(days=days)]
         deadline_row = tuple(Button(("✓ " if d == days else "") + _("{days} days").format(days=d),
-                                    f"{LAUNCH}:d:{d}") for d in DEADLINES)
-        opening_row = (Button(("✓ " if not later else "") + _("Open now"), f"{LAUNCH}:o:0"),
-                       Button(("✓ " if later else "") + _("Tomorrow 08:00"), f"{LAUNCH}:o:1"))
-        rows = ((Button("👥 " + _("Audience"), f"{LAUNCH}:au"),
-                 Button("🤝 " + _("Joint: change"), f"{LAUNCH}:j")),
+                                    SurveyLaunch("d", str(d)).pack()) for d in DEADLINES)
+        opening_row = (Button(("✓ " if not later else "") + _("Open now"),
+                              SurveyLaunch("o", "0").pack()),
+                       Button(("✓ " if later else "") + _("Tomorrow 08:00"),
+                              SurveyLaunch("o", "1").pack()))
+        rows = ((Button("👥 " + _("Audience"), SurveyLaunch("au").pack()),
+                 Button("🤝 " + _("Joint: change"), SurveyLaunch("j").pack())),
                 opening_row,
                 deadline_row,
-                (Button("🚀 " + _("Send"), f"{LAUNCH}:go"),
-                 Button("✖ " + _("Cancel"), f"{LAUNCH}:x")))
+                (Button("🚀 " + _("Send"), SurveyLaunch("go").pack()),
+                 Button("✖ " + _("Cancel"), SurveyLaunch("x").pack())))
         return Reply("\n".join(lines), buttons=rows, replace=replace)
 
+    # The audience picker of /announce, with this screen's references (by position only).
+    PICKER = PickerRefs(menu=SurveyLaunch("au").pack(),
+                        kind=lambda short: SurveyLaunch("k", short).pack(),
+                        choose=lambda argument: SurveyLaunch("a", argument).pack())
+
     async def _audience_menu(self, member: Member) -> Reply:
-        everyone = len(await self.announcements.recipients(member, Audience()))
-        label = _("Everyone in your projects") if member.role != "admin" else _("Everyone")
-        rows = ((Button(f"👥 {label} ({everyone})", f"{LAUNCH}:a:all"),),
-                (Button(_("By project"), f"{LAUNCH}:k:p"),
-                 Button(_("By country"), f"{LAUNCH}:k:c")),
-                (Button(_("By organisation"), f"{LAUNCH}:k:o"),
-                 Button(_("By role"), f"{LAUNCH}:k:r")),
-                (Button(_("By language"), f"{LAUNCH}:k:l"),))
-        return Reply(_("Who should answer?"), buttons=rows, replace=True)
+        return await self.announcements.audiences.menu(member, _("Who should answer?"),
+                                                       self.PICKER, replace=True)
 
     async def _kind_menu(self, member: Member, short: str) -> Reply:
-        kind = {"p": "project", "c": "country", "o": "organisation", "r": "role",
-                "l": "language"}[short]
-        rows = [(Button(f"{label} ({count})", f"{LAUNCH}:a:{short}#{index}"),)
-                for index, (_v, label, count)
-                in enumerate(await self.announcements.options(member, kind))]
-        rows.append((Button("◀ " + _("Back"), f"{LAUNCH}:au"),))
-        return Reply(_("Who should answer?"), buttons=tuple(rows), replace=True)
+        return await self.announcements.audiences.kind_menu(member, short,
+                                                            _("Who should answer?"), self.PICKER)
 
     async def _chosen_audience(self, member: Member, argument: str) -> Audience | None:
-        if argument == "all":
-            return Audience()
-        short, _sep, index = argument.partition("#")
-        kind = {"p": "project", "c": "country", "o": "organisation", "r": "role",
-                "l": "language"}.get(short)
-        if kind is None or not index.isdigit():
-            return None
-        options = await self.announcements.options(member, kind)
-        if int(index) >= len(options):
-            return None
-        return Audience({kind: (options[int(index)][0],)})
+        return await self.announcements.audiences.chosen(member, argument, by_value=False)
 
     async def _launch_from_chat(self, member: Member, draft: Mapping[str, object],
                                 now: datetime) -> Outcome:

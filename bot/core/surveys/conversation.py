@@ -14,6 +14,7 @@ import re
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from bot.core.callbacks import SurveyAnswer, SurveyStart
 from bot.core.onboarding import expired_button
 from bot.core.replies import Button, Document, Outcome, Reply, h
 from bot.core.surveys import engine
@@ -29,7 +30,7 @@ from bot.core.surveys.answers import (
     show,
     typed_range,
 )
-from bot.core.surveys.base import CB, Loaded, SurveyBase, fit, reference
+from bot.core.surveys.base import Loaded, SurveyBase, fit, reference
 from bot.core.surveys.engine import State, Step, key
 from bot.core.surveys.forms import Question, pick
 from bot.core.surveys.markup import plain, render
@@ -56,8 +57,7 @@ class Conversation(SurveyBase):
         return f"{response.position}.{response.iteration}"
 
     def _cb(self, action: str, response: SurveyResponse, argument: str = "") -> str:
-        data = f"{CB}:{action}:{response.id}:{self._token(response)}"
-        return f"{data}:{argument}" if argument else data
+        return SurveyAnswer(action, response.id, self._token(response), argument).pack()
 
     async def _state(self, response: SurveyResponse, member: Member, now: datetime
                      ) -> tuple[Loaded, State]:
@@ -365,13 +365,14 @@ class Conversation(SurveyBase):
         """A press on a questionnaire button. It names the response and the step it answers:
         a foreign or forged one changes nothing; one for another step shows the current
         question again; a Send on a submitted response says it was already received."""
-        parts = data.split(":")
-        if len(parts) == 3 and parts[1] == "go" and parts[2].isdigit():
-            return await self.start(member, int(parts[2]), now)
-        if len(parts) < 4 or not parts[2].isdigit():
+        start = SurveyStart.parse(data)
+        if start is not None:
+            return await self.start(member, start.campaign_id, now)
+        ref = SurveyAnswer.parse(data)
+        if ref is None:
             return expired_button()
-        action, response_id, token = parts[1], int(parts[2]), parts[3]
-        argument = ":".join(parts[4:])
+        action, response_id, token, argument = (ref.action, ref.response_id, ref.token,
+                                                ref.argument)
         response = await self.store.surveys.response(response_id)
         if response is None or response.member_id != member.id:
             return expired_button()

@@ -739,6 +739,3 @@ def run(source: str, context: Context) -> Value:
     """Parse and evaluate in one go (tests, the command line)."""
     return evaluate(parse(source), context)
 
-
-def date_from_days(days: float) -> date:
-    return EPOCH + timedelta(days=int(days))

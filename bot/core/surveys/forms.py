@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.config import LANGUAGES
 from bot.core.surveys import expressions as xpath
+from bot.core.surveys.limits import FormError as FormError  # raised here too, defined there
 from bot.core.surveys.limits import check_workbook
 
 QuestionType = Literal["text", "integer", "decimal", "select_one", "select_multiple", "date",
@@ -33,10 +34,6 @@ NOT_ASKED: frozenset[str] = frozenset({"calculate", "meta"})
 NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
 Text = dict[str, str]  # language code ("fr", "en"… or "default") → text
 MAX_LABEL = 4000  # characters of one label, hint or message: a chat message holds 4,096
-
-
-class FormError(ValueError):
-    """A questionnaire refused at import; the message names the sheet, row and column."""
 
 
 class Choice(BaseModel):

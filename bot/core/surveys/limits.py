@@ -16,11 +16,13 @@ _CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
 _DOCTYPE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
+class FormError(ValueError):
+    """A questionnaire refused at import; the message names the sheet, row and column."""
+
+
 def check_workbook(path: Path) -> None:
     """Refuse a file over the limits (size, unzipped size, compression ratio, cells, XML
     entities); raise FormError with a one-line message."""
-    from bot.core.surveys.forms import FormError
-
     size = path.stat().st_size
     if size > MAX_FILE:
         raise FormError(f"{path.name}: the file is larger than {MAX_FILE // (1024 * 1024)} MB")

@@ -8,10 +8,11 @@ from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 
+from bot.core.callbacks import SurveyExport, SurveyResults
 from bot.core.onboarding import expired_button
 from bot.core.replies import Button, Document, Outcome, Reply, h
 from bot.core.surveys.answers import options
-from bot.core.surveys.base import EXPORT, RESULTS, SurveyBase, fit, side_name
+from bot.core.surveys.base import SurveyBase, fit, side_name
 from bot.core.surveys.engine import split_key
 from bot.core.surveys.forms import pick
 from bot.i18n import _, format_datetime, format_number, ngettext
@@ -29,14 +30,9 @@ class Results(SurveyBase):
         projects = await self.store.consultation.visible_project_ids(reader)
         if not projects:
             return set()
-        marks = ",".join("?" * len(projects))
         # The projects' members, and the reader's own organisation (its observers follow the
         # projects through it, without being members of them).
-        rows = await self.store.db.fetchall(
-            f"SELECT member_id FROM member_projects WHERE project_id IN ({marks})"  # noqa: S608
-            " UNION SELECT id FROM members WHERE organisation_id = ?",
-            [*projects, reader.organisation_id])
-        return {r["member_id"] for r in rows}
+        return await self.store.members.in_scope(projects, reader.organisation_id)
 
     async def results_menu(self, reader: Member) -> Outcome:
         if reader.role not in READERS:
@@ -50,7 +46,7 @@ class Results(SurveyBase):
             loaded = await self.load(campaign.id)
             assert loaded is not None
             rows.append((Button(self.title(loaded, reader.language)[:50],
-                                f"{RESULTS}:{campaign.id}"),))
+                                SurveyResults(campaign.id).pack()),))
         if not rows:
             return Outcome.of(Reply(_("No questionnaire has been sent in your projects yet.")))
         return Outcome.of(Reply(_("Which questionnaire?"), buttons=tuple(rows)))
@@ -143,12 +139,11 @@ class Results(SurveyBase):
             lines.insert(2, _("Counts: {first} · {second}").format(
                 first=side_name(sides[0]), second=side_name(sides[1])))
         replies = [Reply(fit(lines), buttons=((Button("📥 " + _("All answers (XLSX)"),
-                                                      f"{EXPORT}:{campaign_id}"),),))]
+                                                      SurveyExport(campaign_id).pack()),),))]
         if panels and responses:
-            from bot.survey_charts import distribution_chart
             # Drawing takes a fraction of a second: off the event loop, like /summary's charts.
-            image = await asyncio.to_thread(distribution_chart, panels, [g[0] for g in groups],
-                                            language)
+            image = await asyncio.to_thread(self.documents.distribution_chart, panels,
+                                            [g[0] for g in groups], language)
             replies.append(Reply(h(self.title(loaded, language)),
                                  photo=Document("results.png", image, "image/png")))
         return Outcome(replies=tuple(replies))
@@ -164,19 +159,10 @@ class Results(SurveyBase):
         invited = {m for m, _s in await self.store.surveys.invitations(campaign_id)}
         if scope is not None and not invited & scope:
             return expired_button()  # not in the reader's scope: a forged press
-        from bot.exports import survey_wide
-
-        header = survey_wide.columns(loaded.definition)
-        rows = await survey_wide.wide_rows(self.store, loaded.definition, campaign_id,
-                                           reader.timezone, scope)
-        repeats = survey_wide.repeats_of(loaded.definition, campaign_id, rows,
-                                         await self.store.surveys.campaign_answers(campaign_id))
-        repeats = [(title.rpartition(" ")[2], head, body) for title, head, body in repeats]
-        content = await asyncio.to_thread(survey_wide.xlsx_bytes, header, rows, repeats)
+        content, count = await self.documents.survey_answers(loaded, reader, scope)
         name = f"{loaded.definition.form_id}-{campaign_id}.xlsx"
         return Outcome.of(Reply(
-            ngettext("{count} response", "{count} responses", len(rows)).format(
-                count=len(rows)),
+            ngettext("{count} response", "{count} responses", count).format(count=count),
             document=Document(name, content, "application/vnd.openxmlformats-officedocument"
                                              ".spreadsheetml.sheet")))
 

@@ -1,0 +1,55 @@
+"""The charts and spreadsheets the core asks for (`bot.core.ports.Documents`), made with
+matplotlib (`bot/charts.py`, `bot/survey_charts.py`) and the exports' writers
+(`bot/exports/`): the services layer, above the core."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import charts, survey_charts
+from bot.core.ports import ChartTexts, Distribution, Panel
+from bot.core.surveys import Loaded, SurveyService
+from bot.exports import survey_wide
+from bot.exports.tables import Scope
+from storage import Store
+from storage.models import Member
+
+
+class Documents:
+    """Charts and spreadsheets over one store (and its database file, read by the exports'
+    worker threads)."""
+
+    def __init__(self, store: Store, database: Path) -> None:
+        self.store = store
+        self.database = database
+
+    def progress_chart(self, panels: Sequence[Panel], texts: ChartTexts,
+                       language: str) -> bytes:
+        return charts.progress_chart(panels, texts, language)
+
+    def distribution_chart(self, panels: Sequence[Distribution], groups: Sequence[str],
+                           language: str) -> bytes:
+        return survey_charts.distribution_chart(panels, groups, language)
+
+    async def workbook(self, surveys: SurveyService, reader: Member, out: Path,
+                       project_ids: Sequence[int]) -> int:
+        from bot.exports.spreadsheets import write_xlsx  # the XLSX writer loads on first use
+
+        sheets = await survey_wide.survey_sheets(self.store, surveys, reader, reader.timezone)
+        return await asyncio.to_thread(write_xlsx, self.database, out,
+                                       Scope(project_ids=tuple(project_ids)), reader.timezone,
+                                       None, sheets)
+
+    async def survey_answers(self, loaded: Loaded, reader: Member,
+                             members: set[int] | None) -> tuple[bytes, int]:
+        campaign_id = loaded.campaign.id
+        header = survey_wide.columns(loaded.definition)
+        rows = await survey_wide.wide_rows(self.store, loaded.definition, campaign_id,
+                                           reader.timezone, members)
+        repeats = survey_wide.repeats_of(loaded.definition, campaign_id, rows,
+                                         await self.store.surveys.campaign_answers(campaign_id))
+        repeats = [(title.rpartition(" ")[2], head, body) for title, head, body in repeats]
+        content = await asyncio.to_thread(survey_wide.xlsx_bytes, header, rows, repeats)
+        return content, len(rows)
