@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_base_url: str = "https://graph.facebook.com/v23.0"
+    # Only for `palabre whatsapp templates --check` (templates belong to the business account).
+    whatsapp_business_account_id: str | None = None
     webhook_listen: str = "127.0.0.1:8080"  # host:port of the webhook receiver (behind TLS)
 
     @property

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -126,6 +127,11 @@ class WhatsAppEmulator:
         self.webhook_url: str | None = None
         self.people: dict[str, _Person] = {}
         self.templates: dict[str, Template] = {}
+        # The business account's templates as Meta lists them (name, language, status,
+        # category, components); only APPROVED ones may be sent.
+        self.business_account_id = "2000001"
+        self.template_list: list[dict[str, Any]] = []
+        self.template_page_size = 100  # Meta's largest page; tests lower it to see the paging
         self.media: dict[str, tuple[bytes, str]] = {}
         self.deliveries: list[tuple[dict[str, Any], int]] = []  # webhook bodies, HTTP status
         self.duplicate_next = 0  # deliver the next N notifications twice
@@ -150,6 +156,7 @@ class WhatsAppEmulator:
         app = web.Application(client_max_size=100 * 1024 * 1024)
         app.router.add_post("/{version}/{phone}/messages", self._messages)
         app.router.add_post("/{version}/{phone}/media", self._upload)
+        app.router.add_get("/{version}/{account}/message_templates", self._list_templates)
         app.router.add_get("/{version}/{media_id}", self._media_info)
         app.router.add_get("/download/{media_id}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
@@ -181,6 +188,25 @@ class WhatsAppEmulator:
     def add_template(self, name: str, languages: set[str], parameters: int = 0,
                      buttons: int = 0) -> None:
         self.templates[name] = Template(name, languages, parameters, buttons)
+
+    def submit_template(self, payload: dict[str, Any], status: str = "APPROVED") -> None:
+        """A template submitted to Meta (the body of `POST …/message_templates`), reviewed with
+        `status`; an approved one may then be sent in its language."""
+        language = str(payload["language"])
+        self.template_list = [t for t in self.template_list
+                              if (t["name"], t["language"]) != (payload["name"], language)]
+        self.template_list.append({**payload, "status": status,
+                                   "id": str(next(self._ids))})
+        if status == "APPROVED":
+            components = payload.get("components") or []
+            body = next((str(c.get("text", "")) for c in components if c.get("type") == "BODY"),
+                        "")
+            buttons = next((len(c.get("buttons") or []) for c in components
+                            if c.get("type") == "BUTTONS"), 0)
+            known = self.templates.get(str(payload["name"]))
+            languages = (known.languages if known else set()) | {language}
+            self.add_template(str(payload["name"]), languages,
+                              len(set(re.findall(r"\{\{(\d+)\}\}", body))), buttons)
 
     def fail_next(self, code: int, message: str, *, http_status: int = 400,
                   times: int = 1) -> None:
@@ -381,6 +407,25 @@ class WhatsAppEmulator:
             "messaging_product": "whatsapp", "id": media_id, "mime_type": mime_type,
             "sha256": "emulated", "file_size": len(content),
             "url": f"http://{self.host}:{self.port}/download/{media_id}"})
+
+    async def _list_templates(self, request: web.Request) -> web.Response:
+        """Meta's cursor-paged list of the business account's templates."""
+        try:
+            self._check_auth(request)
+        except GraphError as error:
+            return web.json_response(error.body(), status=error.http_status)
+        if request.match_info["account"] != self.business_account_id:
+            return web.json_response(GraphError(100, "Unsupported get request").body(),
+                                     status=400)
+        limit = max(1, min(int(request.query.get("limit", "25") or 25), self.template_page_size))
+        start = int(request.query.get("after", "0") or 0)
+        page = self.template_list[start:start + limit]
+        answer: dict[str, Any] = {"data": page, "paging": {"cursors": {
+            "before": str(start), "after": str(start + len(page))}}}
+        if start + limit < len(self.template_list):
+            answer["paging"]["next"] = (f"{self.base_url}/{self.business_account_id}/"
+                                        f"message_templates?limit={limit}&after={start + limit}")
+        return web.json_response(answer)
 
     async def _download(self, request: web.Request) -> web.Response:
         try:

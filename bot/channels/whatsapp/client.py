@@ -119,6 +119,25 @@ class WhatsAppClient:
             raise WhatsAppError("file over the limit", outcome=Outcome.REFUSED)
         return MediaFile(content, str(info.get("mime_type") or "application/octet-stream"))
 
+    async def templates(self, business_account_id: str, max_pages: int = 50
+                        ) -> list[dict[str, Any]]:
+        """The business account's message templates (name, language, status, category,
+        components), every page of Meta's cursor-paged list."""
+        found: list[dict[str, Any]] = []
+        url: str | None = (f"{self.base_url}/{business_account_id}/message_templates"
+                           "?fields=name,language,status,category,components&limit=100")
+        for _page in range(max_pages):
+            if url is None:
+                break
+            answer = await self._call("GET", url)
+            found += [item for item in answer.get("data") or () if isinstance(item, dict)]
+            paging = answer.get("paging")
+            following = paging.get("next") if isinstance(paging, dict) else None
+            # Only Meta's own address is followed: the token goes with every call.
+            url = (str(following) if isinstance(following, str)
+                   and following.startswith(self.base_url + "/") else None)
+        return found
+
     async def _call(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         try:
             async with self.session.request(method, url, headers=self._headers,
