@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from storage.db import Database
-from storage.models import Announcement, DeliveryCounts, OutboxRow, Recipient
+from storage.models import Announcement, AnnouncementStep, DeliveryCounts, OutboxRow, Recipient
 
-_FIELDS = {"status", "step", "text", "media_kind", "media_file_id", "audience", "ack",
-           "send_at", "confirmed_at", "completed_at", "campaign_id"}
+_FIELDS = {"status", "step", "version_language", "text", "media_kind", "media_file_id",
+           "audience", "ack", "send_at", "confirmed_at", "completed_at", "campaign_id"}
 
 
 def _iso(value: object) -> object:
@@ -51,6 +51,8 @@ class AnnouncementRepo:
         unknown = set(fields) - _FIELDS
         if unknown:
             raise ValueError(f"unknown announcement fields: {sorted(unknown)}")
+        if "step" in fields and fields["step"] != AnnouncementStep.VERSION:
+            fields.setdefault("version_language", None)  # only the 'version' step has one
         assignments = ", ".join(f"{name} = ?" for name in fields)
         await self.db.execute(
             f"UPDATE announcements SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608

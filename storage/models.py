@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -112,6 +113,18 @@ ReportKind = Literal["report", "field_update"]
 ReportStatus = Literal["submitted", "accepted", "returned", "amended"]
 
 
+class DraftStep(StrEnum):
+    """Where a report (or field update) draft stands; checked by the database (0017)."""
+
+    PROJECT = "project"
+    PERIOD = "period"
+    VALUE = "value"  # `position`: the indicator asked
+    NARRATIVE = "narrative"
+    ATTACHMENTS = "attachments"
+    CONFIRM = "confirm"
+    FILE = "file"  # a field update: its files, then the project
+
+
 class Draft(Model):
     id: int
     member_id: int
@@ -119,7 +132,7 @@ class Draft(Model):
     project_id: int | None
     period_start: date | None
     period_end: date | None
-    step: str
+    step: DraftStep
     position: int
     narrative: str | None
     amends_report_id: int | None
@@ -174,11 +187,23 @@ AnnouncementStatus = Literal["draft", "scheduled", "sending", "done", "cancelled
 OutboxState = Literal["pending", "sending", "sent", "failed", "unreachable", "uncertain"]
 
 
+class AnnouncementStep(StrEnum):
+    """Where an announcement being written in the chat stands; checked by the database."""
+
+    TEXT = "text"  # waiting for its text (or a photo or document)
+    RETEXT = "retext"  # waiting for a new text, from the hub
+    AUDIENCE = "audience"  # the audience menu, right after the text
+    HUB = "hub"  # the draft at a glance
+    VERSION = "version"  # waiting for the version in `version_language`
+    WHEN = "when"  # waiting for a typed date
+    DONE = "done"  # confirmed
+
+
 class Announcement(Model):
     id: int
     author_id: int | None
     status: AnnouncementStatus
-    step: str
+    step: AnnouncementStep
     text: str
     media_kind: Literal["photo", "document"] | None
     media_file_id: str | None
@@ -190,6 +215,7 @@ class Announcement(Model):
     confirmed_at: datetime | None
     completed_at: datetime | None
     campaign_id: int | None = None  # an invitation to a survey campaign: a Start button
+    version_language: str | None = None  # the language being typed (step VERSION)
 
 
 class OutboxRow(Model):
@@ -274,13 +300,35 @@ class Campaign(Model):
     remind_days: str | None = None  # JSON list of days before the deadline (None: 3 and 1)
 
 
+class LaunchDraft(Model):
+    """The questionnaire a coordinator is preparing in /survey (one per member)."""
+
+    member_id: int
+    form_pk: int
+    audience: str = "{}"  # JSON {criterion: [values]}, as an announcement's
+    joint: bool = False
+    days: int = 14  # the deadline, in days after the opening
+    later: bool = False  # opens tomorrow at 08:00 instead of now
+
+
+class ResponseStep(StrEnum):
+    """Where a questionnaire being answered stands; checked by the database (0017)."""
+
+    QUESTION = "question"  # `position` and `iteration` name it
+    REVIEW = "review"
+    PAUSED = "paused"  # /cancel: resumes at `resume_step`
+    CLOSED = "closed"  # refused after the deadline (resumes at a question if extended)
+    DONE = "done"  # submitted
+
+
 class SurveyResponse(Model):
     id: int
     campaign_id: int
     member_id: int
     side: Side
     status: Literal["open", "submitted"]
-    step: str
+    step: ResponseStep
+    resume_step: ResponseStep | None = None
     position: int
     iteration: int = 0  # of the repeat the current question belongs to (0: none)
     page: int

@@ -5,9 +5,6 @@ from __future__ import annotations
 from storage.db import Database
 from storage.models import SurveyResponse
 
-# Keys that other features keep per member in `kv` (the /survey screens' draft).
-_KV_DRAFT_KEYS = ("survey-launch:{member_id}",)
-
 
 class PrivacyRepo:
     def __init__(self, db: Database) -> None:
@@ -37,9 +34,8 @@ class PrivacyRepo:
             " WHERE member_id = ? AND status = 'open')", (member_id,))
         await self.db.execute("DELETE FROM survey_responses WHERE member_id = ?"
                               " AND status = 'open'", (member_id,))
-        for key in _KV_DRAFT_KEYS:
-            await self.db.execute("DELETE FROM kv WHERE key = ?",
-                                  (key.format(member_id=member_id),))
+        await self.db.execute("DELETE FROM survey_launch_drafts WHERE member_id = ?",
+                              (member_id,))
         if telegram_user_id is None:
             return
         await self.db.execute("DELETE FROM review_cards WHERE chat_id = ?", (telegram_user_id,))

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from storage.db import Database
-from storage.models import Attachment, Draft, Report
+from storage.models import Attachment, Draft, DraftStep, Report
 
 ATTACHMENT_FIELDS = ("kind", "file_id", "file_unique_id", "mime_type", "size", "caption", "body",
                      "latitude", "longitude", "media_group_id", "chat_id", "message_id", "state",
@@ -42,7 +42,7 @@ class ReportRepo:
             " ORDER BY id DESC LIMIT 1", (member_id, media_group_id))
         return None if row is None else Draft.model_validate(dict(row))
 
-    async def create_draft(self, *, member_id: int, kind: str, step: str, now: datetime,
+    async def create_draft(self, *, member_id: int, kind: str, step: DraftStep, now: datetime,
                            project_id: int | None = None, period_start: date | None = None,
                            period_end: date | None = None, amends_report_id: int | None = None,
                            media_group_id: str | None = None) -> int:

@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database
-from storage.models import Campaign, Side, SurveyForm, SurveyResponse
+from storage.models import Campaign, LaunchDraft, ResponseStep, Side, SurveyForm, SurveyResponse
 
-_RESPONSE_FIELDS = {"status", "step", "position", "iteration", "page", "turn", "editing",
-                    "submitted_at"}
+_RESPONSE_FIELDS = {"status", "step", "resume_step", "position", "iteration", "page", "turn",
+                    "editing", "submitted_at"}
 
 
 class SurveyRepo:
@@ -62,6 +62,25 @@ class SurveyRepo:
             "SELECT * FROM survey_forms f WHERE version = (SELECT MAX(version) FROM survey_forms"
             " WHERE form_id = f.form_id) ORDER BY imported_at DESC, id DESC")
         return [SurveyForm.model_validate(dict(r)) for r in rows]
+
+    async def launch_draft(self, member_id: int) -> LaunchDraft | None:
+        """The questionnaire a coordinator is preparing in /survey, if any."""
+        row = await self.db.fetchone("SELECT * FROM survey_launch_drafts WHERE member_id = ?",
+                                     (member_id,))
+        return None if row is None else LaunchDraft.model_validate(dict(row))
+
+    async def save_launch_draft(self, draft: LaunchDraft, now: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO survey_launch_drafts (member_id, form_pk, audience, joint, days, later,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (member_id) DO UPDATE SET"
+            " form_pk = excluded.form_pk, audience = excluded.audience, joint = excluded.joint,"
+            " days = excluded.days, later = excluded.later, updated_at = excluded.updated_at",
+            (draft.member_id, draft.form_pk, draft.audience, int(draft.joint), draft.days,
+             int(draft.later), now.isoformat()))
+
+    async def drop_launch_draft(self, member_id: int) -> None:
+        await self.db.execute("DELETE FROM survey_launch_drafts WHERE member_id = ?",
+                              (member_id,))
 
     async def forms(self) -> list[SurveyForm]:
         rows = await self.db.fetchall("SELECT * FROM survey_forms ORDER BY form_id, version")
@@ -160,6 +179,8 @@ class SurveyRepo:
         unknown = set(fields) - _RESPONSE_FIELDS
         if unknown:
             raise ValueError(f"unknown response fields: {sorted(unknown)}")
+        if "step" in fields and fields["step"] != ResponseStep.PAUSED:
+            fields.setdefault("resume_step", None)  # only a paused response resumes somewhere
         values = [v.isoformat() if isinstance(v, datetime) else v for v in fields.values()]
         assignments = "".join(f"{name} = ?, " for name in fields)
         await self.db.execute(

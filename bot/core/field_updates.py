@@ -13,7 +13,7 @@ from bot.core.replies import Button, Outcome, Reply, h
 from bot.core.reports import ReportService, add_attachment, received_at, too_big_reply
 from bot.i18n import _
 from storage import Store
-from storage.models import Draft, Member, OutboxRow
+from storage.models import Draft, DraftStep, Member, OutboxRow
 
 DECLINED_KEPT = timedelta(days=7)
 
@@ -39,7 +39,7 @@ class FieldUpdateService:
         async with self.store.transaction():
             if draft is None:
                 draft_id = await self.store.reports.create_draft(
-                    member_id=member.id, kind="field_update", step="file", now=now,
+                    member_id=member.id, kind="field_update", step=DraftStep.FILE, now=now,
                     media_group_id=media.media_group_id)
             else:
                 draft_id = draft.id

@@ -28,7 +28,7 @@ from bot.i18n import (
     use_language,
 )
 from storage import Store
-from storage.models import Attachment, Draft, Indicator, Member, Project, Report
+from storage.models import Attachment, Draft, DraftStep, Indicator, Member, Project, Report
 
 AMEND_WINDOW = timedelta(hours=72)
 MAX_NARRATIVE = 10_000  # above Telegram's 4,096: what a person typed is never cut
@@ -129,7 +129,7 @@ class ReportService:
         async with self.store.transaction():
             draft_id = await self.store.reports.create_draft(
                 member_id=member.id, kind="report", now=now,
-                step="project" if only is None else "period",
+                step=(DraftStep.PROJECT if only is None else DraftStep.PERIOD),
                 project_id=None if only is None else only.id)
         draft = await self.store.reports.draft(draft_id)
         assert draft is not None
@@ -142,7 +142,7 @@ class ReportService:
                 async with self.store.transaction():
                     await self.store.reports.update_draft(
                         draft.id, now, period_start=period.start, period_end=period.end,
-                        step="value" if indicators else "narrative", position=0)
+                        step=(DraftStep.VALUE if indicators else DraftStep.NARRATIVE), position=0)
                 fresh = await self.store.reports.draft(draft.id)
                 assert fresh is not None
                 prompt = await self.prompt(fresh, member, now)
@@ -190,14 +190,14 @@ class ReportService:
         """The question of the step the draft is at."""
         back = Button("◀ " + _("Back"), self._cb("bk", draft))
         cancel = Button("✖ " + _("Cancel"), self._cb("no", draft))
-        if draft.step == "project":
+        if draft.step == DraftStep.PROJECT:
             projects = await self._projects(member)
             rows = tuple((Button(p.title(member.language),
                                  ReportStep("pj", draft.id, str(p.id)).pack()),)
                          for p in projects)
             return Reply(_("Which project is this report for?"), buttons=(*rows, (cancel,)))
         project = await self._project(draft)
-        if draft.step == "period":
+        if draft.step == DraftStep.PERIOD:
             periods = self._periods(project, now, member.timezone)
             awaited = await self._awaited(project, periods)
             ticked = awaited[0] if awaited else (periods[0] if periods else None)
@@ -213,9 +213,9 @@ class ReportService:
                                  "period.").format(indicator=h(indicator_name(indicators[0])))
             return Reply(text, buttons=(*rows, (back, cancel) if several else (cancel,)))
         indicators = await self.store.network.indicators(project.id)
-        if draft.step == "value":
+        if draft.step == DraftStep.VALUE:
             return await self._value_prompt(draft, project, indicators, back)
-        if draft.step == "narrative":
+        if draft.step == DraftStep.NARRATIVE:
             row = [Button(_("Skip"), self._cb("sk", draft)), back]
             if draft.amends_report_id is not None:
                 # Amending: the narrative sent before (text or voice) may stay as it is.
@@ -223,7 +223,7 @@ class ReportService:
             return Reply(
                 _("In a few words, how did the period go? Write it, or send a voice note."),
                 buttons=(tuple(row),))
-        if draft.step == "attachments":
+        if draft.step == DraftStep.ATTACHMENTS:
             count = sum(1 for a in await self.store.reports.draft_attachments(draft.id)
                         if a.purpose == "attachment")  # a voice narrative is not a file
             lines = [_("Add photos, documents, videos or your location if you wish.")]
@@ -357,18 +357,18 @@ class ReportService:
 
     async def _choose_project(self, member: Member, draft: Draft, argument: str,
                               now: datetime) -> Outcome:
-        if draft.step != "project" or not argument.isdigit():
+        if draft.step != DraftStep.PROJECT or not argument.isdigit():
             return expired_button()
         project_id = int(argument)
         if not await self.store.members.in_project(member.id, project_id):
             return expired_button()  # a project that is not theirs: a forged button
         project = (await self.store.network.projects_by_ids([project_id]))[0]
         return await self._advance(member, draft, now, echo="✓ " + h(project.title(
-            member.language)), project_id=project_id, step="period")
+            member.language)), project_id=project_id, step=DraftStep.PERIOD)
 
     async def _choose_period(self, member: Member, draft: Draft, argument: str,
                              now: datetime) -> Outcome:
-        if draft.step != "period" or draft.project_id is None:
+        if draft.step != DraftStep.PERIOD or draft.project_id is None:
             return expired_button()
         periods = self._periods(await self._project(draft), now, member.timezone)
         chosen = next((p for p in periods if p.key() == argument), None)
@@ -399,51 +399,51 @@ class ReportService:
         indicators = await self.store.network.indicators(draft.project_id or 0)
         if draft.position + 1 < len(indicators):
             return await self._advance(member, draft, now, echo=echo, position=draft.position + 1)
-        return await self._advance(member, draft, now, echo=echo, step="narrative")
+        return await self._advance(member, draft, now, echo=echo, step=DraftStep.NARRATIVE)
 
     async def _skip(self, member: Member, draft: Draft, now: datetime) -> Outcome:
-        if draft.step == "value":
+        if draft.step == DraftStep.VALUE:
             indicators = await self.store.network.indicators(draft.project_id or 0)
             async with self.store.transaction():
                 await self.store.reports.set_value(draft.id, indicators[draft.position].id, None)
             return await self._next_after_value(member, draft, now, "✓ " + _("Skipped"))
-        if draft.step == "narrative":
+        if draft.step == DraftStep.NARRATIVE:
             return await self._advance(member, draft, now, echo="✓ " + _("Skipped"),
-                                       step="attachments")
+                                       step=DraftStep.ATTACHMENTS)
         return expired_button()
 
     async def _keep(self, member: Member, draft: Draft, now: datetime) -> Outcome:
-        if draft.step == "narrative" and draft.amends_report_id is not None:
+        if draft.step == DraftStep.NARRATIVE and draft.amends_report_id is not None:
             return await self._advance(member, draft, now, echo="✓ " + _("Kept"),
-                                       step="attachments")
-        if draft.step != "value":
+                                       step=DraftStep.ATTACHMENTS)
+        if draft.step != DraftStep.VALUE:
             return expired_button()
         return await self._next_after_value(member, draft, now, "✓ " + _("Kept"))
 
     async def _done(self, member: Member, draft: Draft, now: datetime) -> Outcome:
-        if draft.step != "attachments":
+        if draft.step != DraftStep.ATTACHMENTS:
             return expired_button()
-        return await self._advance(member, draft, now, echo="✓ " + _("Done"), step="confirm")
+        return await self._advance(member, draft, now, echo="✓ " + _("Done"), step=DraftStep.CONFIRM)
 
     async def _back(self, member: Member, draft: Draft, now: datetime) -> Outcome:
         indicators = await self.store.network.indicators(draft.project_id or 0)
         several = len(await self._projects(member)) > 1 and draft.amends_report_id is None
-        if draft.step == "period" and several:
-            return await self._advance(member, draft, now, step="project")
-        if draft.step == "value" and draft.position > 0:
+        if draft.step == DraftStep.PERIOD and several:
+            return await self._advance(member, draft, now, step=DraftStep.PROJECT)
+        if draft.step == DraftStep.VALUE and draft.position > 0:
             return await self._advance(member, draft, now, position=draft.position - 1)
-        if draft.step == "value" and draft.amends_report_id is None:
-            return await self._advance(member, draft, now, step="period")
-        if draft.step == "narrative":
+        if draft.step == DraftStep.VALUE and draft.amends_report_id is None:
+            return await self._advance(member, draft, now, step=DraftStep.PERIOD)
+        if draft.step == DraftStep.NARRATIVE:
             if indicators:
-                return await self._advance(member, draft, now, step="value",
+                return await self._advance(member, draft, now, step=DraftStep.VALUE,
                                            position=len(indicators) - 1)
             if draft.amends_report_id is None:
-                return await self._advance(member, draft, now, step="period")
-        if draft.step == "attachments":
-            return await self._advance(member, draft, now, step="narrative")
-        if draft.step == "confirm":
-            return await self._advance(member, draft, now, step="attachments")
+                return await self._advance(member, draft, now, step=DraftStep.PERIOD)
+        if draft.step == DraftStep.ATTACHMENTS:
+            return await self._advance(member, draft, now, step=DraftStep.NARRATIVE)
+        if draft.step == DraftStep.CONFIRM:
+            return await self._advance(member, draft, now, step=DraftStep.ATTACHMENTS)
         return Outcome(toast=_("This is the first question."))
 
     async def _cancel_draft(self, member: Member, draft: Draft, now: datetime) -> Outcome:
@@ -465,15 +465,15 @@ class ReportService:
         draft = await self.store.reports.open_draft(member.id, "report")
         if draft is None:
             return None
-        if draft.step == "value":
+        if draft.step == DraftStep.VALUE:
             return await self._typed_value(member, draft, text, now)
-        if draft.step == "narrative":
+        if draft.step == DraftStep.NARRATIVE:
             narrative = text.strip()[:MAX_NARRATIVE]
             if not narrative:
                 return Outcome.of(await self.prompt(draft, member, now))
             return await self._advance(member, draft, now, narrative=narrative,
-                                       step="attachments")
-        if draft.step == "period":
+                                       step=DraftStep.ATTACHMENTS)
+        if draft.step == DraftStep.PERIOD:
             quick = await self._quick_start(member, draft, text, now)
             if quick is not None:
                 return quick
@@ -497,7 +497,7 @@ class ReportService:
             return None
         async with self.store.transaction():
             await self.store.reports.update_draft(
-                draft.id, now, period_start=ticked.start, period_end=ticked.end, step="value",
+                draft.id, now, period_start=ticked.start, period_end=ticked.end, step=DraftStep.VALUE,
                 position=0)
         fresh = await self.store.reports.draft(draft.id)
         assert fresh is not None
@@ -564,9 +564,9 @@ class ReportService:
                        now: datetime) -> Outcome | None:
         """Take a voice note or a file for the report under way; None if there is none."""
         draft = await self.store.reports.open_draft(member.id, "report")
-        if draft is None or draft.step in ("project", "period"):
+        if draft is None or draft.step in (DraftStep.PROJECT, DraftStep.PERIOD):
             return None
-        as_narrative = draft.step == "narrative" and media.kind in ("voice", "audio")
+        as_narrative = draft.step == DraftStep.NARRATIVE and media.kind in ("voice", "audio")
         async with self.store.transaction():
             seen_group = media.media_group_id is not None and any(
                 a.media_group_id == media.media_group_id
@@ -574,7 +574,7 @@ class ReportService:
             await add_attachment(self.store, member, draft.id, media, refused, now,
                                  purpose="narrative" if as_narrative else "attachment")
             if as_narrative:
-                await self.store.reports.update_draft(draft.id, now, step="attachments")
+                await self.store.reports.update_draft(draft.id, now, step=DraftStep.ATTACHMENTS)
         if as_narrative:
             fresh = await self.store.reports.draft(draft.id)
             assert fresh is not None
@@ -584,7 +584,7 @@ class ReportService:
             return Outcome.of(too_big_reply())
         if seen_group:
             return Outcome()  # one acknowledgement per album is enough
-        if draft.step == "attachments":
+        if draft.step == DraftStep.ATTACHMENTS:
             fresh = await self.store.reports.draft(draft.id)
             assert fresh is not None
             return Outcome.of(await self.prompt(fresh, member, now))
@@ -605,7 +605,7 @@ class ReportService:
                      buttons=rows, replace=True)
 
     async def submit(self, member: Member, draft: Draft, now: datetime) -> Outcome:
-        if draft.step != "confirm" or draft.project_id is None:
+        if draft.step != DraftStep.CONFIRM or draft.project_id is None:
             return expired_button()
         if draft.amends_report_id is None and draft.period_end is not None:
             standing = await self.store.reports.standing_report(member.id, draft.project_id,
@@ -791,7 +791,8 @@ class ReportService:
                 await self.store.reports.update_draft(open_draft.id, now, status="closed")
             draft_id = await self.store.reports.create_draft(
                 member_id=member.id, kind="report", now=now,
-                step="value" if indicators else "narrative", project_id=report.project_id,
+                step=(DraftStep.VALUE if indicators else DraftStep.NARRATIVE),
+                project_id=report.project_id,
                 period_start=report.period_start, period_end=report.period_end,
                 amends_report_id=report.id)
             for indicator_id, value in values.items():

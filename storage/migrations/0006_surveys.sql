@@ -8,7 +8,7 @@ CREATE TABLE survey_forms (
     version       INTEGER NOT NULL,              -- 1, 2, … per form_id, in import order
     content_hash  TEXT NOT NULL,                 -- sha256 of the normalised definition
     title         TEXT NOT NULL,                 -- in the form's default language
-    definition    TEXT NOT NULL,                 -- JSON, bot.core.survey_forms.Definition
+    definition    TEXT NOT NULL,                 -- JSON, bot.core.surveys.forms.Definition
     source        TEXT NOT NULL,                 -- the imported file's name
     imported_at   TEXT NOT NULL,
     UNIQUE (form_id, version),
@@ -36,8 +36,10 @@ CREATE TABLE survey_invitations (
 );
 CREATE INDEX survey_invitations_by_member ON survey_invitations (member_id);
 
--- position: index of the current question in the definition; step: 'question' or 'review';
--- turn grows at every change, and buttons carry it, so an older message's button is stale.
+-- position: index of the current question in the definition (iteration, added by 0013: of
+-- its repeat); step: see 0017_flow_states.sql ('question', 'review', 'paused' with
+-- resume_step, 'closed', 'done'); buttons carry the step's token (position.iteration, or 'r'
+-- for the review), so an older message's button is stale; turn counts the changes.
 CREATE TABLE survey_responses (
     id            INTEGER PRIMARY KEY,
     campaign_id   INTEGER NOT NULL REFERENCES survey_campaigns (id),

@@ -26,6 +26,7 @@ from bot.i18n import (
 )
 from storage.models import (
     Announcement,
+    AnnouncementStep,
     Member,
 )
 
@@ -40,7 +41,7 @@ class Composing(Outbox):
             if old is not None:
                 await self.store.announcements.update(old.id, now, status="cancelled")
             draft_id = await self.store.announcements.create(author_id=member.id, now=now,
-                                                             step="text")
+                                                             step=AnnouncementStep.TEXT)
         return Outcome.of(Reply(
             "📢 " + _("New announcement.") + "\n"
             + _("Write your message in one text. You can also send a photo or a document with "
@@ -57,26 +58,28 @@ class Composing(Outbox):
         if draft is None:
             return None
         body = text.strip()
-        if draft.step in ("text", "retext"):
+        if draft.step in (AnnouncementStep.TEXT, AnnouncementStep.RETEXT):
             limit = MAX_CAPTION if draft.media_kind else MAX_TEXT
             if not body or len(body) > limit:
                 return Outcome.of(Reply(_("Please keep it under {count} characters (yours has "
                                           "{length}).").format(count=limit, length=len(body))))
             async with self.store.transaction():
                 await self.store.announcements.update(
-                    draft.id, now, text=body, step="audience" if draft.step == "text" else "hub")
+                    draft.id, now, text=body,
+                    step=(AnnouncementStep.AUDIENCE if draft.step == AnnouncementStep.TEXT
+                          else AnnouncementStep.HUB))
             return await self._after_text(member, draft.id)
-        if draft.step.startswith("version:"):
-            language = draft.step.removeprefix("version:")
+        if draft.step == AnnouncementStep.VERSION and draft.version_language:
+            language = draft.version_language
             limit = MAX_CAPTION if draft.media_kind else MAX_TEXT
             if not body or len(body) > limit:
                 return Outcome.of(Reply(_("Please keep it under {count} characters (yours has "
                                           "{length}).").format(count=limit, length=len(body))))
             async with self.store.transaction():
                 await self.store.announcements.set_version(draft.id, language, body)
-                await self.store.announcements.update(draft.id, now, step="hub")
+                await self.store.announcements.update(draft.id, now, step=AnnouncementStep.HUB)
             return Outcome.of(await self.hub(member, draft.id))
-        if draft.step == "when":
+        if draft.step == AnnouncementStep.WHEN:
             moment = parse_moment(body, member.timezone, now)
             if moment is None:
                 return Outcome.of(Reply(_("I could not read this date. Write it like "
@@ -85,7 +88,8 @@ class Composing(Outbox):
                                             "dd/MM HH:mm")), buttons=(
                     (Button("◀ " + _("Back"), self._cb("hb", draft.id)),),)))
             async with self.store.transaction():
-                await self.store.announcements.update(draft.id, now, send_at=moment, step="hub")
+                await self.store.announcements.update(draft.id, now, send_at=moment,
+                                                      step=AnnouncementStep.HUB)
             return Outcome.of(await self.hub(member, draft.id))
         return None
 
@@ -93,7 +97,7 @@ class Composing(Outbox):
                        caption: str | None, now: datetime) -> Outcome | None:
         """Take a photo or document for the announcement being written; None if not asked."""
         draft = await self._draft(member)
-        if draft is None or draft.step not in ("text", "retext"):
+        if draft is None or draft.step not in (AnnouncementStep.TEXT, AnnouncementStep.RETEXT):
             return None
         if kind not in ("photo", "document") or not file_id:
             return Outcome.of(Reply(_("Only a photo or a document can go with an "
@@ -105,13 +109,14 @@ class Composing(Outbox):
         async with self.store.transaction():
             await self.store.announcements.update(
                 draft.id, now, text=body, media_kind=kind, media_file_id=file_id,
-                step="audience" if draft.step == "text" else "hub")
+                step=(AnnouncementStep.AUDIENCE if draft.step == AnnouncementStep.TEXT
+                          else AnnouncementStep.HUB))
         return await self._after_text(member, draft.id)
 
     async def _after_text(self, member: Member, announcement_id: int) -> Outcome:
         draft = await self.store.announcements.get(announcement_id)
         assert draft is not None
-        if draft.step == "audience":
+        if draft.step == AnnouncementStep.AUDIENCE:
             return Outcome.of(await self._audience_menu(member, draft))
         return Outcome.of(await self.hub(member, draft.id))
 
@@ -144,7 +149,7 @@ class Composing(Outbox):
             return expired_button()
         async with self.store.transaction():
             await self.store.announcements.update(draft.id, now, audience=audience.to_json(),
-                                                  step="hub")
+                                                  step=AnnouncementStep.HUB)
         return Outcome(replies=(await self.hub(member, draft.id, replace=True),))
 
     def _when(self, announcement: Announcement, zone: str) -> str:
@@ -254,15 +259,17 @@ class Composing(Outbox):
         if action == "av":
             return await self._set_audience(member, draft, argument, now)
         if action == "hb":
-            if draft.step in ("when", "retext") or draft.step.startswith("version:"):
+            if draft.step in (AnnouncementStep.WHEN, AnnouncementStep.RETEXT,
+                              AnnouncementStep.VERSION):
                 async with self.store.transaction():  # no longer waiting for a typed text
-                    await store.update(draft.id, now, step="hub")
+                    await store.update(draft.id, now, step=AnnouncementStep.HUB)
             return Outcome.of(await self.hub(member, draft.id, replace=True))
         if action == "ln":
             return Outcome.of(self._languages_menu(draft, await store.versions(draft.id)))
         if action == "vl" and argument in LANGUAGES:
             async with self.store.transaction():
-                await store.update(draft.id, now, step=f"version:{argument}")
+                await store.update(draft.id, now, step=AnnouncementStep.VERSION,
+                                   version_language=argument)
             return Outcome.of(Reply(_("Write the version in {language} in one message.").format(
                 language=LANGUAGE_NAMES[argument]), replace=True, buttons=(
                     (Button("◀ " + _("Back"), self._cb("hb", draft.id)),),)))
@@ -281,18 +288,18 @@ class Composing(Outbox):
                 moment = datetime.combine(now.astimezone(zone).date() + timedelta(days=1),
                                           time(8), zone)
             async with self.store.transaction():
-                await store.update(draft.id, now, send_at=moment, step="hub")
+                await store.update(draft.id, now, send_at=moment, step=AnnouncementStep.HUB)
             return Outcome.of(await self.hub(member, draft.id, replace=True))
         if action == "wt":
             async with self.store.transaction():
-                await store.update(draft.id, now, step="when")
+                await store.update(draft.id, now, step=AnnouncementStep.WHEN)
             example = format_datetime(now + timedelta(days=1), member.timezone, "dd/MM HH:mm")
             return Outcome.of(Reply(_("Write the date and time, like {example}.").format(
                 example=example), replace=True, buttons=(
                     (Button("◀ " + _("Back"), self._cb("hb", draft.id)),),)))
         if action == "tx":
             async with self.store.transaction():
-                await store.update(draft.id, now, step="retext")
+                await store.update(draft.id, now, step=AnnouncementStep.RETEXT)
             return Outcome.of(Reply(_("Write the new text in one message."), replace=True,
                                     buttons=((Button("◀ " + _("Back"),
                                                      self._cb("hb", draft.id)),),)))

@@ -26,6 +26,7 @@ from bot.i18n import (
     use_language,
 )
 from storage.models import (
+    AnnouncementStep,
     DeliveryCounts,
     OutboxRow,
     Recipient,
@@ -42,7 +43,7 @@ class Outbox(AnnouncementBase):
             now, quiet_hours(people, send_at or now))
         await self.store.announcements.update(
             announcement_id, now, status="sending" if send_at is None else "scheduled",
-            send_at=send_at, confirmed_at=now, step="done")
+            send_at=send_at, confirmed_at=now, step=AnnouncementStep.DONE)
 
     # --- what recipients see ---------------------------------------------------------------
 

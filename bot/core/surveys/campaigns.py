@@ -5,7 +5,6 @@ screens."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,7 +16,7 @@ from bot.core.replies import Button, Outcome, Reply, h
 from bot.core.surveys.base import LaunchError, SurveyBase, side_of
 from bot.core.surveys.forms import Definition, pick
 from bot.i18n import _, format_datetime, ngettext, use_language
-from storage.models import Member, Recipient, SurveyForm
+from storage.models import LaunchDraft, Member, Recipient, SurveyForm
 
 LAUNCHERS: frozenset[str] = frozenset({"coordinator", "admin"})
 DEADLINES = (7, 14, 30)  # days, offered as buttons
@@ -136,15 +135,13 @@ class Campaigns(SurveyBase):
     def may_launch(member: Member) -> bool:
         return member.role in LAUNCHERS and member.is_active
 
-    def _key(self, member: Member) -> str:
-        return f"survey-launch:{member.id}"
+    async def _save_draft(self, draft: LaunchDraft, now: datetime) -> None:
+        async with self.store.transaction():
+            await self.store.surveys.save_launch_draft(draft, now)
 
-    async def _draft(self, member: Member) -> dict[str, object]:
-        raw = await self.store.kv.get(self._key(member))
-        return json.loads(raw) if raw else {}
-
-    async def _save_draft(self, member: Member, draft: Mapping[str, object]) -> None:
-        await self.store.kv.set(self._key(member), json.dumps(draft, sort_keys=True))
+    async def _drop_draft(self, member: Member) -> None:
+        async with self.store.transaction():
+            await self.store.surveys.drop_launch_draft(member.id)
 
     async def begin_launch(self, member: Member) -> Outcome:
         """/survey: choose a questionnaire to send."""
@@ -155,7 +152,7 @@ class Campaigns(SurveyBase):
         if not forms:
             return Outcome.of(Reply(_("No questionnaire has been imported yet. An "
                                       "administrator imports one with “palabre survey import”.")))
-        await self._save_draft(member, {})
+        await self._drop_draft(member)
         rows = tuple((Button(f"{f.title[:50]} (v{f.version})",
                              SurveyLaunch("f", str(f.id)).pack()),)
                      for f in forms[:10])
@@ -167,15 +164,15 @@ class Campaigns(SurveyBase):
             return expired_button()
         ref = SurveyLaunch.parse(data)
         action, argument = (ref.action, ref.argument) if ref is not None else ("", "")
-        draft = await self._draft(member)
         if action == "f" and argument.isdigit():
             form = await self.store.surveys.form(int(argument))
             if form is None:
                 return expired_button()
-            draft = {"form": form.id, "audience": "{}", "joint": False, "days": 14}
-            await self._save_draft(member, draft)
-            return Outcome.of(await self._hub(member, draft, replace=True))
-        if "form" not in draft:
+            fresh = LaunchDraft(member_id=member.id, form_pk=form.id)
+            await self._save_draft(fresh, now)
+            return Outcome.of(await self._hub(member, fresh, replace=True))
+        draft = await self.store.surveys.launch_draft(member.id)
+        if draft is None:
             return expired_button()
         if action == "au":
             return Outcome.of(await self._audience_menu(member))
@@ -185,32 +182,32 @@ class Campaigns(SurveyBase):
             audience = await self._chosen_audience(member, argument)
             if audience is None:
                 return expired_button()
-            draft["audience"] = audience.to_json()
+            draft = draft.model_copy(update={"audience": audience.to_json()})
         elif action == "j":
-            draft["joint"] = not draft.get("joint")
+            draft = draft.model_copy(update={"joint": not draft.joint})
         elif action == "d" and argument.isdigit() and int(argument) in DEADLINES:
-            draft["days"] = int(argument)
+            draft = draft.model_copy(update={"days": int(argument)})
         elif action == "o" and argument in ("0", "1"):
-            draft["later"] = argument == "1"
+            draft = draft.model_copy(update={"later": argument == "1"})
         elif action == "go":
             return await self._launch_from_chat(member, draft, now)
         elif action == "x":
-            await self._save_draft(member, {})
+            await self._drop_draft(member)
             return Outcome.of(Reply(_("Cancelled. Nothing was sent."), replace=True))
         else:
             return expired_button()
-        await self._save_draft(member, draft)
+        await self._save_draft(draft, now)
         return Outcome.of(await self._hub(member, draft, replace=True))
 
-    async def _hub(self, member: Member, draft: Mapping[str, object], *,
+    async def _hub(self, member: Member, draft: LaunchDraft, *,
                    replace: bool = False) -> Reply:
-        form = await self.store.surveys.form(int(str(draft["form"])))
+        form = await self.store.surveys.form(draft.form_pk)
         assert form is not None
-        audience = Audience.from_json(str(draft["audience"]))
-        joint = bool(draft.get("joint"))
+        audience = Audience.from_json(draft.audience)
+        joint = draft.joint
         people = await self.audience_people(member, audience, joint)
-        days = int(str(draft.get("days", 14)))
-        later = bool(draft.get("later"))
+        days = draft.days
+        later = draft.later
         lines = ["📋 <b>" + h(form.title) + "</b>",
                  "👥 " + h(await self.announcements.audiences.describe(member, audience)) + " · "
                  + ngettext("{count} person", "{count} people", len(people)).format(
@@ -249,23 +246,23 @@ class Campaigns(SurveyBase):
     async def _chosen_audience(self, member: Member, argument: str) -> Audience | None:
         return await self.announcements.audiences.chosen(member, argument, by_value=False)
 
-    async def _launch_from_chat(self, member: Member, draft: Mapping[str, object],
+    async def _launch_from_chat(self, member: Member, draft: LaunchDraft,
                                 now: datetime) -> Outcome:
-        form = await self.store.surveys.form(int(str(draft["form"])))
+        form = await self.store.surveys.form(draft.form_pk)
         if form is None:
             return expired_button()
         opens_at = now
-        if draft.get("later"):
+        if draft.later:
             # Tomorrow at 08:00 where the coordinator is: invitations arrive at a working hour.
             local = now.astimezone(ZoneInfo(member.timezone)) + timedelta(days=1)
             opens_at = local.replace(hour=8, minute=0, second=0, microsecond=0)
-        closes_at = opens_at + timedelta(days=int(str(draft.get("days", 14))))
+        closes_at = opens_at + timedelta(days=draft.days)
         _campaign, count = await self.launch(
-            author=member, form=form, audience=Audience.from_json(str(draft["audience"])),
-            joint=bool(draft.get("joint")), opens_at=opens_at, closes_at=closes_at, now=now)
+            author=member, form=form, audience=Audience.from_json(draft.audience),
+            joint=draft.joint, opens_at=opens_at, closes_at=closes_at, now=now)
         if not count:
             return Outcome.of(Reply(_("Nobody matches this audience. Choose another one.")))
-        await self._save_draft(member, {})
+        await self._drop_draft(member)
         return Outcome.of(Reply("✅ " + ngettext(
             "Questionnaire sent to {count} person. Deadline: {date}. /results shows the answers.",
             "Questionnaire sent to {count} people. Deadline: {date}. /results shows the answers.",

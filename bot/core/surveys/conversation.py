@@ -35,7 +35,7 @@ from bot.core.surveys.engine import State, Step, key
 from bot.core.surveys.forms import Question, pick
 from bot.core.surveys.markup import plain, render
 from bot.i18n import _, format_datetime
-from storage.models import Member, SurveyResponse
+from storage.models import Member, ResponseStep, SurveyResponse
 
 PAGE = 8  # choices per page of buttons
 IDLE = timedelta(hours=12)  # a response left this long no longer takes typed texts
@@ -52,7 +52,7 @@ class Conversation(SurveyBase):
         return response.position, response.iteration
 
     def _token(self, response: SurveyResponse) -> str:
-        if response.step == "review":
+        if response.step == ResponseStep.REVIEW:
             return "r"
         return f"{response.position}.{response.iteration}"
 
@@ -82,7 +82,7 @@ class Conversation(SurveyBase):
         """The current question, after its media label (image, voice prompt, video) in the
         member's language when the form has one: for people who read with difficulty."""
         question_reply = await self.prompt(response, member, now)
-        if response.step != "question":
+        if response.step != ResponseStep.QUESTION:
             return [question_reply]
         loaded = await self.load(response.campaign_id)
         assert loaded is not None
@@ -271,10 +271,10 @@ class Conversation(SurveyBase):
         """What is saved so far, then the current question again (after a lost reply);
         None when no questionnaire is under way."""
         response = await self.store.surveys.open_response(member.id)
-        if response is None or response.step not in ("question", "review"):
+        if response is None or response.step not in (ResponseStep.QUESTION, ResponseStep.REVIEW):
             return None
         loaded, state = await self._state(response, member, now)
-        if response.step == "review":
+        if response.step == ResponseStep.REVIEW:
             return Outcome.of(self._review(loaded, response, state, member))
         lines, _buttons = self._saved_lines(response, state, member.language, edit=False,
                                             until=self._step(response))
@@ -326,17 +326,20 @@ class Conversation(SurveyBase):
                     # Inside a repeat; or nothing to ask with no answer yet: the review.
                     await self.store.surveys.update_response(
                         response_id, now, iteration=first[1],
-                        step="question" if state.path else "review")
+                        step=(ResponseStep.QUESTION if state.path else ResponseStep.REVIEW))
             intro = "📋 <b>" + h(self.title(loaded, member.language)) + "</b>\n" + _(
                 "One question at a time. Your answers are saved as you go: you can stop and "
                 "come back with /surveys.")
         else:
             response_id = response.id
             # Paused (/cancel) or refused after a deadline since extended: back where it was.
-            step = response.step.removeprefix("paused:")
+            step = (response.resume_step if response.step == ResponseStep.PAUSED
+                    else response.step)
             async with self.store.transaction():
                 await self.store.surveys.update_response(
-                    response.id, now, step=step if step in ("question", "review") else "question")
+                    response.id, now, step=step if step in (ResponseStep.QUESTION,
+                                                            ResponseStep.REVIEW)
+                    else ResponseStep.QUESTION)
             intro = "▶ " + _("Let's continue where you stopped.")
         fresh = await self.store.surveys.response(response_id)
         assert fresh is not None
@@ -353,7 +356,7 @@ class Conversation(SurveyBase):
         long ago (then a text is what it looks like, e.g. a field update; /surveys resumes).
         One whose campaign closed meanwhile is returned, to be refused once, politely."""
         response = await self.store.surveys.open_response(member.id)
-        if response is None or response.step not in ("question", "review"):
+        if response is None or response.step not in (ResponseStep.QUESTION, ResponseStep.REVIEW):
             return None
         if now - response.updated_at > IDLE:
             campaign = await self.store.surveys.campaign(response.campaign_id)
@@ -383,14 +386,14 @@ class Conversation(SurveyBase):
         closed = self._closed(loaded, member, now)
         if closed is not None:
             return await self._refuse_closed(response, closed, now)
-        if response.step not in ("question", "review"):
+        if response.step not in (ResponseStep.QUESTION, ResponseStep.REVIEW):
             return expired_button()
         if token != self._token(response):
             # An earlier message's button: nothing changes; here is where the member is.
             return Outcome(replies=(Reply(_("That button belongs to an earlier question. "
                                             "Here is where you are:")),
                                     await self.prompt(response, member, now)))
-        if response.step == "review":
+        if response.step == ResponseStep.REVIEW:
             if action == "ok":
                 return await self.submit(member, response, now)
             if action == "e" and re.fullmatch(r"\d+\.\d+", argument):
@@ -414,7 +417,7 @@ class Conversation(SurveyBase):
     async def _refuse_closed(self, response: SurveyResponse, closed: Reply,
                              now: datetime) -> Outcome:
         async with self.store.transaction():
-            await self.store.surveys.update_response(response.id, now, step="closed")
+            await self.store.surveys.update_response(response.id, now, step=ResponseStep.CLOSED)
         return Outcome.of(closed)
 
     async def _save_and_next(self, member: Member, response: SurveyResponse, value: str | None,
@@ -432,7 +435,7 @@ class Conversation(SurveyBase):
             _loaded, state = await self._state(response, member, now)
             following = self._following(response, state)
             if following is None:
-                await self.store.surveys.update_response(response.id, now, step="review",
+                await self.store.surveys.update_response(response.id, now, step=ResponseStep.REVIEW,
                                                          page=0, editing=0)
             else:
                 await self.store.surveys.update_response(
@@ -598,7 +601,7 @@ class Conversation(SurveyBase):
 
     async def _back(self, member: Member, response: SurveyResponse, now: datetime) -> Outcome:
         loaded, state = await self._state(response, member, now)
-        if response.step == "review":
+        if response.step == ResponseStep.REVIEW:
             target = state.path[-1] if state.path else None
         else:
             current = self._step(response)
@@ -621,7 +624,7 @@ class Conversation(SurveyBase):
         """Ask `step` again (back, or an edit from the review)."""
         async with self.store.transaction():
             await self.store.surveys.update_response(response.id, now, position=step[0],
-                                                     iteration=step[1], step="question",
+                                                     iteration=step[1], step=ResponseStep.QUESTION,
                                                      page=0, editing=1 if editing else 0)
         fresh = await self.store.surveys.response(response.id)
         assert fresh is not None
@@ -634,7 +637,7 @@ class Conversation(SurveyBase):
         closed = self._closed(loaded, member, now)
         if closed is not None:
             return await self._refuse_closed(response, closed, now)
-        if response.step == "review":
+        if response.step == ResponseStep.REVIEW:
             return Outcome.of(await self.prompt(response, member, now))
         return None
 
@@ -711,7 +714,8 @@ class Conversation(SurveyBase):
             return None
         async with self.store.transaction():
             await self.store.surveys.update_response(response.id, now,
-                                                     step="paused:" + response.step)
+                                                     step=ResponseStep.PAUSED,
+                                                     resume_step=response.step)
         return Outcome.of(Reply(_("Paused. Your answers are kept; send /surveys to continue "
                                   "where you stopped.")))
 
