@@ -1,4 +1,4 @@
-"""Surveys: /surveys, /survey, /results, and the questionnaire's buttons."""
+"""Surveys: /surveys, /newsurvey (formerly /survey), /results, and the questionnaire's buttons."""
 
 from __future__ import annotations
 
@@ -64,14 +64,15 @@ async def answer_button(update: Update, context: PalabreContext, member: Member)
 
 @members_only
 async def launch_button(update: Update, context: PalabreContext, member: Member) -> None:
-    """Handle a button of the /survey screens."""
+    """Handle a button of the /newsurvey screens."""
     await answer(update, context, await context.services.surveys.on_launch_callback(
         member, _data(update), now(context)))
 
 
 HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
     CommandHandler("surveys", pending, filters=PRIVATE),
-    CommandHandler("survey", survey, filters=PRIVATE),
+    CommandHandler("newsurvey", survey, filters=PRIVATE),
+    CommandHandler("survey", survey, filters=PRIVATE),  # the former name (ALIASES)
     CommandHandler("results", results, filters=PRIVATE),
     CallbackQueryHandler(answer_button, pattern=r"^sv:"),
     CallbackQueryHandler(launch_button, pattern=r"^sl:"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from storage.db import Database
 from storage.models import SurveyResponse
 
-# Keys that other features keep per member in `kv` (the /survey screens' draft).
+# Keys that other features keep per member in `kv` (the /newsurvey screens' draft).
 _KV_DRAFT_KEYS = ("survey-launch:{member_id}",)
 
 

@@ -46,7 +46,7 @@ async def test_joint_evaluation_answered_start_to_finish(
     await _import(runner, "joint_evaluation.xlsx")
 
     # The coordinator sends it from the chat, as a joint evaluation, with buttons only.
-    [choose] = await claire.send("/survey")
+    [choose] = await claire.send("/newsurvey")
     assert tr("fr", "Which questionnaire do you want to send?") in choose.text
     [hub] = await claire.press("Évaluation conjointe 2026")
     assert "1 personne" in hub.text or "1 person" in hub.text
@@ -319,7 +319,7 @@ async def test_roles_are_checked_on_commands_and_forged_buttons(
     for phone in (awa, didier, claude):
         emulator.drain_events(phone.user_id)
 
-    [refused] = await awa.send("/survey")
+    [refused] = await awa.send("/newsurvey")
     assert tr("fr", "Questionnaires are sent by coordinators and administrators. /surveys "
                     "lists those waiting for you.") in refused.text
     await awa.forge(f"sl:f:{form.id}")

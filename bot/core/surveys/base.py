@@ -17,7 +17,7 @@ from storage import Store
 from storage.models import Campaign, Member, Side, SurveyForm, SurveyResponse
 
 CB = "sv"  # sv:<action>:<response id>:<step>[:<argument>]; sv:go:<campaign id>
-LAUNCH = "sl"  # sl:<action>[:<argument>], the coordinator's /survey screens
+LAUNCH = "sl"  # sl:<action>[:<argument>], the coordinator's /newsurvey screens
 RESULTS = "sr"  # sr:<campaign id>
 EXPORT = "sx"  # sx:<campaign id>: the answers wide, as a spreadsheet
 
