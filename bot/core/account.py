@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.config import LANGUAGES
+from bot.config import UI_LANGUAGES
 from bot.core.commands import commands_for, help_lines, menu_keyboard
 from bot.core.media import remove_file
 from bot.core.onboarding import expired_button, forget_visitor, visitor_help
@@ -48,12 +48,12 @@ class AccountService:
         buttons = tuple(
             (Button(("✓ " if lang == member.language else "") + LANGUAGE_NAMES[lang],
                     CB_LANGUAGE + lang),)
-            for lang in LANGUAGES
+            for lang in UI_LANGUAGES
         )
         return Outcome.of(Reply(_("Which language do you prefer?"), buttons=buttons))
 
     async def set_language(self, member: Member, language: str, now: datetime) -> Outcome:
-        if language not in LANGUAGES:
+        if language not in UI_LANGUAGES:
             return expired_button()
         async with self.store.transaction():
             await self.store.members.update(member.id, now, language=language)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 
-from bot.config import LANGUAGES
+from bot.config import LANGUAGES, base_language
 from bot.core.onboarding import expired_button
 from bot.core.people import role_name
 from bot.core.reminder_policy import DEFAULT_POLICY, allowed
@@ -114,7 +114,7 @@ class Audience:
                 return False
             if kind == "role" and r.role not in values:
                 return False
-            if kind == "language" and r.language not in values:
+            if kind == "language" and base_language(r.language) not in values:
                 return False
         return True
 
@@ -123,8 +123,8 @@ class Audience:
 
 
 def choose_text(default: str, versions: Mapping[str, str], language: str) -> str:
-    """The version in the member's language, else the default one."""
-    return versions.get(language) or default
+    """The version in the member's language (pt_BR reads pt), else the default one."""
+    return versions.get(language) or versions.get(base_language(language)) or default
 
 
 def country_name(code: str) -> str:
@@ -306,7 +306,7 @@ class AnnouncementService:
                 counts.update(r.projects)
             else:
                 value = {"country": r.country, "organisation": r.organisation, "role": r.role,
-                         "language": r.language}[kind]
+                         "language": base_language(r.language)}[kind]
                 if value:
                     counts[value] += 1
         labels: dict[str, str] = {}
@@ -452,7 +452,8 @@ class AnnouncementService:
         versions = await self.store.announcements.versions(draft.id)
         by_text: dict[str, list[str]] = {}
         for r in people:
-            language = r.language if r.language in versions else ""
+            language = r.language if r.language in versions else (
+                base_language(r.language) if base_language(r.language) in versions else "")
             by_text.setdefault(language, []).append(r.language)
         cached = await self._load(draft.id, fresh=True)
         replies = [Reply("👁 " + _("Preview: this is exactly what they will receive."))]

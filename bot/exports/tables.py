@@ -100,7 +100,8 @@ class _Names:
         found = self.cache.get(raw)
         if found is None:
             names = json.loads(raw)
-            found = names.get(self.language) or names.get("fr") or next(iter(names.values()), "")
+            found = (names.get(self.language) or names.get(self.language.split("_")[0])
+                     or names.get("fr") or next(iter(names.values()), ""))
             self.cache[raw] = found
         return found
 

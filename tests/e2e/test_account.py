@@ -53,6 +53,30 @@ async def test_change_language(runner: BotRunner, phone_factory, emulator: BotAp
     assert phone.toasts == ["This button has expired. Nothing was changed."]
 
 
+async def test_switch_between_the_two_portuguese(runner: BotRunner, phone_factory) -> None:
+    """A Mozambican on a Brazilian phone, or the other way round, picks their own Portuguese:
+    /language offers both, and each then reads as itself, menu and dates included."""
+    phone = phone_factory("Celso", language_code="pt-br")
+    await join(runner, phone, language="pt_BR")
+    [prompt] = await phone.send("/language")
+    assert [label.removeprefix("✓ ") for label in prompt.button_texts] == [
+        "Français", "English", "Português", "Português (Brasil)", "Español"]
+    assert "✓ Português (Brasil)" in prompt.button_texts
+    [_, menu] = await phone.press("Português", prompt)
+    assert menu.text == "A partir de agora, escrevo-lhe neste idioma."
+    member = await runner.store.members.by_telegram_id(phone.user_id)
+    assert member is not None and member.language == "pt"
+    [reply] = await phone.send("/help")
+    assert "Eis o que pode fazer" in reply.text and "você" not in reply.text
+    # A menu label of the other Portuguese still works (a keyboard left on the phone).
+    [reply] = await phone.send(tr("pt_BR", "❓ Help"))
+    assert "/language" in reply.text
+    await phone.send("/language")
+    await phone.press("Português (Brasil)")
+    [reply] = await phone.send("/help")
+    assert "Veja o que você pode fazer" in reply.text
+
+
 async def test_stop_then_start_again(runner: BotRunner, phone_factory) -> None:
     phone = phone_factory()
     await join(runner, phone)

@@ -1,5 +1,5 @@
 """Campaigns: who is invited (joint evaluations reach both sides), the invitations through the
-announcements' outbox, /surveys (what waits for a member) and the coordinator's /survey
+announcements' outbox, /surveys (what waits for a member) and the coordinator's /newsurvey
 screens."""
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ class Campaigns(SurveyBase):
         return Outcome.of(Reply("\n".join(lines), buttons=tuple(rows)))
 
 
-    # --- the coordinator's /survey screens ------------------------------------------------
+    # --- the coordinator's /newsurvey screens ------------------------------------------------
 
     @staticmethod
     def may_launch(member: Member) -> bool:
@@ -152,7 +152,7 @@ class Campaigns(SurveyBase):
         await self.store.kv.set(self._key(member), json.dumps(draft, sort_keys=True))
 
     async def begin_launch(self, member: Member) -> Outcome:
-        """/survey: choose a questionnaire to send."""
+        """/newsurvey: choose a questionnaire to send."""
         if not self.may_launch(member):
             return Outcome.of(Reply(_("Questionnaires are sent by coordinators and "
                                       "administrators. /surveys lists those waiting for you.")))
