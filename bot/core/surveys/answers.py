@@ -148,7 +148,7 @@ def parse(question: Question, body: str, language: str, timezone: str,
             return None, _("Write your answer.")
         return body[:MAX_TEXT], None
     if kind in ("integer", "decimal") or typed_range(question):
-        number = parse_number(body, language)
+        number = parse_number(body, language, timezone)
         if isinstance(number, NumberError):
             return None, "⚠ " + (_("This is not a number.") + " " + instruction(
                 question, _local_day(now, timezone)))
