@@ -9,7 +9,7 @@ import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -26,7 +26,7 @@ from bot.i18n import use_language
 from storage import Database, StorageError, Store
 
 if TYPE_CHECKING:
-    from bot.exports.survey_wide import SheetData
+    from bot.exports.survey_wide import Sheet
 
 T = TypeVar("T")
 
@@ -475,7 +475,7 @@ def export_command(
     if len(delimiter) != 1:
         fail("--delimiter takes one character, e.g. ';'")
 
-    async def resolve(store: Store) -> tuple[Scope, str, str, list[SheetData]]:
+    async def resolve(store: Store) -> tuple[Scope, str, str, list[Sheet]]:
         from bot.core.announcements import AnnouncementService
         from bot.core.surveys import SurveyService
         from bot.exports.survey_wide import survey_sheets
@@ -484,7 +484,7 @@ def export_command(
         scope = replace(scope, all_versions=all_versions)
         member = None if as_member is None else await store.members.by_id(as_member)
         language = member.language if member else cfg.default_language
-        sheets: list[SheetData] = []
+        sheets: list[Sheet] = []
         if fmt is ExportFormat.xlsx:
             surveys = SurveyService(store, AnnouncementService(store, zone), zone)
             with use_language(language):
@@ -688,7 +688,8 @@ def survey_list() -> None:
 def survey_launch(
     form_id: Annotated[str, typer.Argument(help="The questionnaire's form_id (latest version).")],
     deadline: Annotated[str, typer.Option(
-        help="When answers stop being accepted, ISO 8601 (without offset: PALABRE_TIMEZONE).")],
+        help="When answers stop being accepted: a day (2026-04-30: the end of that day for "
+             "everyone invited) or a time, ISO 8601 (without offset: PALABRE_TIMEZONE).")],
     audience: Annotated[list[str] | None, typer.Option(
         help="Who answers: everyone (default), or project=ID, country=CC, organisation=ID, "
              "role=ROLE, language=LANG; repeat to narrow, commas for alternatives.")] = None,
@@ -715,7 +716,12 @@ def survey_launch(
     except AudienceError as exc:
         fail(str(exc))
     opens_at = now() if opens is None else _moment(opens, cfg.timezone)
-    closes_at = _moment(deadline, cfg.timezone)
+    closes_at: datetime | date
+    try:  # a day alone: the end of that day, the same day for everyone invited
+        closes_at = date.fromisoformat(deadline) if len(deadline) == 10 else \
+            _moment(deadline, cfg.timezone)
+    except ValueError:
+        closes_at = _moment(deadline, cfg.timezone)  # explains the expected form
     remind_days: tuple[int, ...] | None = None
     if remind is not None:
         try:
@@ -772,33 +778,66 @@ def survey_export(
         "--out", help="The file to write (default: campaign-N.csv|xlsx).")] = None,
     delimiter: Annotated[str, typer.Option(
         help="CSV field separator (French spreadsheets expect ';').")] = ",",
+    decimal: Annotated[str | None, typer.Option(
+        help="CSV decimal separator: ',' for a spreadsheet that reads 12,5 (default: ',' "
+             "with --delimiter ';', else '.').")] = None,
+    codes: Annotated[bool, typer.Option(
+        "--codes", help="Kobo's layout for other tools: choice names, columns named by the "
+                        "questions' names, ISO dates (default: labels and titles in "
+                        "PALABRE_DEFAULT_LANGUAGE, date cells).")] = False,
 ) -> None:
     """Export a campaign's answers wide: one row per response, one column per question."""
-    from bot.core.surveys.forms import Definition
+    from bot.core.surveys.forms import Definition, pick
     from bot.exports import survey_wide
 
     cfg = settings()
     target = out or Path(f"campaign-{campaign}.{fmt.value}")
     if len(delimiter) != 1:
         fail("--delimiter takes one character, e.g. ';'")
+    separator = _decimal(decimal, delimiter)
 
     async def work(store: Store) -> tuple[list[str], list[list[survey_wide.Cell]],
-                                          list[survey_wide.SheetData]]:
+                                          list[survey_wide.SheetData],
+                                          list[survey_wide.Sheet]]:
         found = await store.surveys.campaign(campaign)
         if found is None:
             fail(f"no campaign {campaign} (palabre survey list)")
         form = await store.surveys.form(found.form_pk)
         assert form is not None
         definition = Definition.model_validate_json(form.definition)
+        if not codes:
+            language = cfg.default_language
+            title = pick(definition.title, language, definition.default_language) \
+                or definition.form_id
+            with use_language(language):
+                sheets = await survey_wide.readable_sheets(store, definition, campaign,
+                                                           language, cfg.timezone, None, title)
+            return [], [], [], sheets
         rows = await survey_wide.wide_rows(store, definition, campaign, cfg.timezone)
         repeats = survey_wide.repeat_tables(definition, await store.surveys.campaign_answers(
             campaign), [(int(str(row[-1])), str(row[0])) for row in rows])
-        return survey_wide.columns(definition), rows, repeats
+        return survey_wide.columns(definition), rows, repeats, []
 
-    header, rows, repeats = run_async(with_store(cfg, work))
+    header, rows, repeats, sheets = run_async(with_store(cfg, work))
     target.parent.mkdir(parents=True, exist_ok=True)
-    survey_wide.write(target, header, rows, fmt.value, delimiter, repeats)
-    typer.echo(f"Wrote {len(rows)} responses to {target}.")
+    if codes:
+        survey_wide.write(target, header, rows, fmt.value, delimiter, repeats)
+    else:
+        with use_language(cfg.default_language):
+            survey_wide.write_sheets(target, sheets, fmt.value, delimiter, separator)
+    typer.echo(f"Wrote {len(rows) if codes else len(sheets[0].rows)} responses to {target}.")
+
+
+def _decimal(decimal: str | None, delimiter: str) -> str:
+    """The CSV decimal separator: as asked, else a comma where fields are separated by ';'
+    (the spreadsheets of comma-decimal countries, French first), else a point."""
+    if decimal is None:
+        return "," if delimiter == ";" else "."
+    if decimal not in (",", "."):
+        fail("--decimal takes ',' or '.'")
+    if decimal == delimiter:
+        fail("--decimal and --delimiter must differ")
+    return decimal
 
 
 def main() -> None:

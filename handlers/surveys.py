@@ -35,13 +35,9 @@ async def results(update: Update, context: PalabreContext, member: Member) -> No
 
 @members_only
 async def results_button(update: Update, context: PalabreContext, member: Member) -> None:
-    """Show the results of one campaign, as text and a chart."""
-    campaign_id = _data(update).removeprefix("sr:")
-    if not campaign_id.isdigit():
-        await answer(update, context, expired_button())
-        return
-    await answer(update, context, await context.services.surveys.results(
-        member, int(campaign_id), now(context)))
+    """Show the results of one campaign (overview and chart), or one question's answers."""
+    await answer(update, context, await context.services.surveys.on_results_callback(
+        member, _data(update), now(context)))
 
 
 @members_only

@@ -14,13 +14,16 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.exports.cells import csv_text
 from bot.exports.tables import TABLES, Cell, Scope, Table, connect_readonly, headers
 from bot.exports.xlsx_stream import Workbook
 from bot.i18n import _
+
+if TYPE_CHECKING:
+    from bot.exports.survey_wide import Sheet
 
 Progress = Callable[[int], None]  # called with the number of rows written since the last call
 PROGRESS_EVERY = 1000
@@ -44,17 +47,17 @@ def _write_sheet(book: Workbook, conn: sqlite3.Connection, table: Table, scope: 
 
 def write_xlsx(database: Path, out: Path, scope: Scope, timezone: str,
                progress: Progress | None = None,
-               extra: Sequence[tuple[str, list[str], list[list[Any]]]] = ()) -> int:
+               extra: Sequence[Sheet] = ()) -> int:
     """Write the workbook of everything in `scope`, then the `extra` sheets (survey
-    responses, wide); return the number of data rows."""
+    responses, wide and readable); return the number of data rows."""
     zone = ZoneInfo(timezone)
     conn = connect_readonly(database)
     try:
         book = Workbook(out)
         total = sum(_write_sheet(book, conn, table, scope, zone, progress) for table in TABLES)
-        for title, header, rows in extra:
-            book.sheet(title, header, [10] * len(header))
-            total += book.rows(["any"] * len(header), rows)
+        for sheet in extra:
+            book.sheet(sheet.title, sheet.names, sheet.widths())
+            total += book.rows(sheet.kinds, sheet.rows)
         book.close()
     finally:
         conn.close()

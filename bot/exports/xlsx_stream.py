@@ -26,6 +26,7 @@ _STYLE = {"header": 1, "date": 2, "datetime": 3}
 # Characters XML 1.0 cannot carry (C0 controls but tab, LF, CR; lone surrogates; U+FFFE/F).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SHEET_NAME_LIMIT = 31
+HEADER_WIDTH = 32  # characters: a longer column title wraps in a taller header row
 
 
 def text_xml(value: str) -> str:
@@ -119,8 +120,14 @@ class Workbook:
         self._titles.append(unique)
         self._open = self._zip.open(f"xl/worksheets/sheet{len(self._titles)}.xml", "w",
                                     force_zip64=True)
-        cols = "".join(f'<col min="{i}" max="{i}" width="{max(w, len(n) + 2)}" customWidth="1"/>'
-                       for i, (n, w) in enumerate(zip(names, widths, strict=True), start=1))
+        sizes = [max(w, min(len(n) + 2, HEADER_WIDTH)) for n, w in zip(names, widths,
+                                                                           strict=True)]
+        cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
+                       for i, w in enumerate(sizes, start=1))
+        # A title longer than its column wraps (the header style wraps): room for its lines.
+        lines = max((-(-len(n) // max(1, w - 2)) for n, w in zip(names, sizes, strict=True)),
+                    default=1)
+        height = (f' ht="{15 * min(lines, 6)}" customHeight="1"' if lines > 1 else "")
         header = "".join(
             f'<c r="{column_letter(i)}1" s="{_STYLE["header"]}" t="inlineStr"><is>'
             f'<t xml:space="preserve">{text_xml(name)}</t></is></c>'
@@ -136,7 +143,7 @@ class Workbook:
             'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/>'
             '</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
             + (f"<cols>{cols}</cols>" if cols else "")
-            + f'<sheetData><row r="1">{header}</row>')
+            + f'<sheetData><row r="1"{height}>{header}</row>')
         self._columns = len(names)
 
     def rows(self, kinds: Sequence[str], rows: Iterable[Sequence[Any]],

@@ -260,17 +260,20 @@ def test_survey_responses_are_sheets_of_the_workbook_within_scope(surveyed: Seed
     out = tmp_path / "all.xlsx"
     _run("export", "--out", str(out))
     book = openpyxl.load_workbook(out)
-    assert book.sheetnames[3:] == ["water_points #1"]
-    sheet = book["water_points #1"]
+    # Read as the reader reads it: the questionnaire's title, titles and labels in French.
+    assert book.sheetnames[3:] == ["Water point monitoring #1"]
+    sheet = book["Water point monitoring #1"]
     header = [c.value for c in sheet[1]]
-    assert header[:3] == ["reference", "member_id", "name"] and "country" in header
+    assert header[:5] == ["Référence", "Nom", "Organisation", "Côté", "Envoyé le"]
+    assert "Pays" in header and "member_id" not in header
     row = [c.value for c in sheet[2]]
-    assert row[2] == "Aminata" and row[header.index("country")] == "SN"
-    assert sheet.freeze_panes == "A2"
+    assert row[1] == "Aminata" and row[header.index("Pays")] == "Sénégal"
+    assert row[3] == "Partenaires" and isinstance(row[4], datetime)
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref is not None
     for who, seen in (("Claire", True), ("Didier", False)):  # observers of Rennes, Drôme
         mine = tmp_path / f"{who}.xlsx"
         _run("export", "--out", str(mine), "--as", str(surveyed.members[who]))
-        assert ("water_points #1" in openpyxl.load_workbook(mine).sheetnames) is seen
+        assert ("Water point monitoring #1" in openpyxl.load_workbook(mine).sheetnames) is seen
 
 
 def _per_cell_csv_value(value: object) -> object:

@@ -56,7 +56,8 @@ async def test_joint_evaluation_answered_start_to_finish(
     [hub] = await claire.press("Accès à l'eau potable à Ziguinchor (1)", projects)
     assert "Accès à l'eau potable à Ziguinchor" in hub.text
     [hub] = await claire.press("30")
-    assert tr("fr", "Deadline: {days} days after opening", days="30") in hub.text
+    # The deadline is a day (30 days after today where Claire is), ending at the end of the day.
+    assert tr("fr", "Deadline: {date}, end of the day", date="jeudi 2 avril 2026") in hub.text
     [hub] = await claire.press(tr("fr", "Tomorrow 08:00"))
     assert tr("fr", "Opens: tomorrow at 08:00") in hub.text
     [hub] = await claire.press(tr("fr", "Open now"))
@@ -176,16 +177,28 @@ async def test_joint_evaluation_answered_start_to_finish(
     [menu] = await claire.send("/results")
     assert tr("fr", "Which questionnaire?") in menu.text
     replies = await claire.press("Évaluation conjointe")
-    assert "Partenaires" in replies[0].text or "Partners" in replies[0].text
-    assert "1/1" in replies[0].text
-    assert "  Oui: 0 · 1" in replies[0].text or "  Oui : 0 · 1" in replies[0].text
-    assert "1 réponse, moyenne 12, de 12 à 12" in replies[0].text  # the meetings
+    overview = replies[0]
+    assert "Partenaires : 1/1 ont répondu (100\u00a0%)" in overview.text
+    # The deadline: the end of the day Claire chose, in her zone (and before it in Dakar's).
+    assert "2 avril 2026, 23:59" in overview.text
+    assert len(overview.text) < 300
     assert replies[-1].kind == "photo"
-    [sheet] = await claire.press("📥")
+    # One question at a press: the distribution per side, with shares; the mean of a number.
+    [satisfaction] = await claire.press("satisfait", overview)
+    assert "  Oui : 0 · 1 (100\u00a0%)" in satisfaction.text
+    [meetings] = await claire.press("Combien de réunions", overview)
+    assert "1 réponse, moyenne 12, de 12 à 12" in meetings.text
+    [site] = await claire.press(tr("fr", "Next question"), meetings)  # the budget share
+    [site] = await claire.press(tr("fr", "Next question"), site)  # the last visit
+    assert "15 févr. 2026" in site.text
+    [site] = await claire.press(tr("fr", "Next question"), site)
+    assert "12,56° N, 16,27° O" in site.text  # not "12.56 -16.27 0 0"
+    assert "openstreetmap.org/?mlat=12.56000&amp;mlon=-16.27000" in site.html  # one tap: a map
+    [sheet] = await claire.press("📥", overview)
     assert sheet.kind == "document" and sheet.file_name == "joint_eval_2026-1.xlsx"
     workbook = openpyxl.load_workbook(io.BytesIO(emulator.file_bytes(sheet.file_ids[0])))
     assert workbook.active is not None
-    assert [c.value for c in workbook.active[1]][:3] == ["reference", "member_id", "name"]
+    assert [c.value for c in workbook.active[1]][:3] == ["Référence", "Nom", "Organisation"]
     await intruder.forge("sx:1")
     assert intruder.toasts
 

@@ -111,7 +111,7 @@ def show(question: Question, answer: tuple[str | None, str | None], language: st
     if question.type == "audio" or (question.type == "text" and value is None):
         return "🎤 " + _("voice note")
     if question.type == "geopoint":
-        return "📍 " + (value or "")
+        return place(value or "")
     if question.type == "acknowledge":
         return "✓"
     if question.type == "repeat":
@@ -135,6 +135,26 @@ def show(question: Question, answer: tuple[str | None, str | None], language: st
         pass
     cut = value or ""
     return cut if len(cut) <= 60 else cut[:60] + "…"
+
+
+def place(value: str, *, link: bool = False) -> str:
+    """A location answer ("lat lon altitude accuracy", as ODK stores it) as people read one:
+    '📍 14.6928° N, 17.4467° W' in the reader's language and number format; with `link`, a
+    link to the place on OpenStreetMap (Telegram HTML)."""
+    try:
+        latitude, longitude = (float(n) for n in value.split()[:2])
+    except ValueError:
+        return "📍 " + value
+    north = (_("{degrees}° N") if latitude >= 0 else _("{degrees}° S")).format(
+        degrees=format_number(round(Decimal(str(abs(latitude))), 4)))
+    east = (_("{degrees}° E") if longitude >= 0 else _("{degrees}° W")).format(
+        degrees=format_number(round(Decimal(str(abs(longitude))), 4)))
+    shown = f"{north}, {east}"
+    if not link:
+        return "📍 " + shown
+    url = (f"https://www.openstreetmap.org/?mlat={latitude:.5f}&amp;mlon={longitude:.5f}"
+           f"#map=15/{latitude:.5f}/{longitude:.5f}")
+    return f'📍 <a href="{url}">{shown}</a>'
 
 
 def parse(question: Question, body: str, language: str, timezone: str,

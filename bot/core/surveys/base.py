@@ -18,7 +18,7 @@ from storage.models import Campaign, Member, Side, SurveyForm, SurveyResponse
 
 CB = "sv"  # sv:<action>:<response id>:<step>[:<argument>]; sv:go:<campaign id>
 LAUNCH = "sl"  # sl:<action>[:<argument>], the coordinator's /newsurvey screens
-RESULTS = "sr"  # sr:<campaign id>
+RESULTS = "sr"  # sr:<campaign id>[:p<page of questions>|:q<question index>]
 EXPORT = "sx"  # sx:<campaign id>: the answers wide, as a spreadsheet
 
 class LaunchError(ValueError):

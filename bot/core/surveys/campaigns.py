@@ -5,21 +5,34 @@ screens."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config import LANGUAGES
+from bot.config import UI_LANGUAGES
 from bot.core.announcements import Audience
 from bot.core.onboarding import expired_button
 from bot.core.replies import Button, Outcome, Reply, h
 from bot.core.surveys.base import CB, LAUNCH, LaunchError, SurveyBase, side_of
 from bot.core.surveys.forms import Definition, pick
-from bot.i18n import _, format_datetime, ngettext, use_language
+from bot.i18n import _, format_day, format_moment, ngettext, use_language
 from storage.models import Member, Recipient, SurveyForm
 
 LAUNCHERS: frozenset[str] = frozenset({"coordinator", "admin"})
 DEADLINES = (7, 14, 30)  # days, offered as buttons
+END_OF_DAY = time(23, 59, 59)
+
+
+def end_of_day(day: date, zones: Iterable[str]) -> datetime:
+    """The deadline "by `day`" for people in `zones`: the end of that day where it ends first,
+    so that everyone invited reads the same day (at 23:59 in Maputo, 16:59 in Lima) and nobody
+    is told a day that, for them, has already closed."""
+    return min(datetime.combine(day, END_OF_DAY, ZoneInfo(zone)) for zone in set(zones))
+
+
+def deadline_day(closes_at: datetime, zones: Iterable[str]) -> date:
+    """The day an invitation names: the deadline's earliest local day among those invited."""
+    return min(closes_at.astimezone(ZoneInfo(zone)).date() for zone in set(zones))
 
 
 class Campaigns(SurveyBase):
@@ -60,19 +73,27 @@ class Campaigns(SurveyBase):
         return people
 
     async def launch(self, *, author: Member | None, form: SurveyForm, audience: Audience,
-                     joint: bool, opens_at: datetime, closes_at: datetime,
+                     joint: bool, opens_at: datetime, closes_at: datetime | date,
                      now: datetime, remind_days: tuple[int, ...] | None = None
                      ) -> tuple[int, int]:
         """Create the campaign, record who is invited (and on which side), and queue the
-        invitations in the announcement outbox; return (campaign id, people invited)."""
-        if closes_at <= max(opens_at, now):
-            raise LaunchError("the deadline must come after the opening time and now")
+        invitations in the announcement outbox; return (campaign id, people invited). A
+        deadline given as a day is the end of that day for everyone invited (`end_of_day`)."""
         loaded_definition = self.definition(form)
         kinds = {o.slug: o.kind for o in await self.store.network.organisations()}
         async with self.store.transaction():
             people = await self.audience_people(author, audience, joint)
             if not people:
                 return 0, 0
+            # Those invited, and the one who sends it (or the network, from the command line):
+            # everyone reads the same day.
+            zones = [p.timezone for p in people] + [
+                self.timezone if author is None else author.timezone]
+            if not isinstance(closes_at, datetime):
+                closes_at = end_of_day(closes_at, zones)
+            if closes_at <= max(opens_at, now):
+                raise LaunchError("the deadline must come after the opening time and now")
+            day = deadline_day(closes_at, zones)
             campaign_id = await self.store.surveys.add_campaign(
                 form_pk=form.id, created_by=None if author is None else author.id,
                 audience=audience.to_json(), joint=joint, opens_at=opens_at,
@@ -82,10 +103,9 @@ class Campaigns(SurveyBase):
                 campaign_id, [(p.member_id, side_of(p.role, kinds.get(p.organisation or "")))
                               for p in people], now)
             versions = {}
-            for language in LANGUAGES:
+            for language in UI_LANGUAGES:  # Brazilian readers get their own wording too
                 with use_language(language):
-                    versions[language] = self._invitation_text(loaded_definition, language,
-                                                               closes_at)
+                    versions[language] = self._invitation_text(loaded_definition, language, day)
             announcement_id = await self.store.announcements.create(
                 author_id=None if author is None else author.id, now=now,
                 text=versions[loaded_definition.default_language
@@ -98,8 +118,7 @@ class Campaigns(SurveyBase):
         self.announcements.queued.set()
         return campaign_id, len(people)
 
-    def _invitation_text(self, definition: Definition, language: str,
-                         closes_at: datetime) -> str:
+    def _invitation_text(self, definition: Definition, language: str, day: date) -> str:
         count = len([q for q in definition.asked() if q.type != "note"])
         title = pick(definition.title, language, definition.default_language)
         return "\n".join((
@@ -107,10 +126,10 @@ class Campaigns(SurveyBase):
             ngettext("About {count} question, one at a time; you can stop and come back.",
                      "About {count} questions, one at a time; you can stop and come back.",
                      count).format(count=count),
-            # One text per language, not per person: the day only, in the network's time zone
-            # (/surveys and the questions show the exact time in each member's own zone).
+            # One text per language, not per person: the day only, the same day in every
+            # invited member's zone (/surveys shows the time too, in the member's own zone).
             _("Please answer by {deadline}.").format(
-                deadline=format_datetime(closes_at, self.timezone, "d MMMM y")),
+                deadline=format_day(day, weekday=True)),
         ))
 
     async def pending(self, member: Member, now: datetime) -> Outcome:
@@ -125,7 +144,7 @@ class Campaigns(SurveyBase):
             assert loaded is not None
             response = await self.store.surveys.response_of(campaign.id, member.id)
             title = h(self.title(loaded, member.language))
-            deadline = format_datetime(campaign.closes_at, member.timezone, "d MMMM, HH:mm")
+            deadline = format_moment(campaign.closes_at, member.timezone, year=False)
             state = _("started") if response is not None else _("not started")
             lines.append(f"• {title} · " + _("by {deadline}").format(deadline=deadline)
                          + f" · {state}")
@@ -152,7 +171,7 @@ class Campaigns(SurveyBase):
         await self.store.kv.set(self._key(member), json.dumps(draft, sort_keys=True))
 
     async def begin_launch(self, member: Member) -> Outcome:
-        """/newsurvey: choose a questionnaire to send."""
+        """/newsurvey: choose a questionnaire to send (or cancel)."""
         if not self.may_launch(member):
             return Outcome.of(Reply(_("Questionnaires are sent by coordinators and "
                                       "administrators. /surveys lists those waiting for you.")))
@@ -164,7 +183,7 @@ class Campaigns(SurveyBase):
         rows = tuple((Button(f"{f.title[:50]} (v{f.version})", f"{LAUNCH}:f:{f.id}"),)
                      for f in forms[:10])
         return Outcome.of(Reply("📋 " + _("Which questionnaire do you want to send?"),
-                                buttons=rows))
+                                buttons=(*rows, (Button("✖ " + _("Cancel"), f"{LAUNCH}:x"),))))
 
     async def on_launch_callback(self, member: Member, data: str, now: datetime) -> Outcome:
         if not self.may_launch(member):
@@ -179,7 +198,11 @@ class Campaigns(SurveyBase):
                 return expired_button()
             draft = {"form": form.id, "audience": "{}", "joint": False, "days": 14}
             await self._save_draft(member, draft)
-            return Outcome.of(await self._hub(member, draft, replace=True))
+            return Outcome.of(await self._hub(member, draft, now, replace=True))
+        if action == "x" and not argument:
+            # From the questionnaire's choice or from the summary: nothing is kept.
+            await self._save_draft(member, {})
+            return Outcome.of(Reply(_("Cancelled. Nothing was sent."), replace=True))
         if "form" not in draft:
             return expired_button()
         if action == "au":
@@ -199,15 +222,18 @@ class Campaigns(SurveyBase):
             draft["later"] = argument == "1"
         elif action == "go":
             return await self._launch_from_chat(member, draft, now)
-        elif action == "x":
-            await self._save_draft(member, {})
-            return Outcome.of(Reply(_("Cancelled. Nothing was sent."), replace=True))
-        else:
+        elif action != "h":  # h: back to the summary, unchanged
             return expired_button()
         await self._save_draft(member, draft)
-        return Outcome.of(await self._hub(member, draft, replace=True))
+        return Outcome.of(await self._hub(member, draft, now, replace=True))
 
-    async def _hub(self, member: Member, draft: Mapping[str, object], *,
+    def _deadline(self, member: Member, draft: Mapping[str, object], now: datetime) -> date:
+        """The deadline's day: `days` after the opening day, where the coordinator is."""
+        zone = ZoneInfo(member.timezone)
+        opening = now.astimezone(zone).date() + timedelta(days=1 if draft.get("later") else 0)
+        return opening + timedelta(days=int(str(draft.get("days", 14))))
+
+    async def _hub(self, member: Member, draft: Mapping[str, object], now: datetime, *,
                    replace: bool = False) -> Reply:
         form = await self.store.surveys.form(int(str(draft["form"])))
         assert form is not None
@@ -223,7 +249,8 @@ class Campaigns(SurveyBase):
                  "🤝 " + (_("Joint evaluation (both sides of the partnership): yes") if joint
                           else _("Joint evaluation (both sides of the partnership): no")),
                  "🕗 " + (_("Opens: now") if not later else _("Opens: tomorrow at 08:00")),
-                 "⏰ " + _("Deadline: {days} days after opening").format(days=days)]
+                 "⏰ " + _("Deadline: {date}, end of the day").format(
+                     date=format_day(self._deadline(member, draft, now), weekday=True))]
         deadline_row = tuple(Button(("✓ " if d == days else "") + _("{days} days").format(days=d),
                                     f"{LAUNCH}:d:{d}") for d in DEADLINES)
         opening_row = (Button(("✓ " if not later else "") + _("Open now"), f"{LAUNCH}:o:0"),
@@ -244,7 +271,8 @@ class Campaigns(SurveyBase):
                  Button(_("By country"), f"{LAUNCH}:k:c")),
                 (Button(_("By organisation"), f"{LAUNCH}:k:o"),
                  Button(_("By role"), f"{LAUNCH}:k:r")),
-                (Button(_("By language"), f"{LAUNCH}:k:l"),))
+                (Button(_("By language"), f"{LAUNCH}:k:l"),),
+                (Button("◀ " + _("Back"), f"{LAUNCH}:h"),))
         return Reply(_("Who should answer?"), buttons=rows, replace=True)
 
     async def _kind_menu(self, member: Member, short: str) -> Reply:
@@ -279,17 +307,19 @@ class Campaigns(SurveyBase):
             # Tomorrow at 08:00 where the coordinator is: invitations arrive at a working hour.
             local = now.astimezone(ZoneInfo(member.timezone)) + timedelta(days=1)
             opens_at = local.replace(hour=8, minute=0, second=0, microsecond=0)
-        closes_at = opens_at + timedelta(days=int(str(draft.get("days", 14))))
-        _campaign, count = await self.launch(
+        campaign_id, count = await self.launch(
             author=member, form=form, audience=Audience.from_json(str(draft["audience"])),
-            joint=bool(draft.get("joint")), opens_at=opens_at, closes_at=closes_at, now=now)
+            joint=bool(draft.get("joint")), opens_at=opens_at,
+            closes_at=self._deadline(member, draft, now), now=now)
         if not count:
             return Outcome.of(Reply(_("Nobody matches this audience. Choose another one.")))
+        campaign = await self.store.surveys.campaign(campaign_id)
+        assert campaign is not None
+        closes_at = campaign.closes_at
         await self._save_draft(member, {})
         return Outcome.of(Reply("✅ " + ngettext(
             "Questionnaire sent to {count} person. Deadline: {date}. /results shows the answers.",
             "Questionnaire sent to {count} people. Deadline: {date}. /results shows the answers.",
-            count).format(count=count, date=format_datetime(closes_at, member.timezone,
-                                                            "d MMMM y, HH:mm")),
+            count).format(count=count, date=format_moment(closes_at, member.timezone)),
             replace=True))
 

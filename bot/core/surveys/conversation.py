@@ -33,7 +33,7 @@ from bot.core.surveys.base import CB, Loaded, SurveyBase, fit, reference
 from bot.core.surveys.engine import State, Step, key
 from bot.core.surveys.forms import Question, pick
 from bot.core.surveys.markup import plain, render
-from bot.i18n import _, format_datetime
+from bot.i18n import _, format_clock, format_day, format_moment
 from storage.models import Member, SurveyResponse
 
 PAGE = 8  # choices per page of buttons
@@ -169,6 +169,9 @@ class Conversation(SurveyBase):
             navigation.append(Button(_("Skip"), self._cb("s", response)))
         if state.path and state.path[0] != step:
             navigation.append(Button("◀ " + _("Back"), self._cb("b", response)))
+        else:
+            # The first question has nothing to go back to: a way out that keeps everything.
+            navigation.append(Button("✖ " + _("Stop for now"), self._cb("q", response)))
         if navigation:
             rows.append(tuple(navigation))
         return Reply("\n".join(lines).rstrip(), buttons=tuple(rows))
@@ -289,18 +292,18 @@ class Conversation(SurveyBase):
         campaign = loaded.campaign
         if now < campaign.opens_at:
             return Reply(_("This questionnaire opens on {date}.").format(
-                date=format_datetime(campaign.opens_at, member.timezone, "d MMMM y, HH:mm")))
+                date=format_moment(campaign.opens_at, member.timezone)))
         if now >= campaign.closes_at:
             return Reply(_("This questionnaire closed on {date}. Your answers so far are kept; "
                            "thank you for your time.").format(
-                date=format_datetime(campaign.closes_at, member.timezone, "d MMMM y, HH:mm")))
+                date=format_moment(campaign.closes_at, member.timezone)))
         return None
 
     def _already(self, response: SurveyResponse, member: Member) -> Reply:
         when = response.submitted_at or response.updated_at
         return Reply(_("Your answers were already received on {date} (reference {reference})."
                        " Thank you!").format(
-            date=format_datetime(when, member.timezone, "d MMMM y, HH:mm"),
+            date=format_moment(when, member.timezone),
             reference=reference(response)))
 
     async def start(self, member: Member, campaign_id: int, now: datetime) -> Outcome:
@@ -402,7 +405,7 @@ class Conversation(SurveyBase):
                 return expired_button()
             return await self._page(member, response, int(argument), now)
         simple = {"d": self._done, "n": self._note, "k": self._keep, "s": self._skip,
-                  "b": self._back, "x": self._restart_rank}
+                  "b": self._back, "x": self._restart_rank, "q": self._pause}
         if action in simple:
             return await simple[action](member, response, now)
         return expired_button()
@@ -705,11 +708,17 @@ class Conversation(SurveyBase):
         response = await self._active(member, now)
         if response is None:
             return None
+        return await self._pause(member, response, now, replace=False)
+
+    async def _pause(self, member: Member, response: SurveyResponse, now: datetime, *,
+                     replace: bool = True) -> Outcome:
+        """Stop for now (the first question's way out, or /cancel): the answers stay and
+        /surveys (or the invitation's Start) resumes on the same question."""
         async with self.store.transaction():
             await self.store.surveys.update_response(response.id, now,
                                                      step="paused:" + response.step)
         return Outcome.of(Reply(_("Paused. Your answers are kept; send /surveys to continue "
-                                  "where you stopped.")))
+                                  "where you stopped."), replace=replace))
 
     # --- submitting ----------------------------------------------------------------------------
 
@@ -737,8 +746,8 @@ class Conversation(SurveyBase):
             fresh = await self.store.surveys.response(response.id)
             assert fresh is not None
             return Outcome.of(self._already(fresh, member))
-        day = format_datetime(now, member.timezone, "d MMMM y")
-        clock = format_datetime(now, member.timezone, "HH:mm")
+        day = format_day(now, member.timezone)
+        clock = format_clock(now, member.timezone)
         text = _("✅ Your answers to «{title}» were received on {date} at {time} (reference "
                  "{reference}). Thank you!").format(
             title=h(self.title(loaded, member.language)), date=day, time=clock,
