@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import UI_LANGUAGES
@@ -91,6 +91,8 @@ class Campaigns(SurveyBase):
                 self.timezone if author is None else author.timezone]
             if not isinstance(closes_at, datetime):
                 closes_at = end_of_day(closes_at, zones)
+            # Stored in UTC: the store compares instants as texts.
+            opens_at, closes_at = opens_at.astimezone(UTC), closes_at.astimezone(UTC)
             if closes_at <= max(opens_at, now):
                 raise LaunchError("the deadline must come after the opening time and now")
             day = deadline_day(closes_at, zones)
