@@ -96,8 +96,11 @@ async def test_a_questionnaire_across_zones_with_ways_out_and_readable_results(
         await phone.press(partly)
         await phone.send(text)
         replies = await phone.press("✅")  # the strengths: none ticked, then Done
-        assert replies[-1].text.startswith("4/6")  # the meetings
+        assert replies[-1].text.startswith("4/7")  # the meetings
         await phone.send("12")
+        [refused] = await phone.send("15/02/2027")  # in the future: the form says no
+        assert "◀" in str(refused.button_texts)  # a way out while typing a date
+        await phone.send("15/02/2026")
         await runner.handled(emulator.send_location(phone.user_id, -8.89, -36.49))
         await phone.press("OK")
         [receipt] = await phone.press("✅")
@@ -117,5 +120,7 @@ async def test_a_questionnaire_across_zones_with_ways_out_and_readable_results(
     [site] = await claire.press(tr("fr", "Next question"), improve)  # the strengths
     [site] = await claire.press(tr("fr", "Next question"), site)  # the meetings
     assert "2 réponses, moyenne 12, de 12 à 12" in site.text
-    [site] = await claire.press(tr("fr", "Next question"), site)
+    [visit] = await claire.press(tr("fr", "Next question"), site)
+    assert visit.text.count("15 févr. 2026") == 2  # as the reader writes dates
+    [site] = await claire.press(tr("fr", "Next question"), visit)
     assert site.text.count("8,89° S, 36,49° O") == 2

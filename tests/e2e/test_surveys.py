@@ -14,7 +14,7 @@ from typing import Any
 import openpyxl
 
 from bot.core.announcements import Audience
-from bot.emulator import BotApiEmulator
+from bot.emulator import BotApiEmulator, SentMessage
 from bot.exports import survey_wide
 from tests.auxil.runner import BotRunner, Phone
 from tests.auxil.texts import tr
@@ -27,6 +27,15 @@ async def _import(runner: BotRunner, name: str) -> Any:
     form, created = await runner.services.surveys.import_form(FORMS / name, runner.clock())
     assert created
     return form
+
+
+async def _review_pages(phone: Phone, review: SentMessage) -> list[SentMessage]:
+    """Every page of the review, the first one first (the message is edited in place)."""
+    pages = [review]
+    while tr("fr", "More answers") in " ".join(pages[-1].button_texts):
+        [page] = await phone.press(tr("fr", "More answers"), pages[-1])
+        pages.append(page)
+    return pages
 
 
 async def _invited(runner: BotRunner, phone: Phone) -> None:
@@ -123,7 +132,7 @@ async def test_joint_evaluation_answered_start_to_finish(
     assert "J'accepte" in consent.text
     [review] = (await aminata.press("OK"))[-1:]
     assert tr("fr", "Check your answers") in review.text
-    assert "En partie" in review.text and "45,5" in review.text
+    assert "En partie" in review.text and len(review.text) < 300  # a page at a time
 
     # A review edit: satisfied after all; the follow-up question is no longer relevant.
     replies = await aminata.press("✏️ 2")
@@ -132,6 +141,9 @@ async def test_joint_evaluation_answered_start_to_finish(
     review = replies[-1]
     assert tr("fr", "Check your answers") in review.text
     assert "améliorer" not in review.text
+    pages = await _review_pages(aminata, review)
+    assert len(pages) > 1 and all(len(page.text) < 300 for page in pages)
+    assert any("45,5" in page.text for page in pages)
 
     # Forged and stale buttons change nothing: a press for another step (here a question,
     # while the member is at the review) shows the review again.
@@ -388,7 +400,8 @@ async def test_water_points_with_a_range_and_a_voice_note_and_a_later_opening(
     await runner.handled(emulator.send_voice(901, b"OggS" + b"v" * 800))
     review = [e.message for e in emulator.drain_events(901) if e.message][-1]
     assert tr("fr", "Check your answers") in review.text
-    assert "1\u202f250" in review.text and "🎤" in review.text
+    pages = "\n".join(page.text for page in await _review_pages(fatou, review))
+    assert "1\u202f250" in pages and "🎤" in pages
     [receipt] = await fatou.press(tr("fr", "Send my answers"))
     assert receipt.text.startswith("✅")
     response = await runner.store.surveys.response_of(

@@ -17,7 +17,7 @@ from bot.core.surveys import expressions as xpath
 from bot.core.surveys.engine import State, key
 from bot.core.surveys.forms import Question, pick
 from bot.core.surveys.markup import plain
-from bot.i18n import _, format_date, format_number
+from bot.i18n import _, format_date, format_number, locale_name
 
 MAX_TEXT = 2000
 RANGE_BUTTONS = 20  # a range with more steps is typed, as a number
@@ -275,7 +275,8 @@ def _read_date(body: str, appearance: Sequence[str], language: str) -> date | No
                 return date(year, month, 1)
         return None
     try:
-        day = parse_date(text, locale=language)
+        # In the order the reader's formats write it (en_GB: 15/02/2026, not the US order).
+        day = parse_date(text, locale=locale_name(language))
     except (ValueError, IndexError):
         return None
     if "year" in appearance:

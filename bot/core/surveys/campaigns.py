@@ -182,8 +182,8 @@ class Campaigns(SurveyBase):
             return Outcome.of(Reply(_("No questionnaire has been imported yet. An "
                                       "administrator imports one with “palabre survey import”.")))
         await self._save_draft(member, {})
-        rows = tuple((Button(f"{f.title[:50]} (v{f.version})", f"{LAUNCH}:f:{f.id}"),)
-                     for f in forms[:10])
+        rows = tuple((Button(f"{self._form_title(f, member)[:50]} (v{f.version})",
+                             f"{LAUNCH}:f:{f.id}"),) for f in forms[:10])
         return Outcome.of(Reply("📋 " + _("Which questionnaire do you want to send?"),
                                 buttons=(*rows, (Button("✖ " + _("Cancel"), f"{LAUNCH}:x"),))))
 
@@ -229,6 +229,12 @@ class Campaigns(SurveyBase):
         await self._save_draft(member, draft)
         return Outcome.of(await self._hub(member, draft, now, replace=True))
 
+    def _form_title(self, form: SurveyForm, member: Member) -> str:
+        """The questionnaire's title in the member's language (its own, else the form's)."""
+        definition = self.definition(form)
+        return pick(definition.title, member.language, definition.default_language) \
+            or form.title
+
     def _deadline(self, member: Member, draft: Mapping[str, object], now: datetime) -> date:
         """The deadline's day: `days` after the opening day, where the coordinator is."""
         zone = ZoneInfo(member.timezone)
@@ -244,7 +250,7 @@ class Campaigns(SurveyBase):
         people = await self.audience_people(member, audience, joint)
         days = int(str(draft.get("days", 14)))
         later = bool(draft.get("later"))
-        lines = ["📋 <b>" + h(form.title) + "</b>",
+        lines = ["📋 <b>" + h(self._form_title(form, member)) + "</b>",
                  "👥 " + h(await self.announcements.describe_audience(member, audience)) + " · "
                  + ngettext("{count} person", "{count} people", len(people)).format(
                      count=len(people)),
