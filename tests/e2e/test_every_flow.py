@@ -93,12 +93,14 @@ class Walker:
                 self.seen.append(f"[{self.language}] {problem}: {message.text[:80]!r}")
         return replies
 
-    def _step(self, message: SentMessage | None) -> None:
-        """The message being answered is a step: it must show a way out."""
+    def _step(self, message: SentMessage | None, *, answers: bool = False) -> None:
+        """The message being answered is a step: it must show a way out. In a questionnaire
+        (`answers`), a choice labelled "No" is an answer, not a way out."""
         if message is None:
             return
         labels = message.button_texts
-        out = any(w in label for label in labels for w in self.ways_out) or any(
+        ways = self.ways_out - {tr(self.language, "No")} if answers else self.ways_out
+        out = any(w in label for label in labels for w in ways) or any(
             mark in label for label in labels for mark in ("◀", "✖")) or "/cancel" in message.text
         if not out:
             self.seen.append(f"[{self.language}] no way out: {message.text[:80]!r} {labels}")
@@ -109,22 +111,24 @@ class Walker:
                 return message
         raise AssertionError(f"no button {label!r}")
 
-    async def press(self, label: str, *, step: bool = True) -> list[SentMessage]:
+    async def press(self, label: str, *, step: bool = True,
+                    answers: bool = False) -> list[SentMessage]:
         message = self._last_with(label)
         if step:
-            self._step(message)
+            self._step(message, answers=answers)
         return self._check(await self.phone.press(label, message))
 
-    async def type(self, text: str, *, step: bool = True) -> list[SentMessage]:
+    async def type(self, text: str, *, step: bool = True,
+                   answers: bool = False) -> list[SentMessage]:
         if step:
-            self._step(self.phone.emulator.last_message(self.phone.user_id))
+            self._step(self.phone.emulator.last_message(self.phone.user_id), answers=answers)
         return self._check(await self.phone.send(text))
 
     async def command(self, text: str) -> list[SentMessage]:
         return self._check(await self.phone.send(text))
 
     async def location(self, latitude: float, longitude: float) -> list[SentMessage]:
-        self._step(self.phone.emulator.last_message(self.phone.user_id))
+        self._step(self.phone.emulator.last_message(self.phone.user_id), answers=True)
         runner = self.phone.runner
         await runner.handled(runner.emulator.send_location(self.phone.user_id, latitude,
                                                            longitude))
@@ -238,14 +242,14 @@ async def test_every_flow_fits_a_small_phone(runner: BotRunner, phone_factory: A
         await asyncio.sleep(0.05)
     partner.inbox()
     await partner.press("▶", step=False)  # the invitation's Start
-    await partner.press(PARTLY[language])
-    await partner.type("Plus de visites de terrain, s'il vous plaît")
-    await partner.press("✅")  # no strength ticked: Done
-    await partner.type("12")
-    await partner.type("15/02/2026")
+    await partner.press(PARTLY[language], answers=True)
+    await partner.type("Plus de visites de terrain, s'il vous plaît", answers=True)
+    await partner.press("✅", answers=True)  # no strength ticked: Done
+    await partner.type("12", answers=True)
+    await partner.type("15/02/2026", answers=True)
     await partner.location(12.5681, -16.2733)
-    await partner.press("OK")
-    await partner.press(tr(language, "Send my answers"))
+    await partner.press("OK", answers=True)
+    await partner.press(tr(language, "Send my answers"), answers=True)
     await partner.command("/surveys")
     coordinator.inbox()
     await coordinator.command("/results")
