@@ -467,6 +467,9 @@ def export_command(
     all_versions: Annotated[bool, typer.Option(
         "--all-versions", help="Also the values of earlier versions of amended reports.")
     ] = False,
+    decimal: Annotated[str | None, typer.Option(
+        help="CSV decimal separator: ',' for a spreadsheet that reads 12,5 (default: ',' "
+             "with --delimiter ';', else '.').")] = None,
 ) -> None:
     """Export reports, indicator values and attachments (XLSX, CSV) or records (JSON Lines)."""
     from bot.exports import jsonl, spreadsheets, tables
@@ -474,6 +477,7 @@ def export_command(
     cfg = settings()
     if len(delimiter) != 1:
         fail("--delimiter takes one character, e.g. ';'")
+    separator = _decimal(decimal, delimiter)
 
     async def resolve(store: Store) -> tuple[Scope, str, str, list[Sheet]]:
         from bot.core.announcements import AnnouncementService
@@ -512,7 +516,7 @@ def export_command(
                 typer.echo(f"Wrote {rows} rows to {out}.")
             else:
                 paths = spreadsheets.write_csv(cfg.database, out, scope, zone, delimiter,
-                                               progress)
+                                               progress, separator)
                 typer.echo(f"Wrote {total} rows to " + ", ".join(str(p) for p in
                                                                   paths.values()) + ".")
 

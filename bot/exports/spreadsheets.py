@@ -72,15 +72,25 @@ def _csv_time(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
 
 
+def _comma(value: Any) -> Any:
+    """A number for a spreadsheet that reads 12,5 (French, Portuguese, Spanish…): 12 for a
+    whole number, never 12,0."""
+    if not isinstance(value, float):
+        return value
+    return str(int(value)) if value.is_integer() else repr(float(value)).replace(".", ",")
+
+
 # A cell's conversion by column kind; None: written as it comes (the csv module writes None
 # as an empty field, numbers with repr, and a day as its ISO form).
 _CSV_BY_KIND: dict[str, Callable[[Any], Any] | None] = {
     "text": _text, "number": None, "date": None, "datetime": _csv_time}
 
 
-def _csv_rows(table: Table, rows: Iterable[Sequence[Cell]]) -> Iterable[list[Any]]:
+def _csv_rows(table: Table, rows: Iterable[Sequence[Cell]],
+              decimal: str = ".") -> Iterable[list[Any]]:
+    kinds = _CSV_BY_KIND if decimal == "." else {**_CSV_BY_KIND, "number": _comma}
     converted = [(index, convert) for index, column in enumerate(table.columns)
-                 if (convert := _CSV_BY_KIND.get(column.kind, _csv_any)) is not None]
+                 if (convert := kinds.get(column.kind, _csv_any)) is not None]
     for row in rows:
         out = list(row)
         for index, convert in converted:
@@ -109,8 +119,10 @@ def csv_paths(out: Path) -> dict[str, Path]:
 
 
 def write_csv(database: Path, out: Path, scope: Scope, timezone: str, delimiter: str = ",",
-              progress: Progress | None = None) -> dict[str, Path]:
-    """Write one UTF-8 CSV (with BOM, for spreadsheets) per table; return their paths."""
+              progress: Progress | None = None, decimal: str = ".") -> dict[str, Path]:
+    """Write one UTF-8 CSV (with BOM, for spreadsheets) per table; return their paths.
+    `decimal` ',' writes 12,5 for a spreadsheet of a comma-decimal country (a percent as its
+    number of percent, 45,5)."""
     zone = ZoneInfo(timezone)
     paths = csv_paths(out)
     conn = connect_readonly(database)
@@ -119,7 +131,7 @@ def write_csv(database: Path, out: Path, scope: Scope, timezone: str, delimiter:
             with paths[table.key].open("w", encoding="utf-8-sig", newline="") as handle:
                 writer = csv.writer(handle, delimiter=delimiter)
                 writer.writerow(headers(table))
-                rows = iter(_csv_rows(table, table.rows(conn, scope, zone)))
+                rows = iter(_csv_rows(table, table.rows(conn, scope, zone), decimal))
                 while chunk := list(itertools.islice(rows, PROGRESS_EVERY)):
                     writer.writerows(chunk)  # a thousand rows in one call, in C
                     if progress is not None:

@@ -392,3 +392,41 @@ def test_amended_values_are_counted_once_unless_all_versions_are_asked(
     rows = openpyxl.load_workbook(current)["Valeurs des indicateurs"].max_row
     all_rows = openpyxl.load_workbook(every)["Valeurs des indicateurs"].max_row
     assert all_rows - rows == 3  # the 3 values of version 1, only when asked
+
+
+def test_percent_cells_and_a_french_csv(seeded: Seeded, tmp_path: Path) -> None:
+    """A percent indicator is a percent cell (shown 12 % by a French spreadsheet, 12% by an
+    English one), its unit named; a ';' CSV writes decimals with a comma and whole numbers
+    whole (never 5.0;12.0), a ',' one stays machine-readable, and --decimal says otherwise."""
+    conn = sqlite3.connect(tmp_path / "palabre.db", isolation_level=None)
+    try:
+        conn.execute("UPDATE indicator_values SET value = 45.5 WHERE rowid = (SELECT MIN(iv.rowid)"
+                     " FROM indicator_values iv JOIN indicators i ON i.id = iv.indicator_id"
+                     " WHERE i.code = 'households')")
+    finally:
+        conn.close()
+    out = tmp_path / "export.xlsx"
+    _run("export", "--format", "xlsx", "--out", str(out), "--project", "eau-ziguinchor")
+    values = openpyxl.load_workbook(out)["Valeurs des indicateurs"]
+    rows = {(r[0].value, r[4].value): r for r in values.iter_rows(min_row=2)}
+    committees = rows[("R-2026-000001", "committees")]
+    assert committees[6].value == "%"
+    assert committees[7].value == 0.12 and committees[7].number_format == "0%"
+    assert committees[8].value == 1.0 and committees[8].number_format == "0%"
+    wells = rows[("R-2026-000001", "wells")]
+    assert wells[7].value == 10 and wells[7].number_format == "General"
+
+    french = tmp_path / "fr.csv"
+    _run("export", "--format", "csv", "--delimiter", ";", "--out", str(french),
+         "--project", "eau-ziguinchor")
+    lines = (tmp_path / "fr_indicator_values.csv").read_text(encoding="utf-8-sig").splitlines()
+    households = next(line for line in lines if ";households;" in line)
+    assert ";45,5;800;" in households
+    assert ";wells;Puits réhabilités;;10;12;" in next(line for line in lines if ";wells;" in line)
+    machine = tmp_path / "machine.csv"
+    _run("export", "--format", "csv", "--out", str(machine), "--project", "eau-ziguinchor")
+    text = (tmp_path / "machine_indicator_values.csv").read_text(encoding="utf-8-sig")
+    assert ",45.5,800.0," in text
+    _run("export", "--format", "csv", "--delimiter", ";", "--decimal", ".", "--out",
+         str(tmp_path / "point.csv"), "--project", "eau-ziguinchor")
+    assert ";45.5;" in (tmp_path / "point_indicator_values.csv").read_text(encoding="utf-8-sig")

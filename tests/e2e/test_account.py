@@ -90,11 +90,20 @@ async def test_stop_then_start_again(runner: BotRunner, phone_factory) -> None:
     assert member is not None and member.status == "active"
 
 
-async def test_mydata_sends_a_json_document(runner: BotRunner, phone_factory,
-                                            emulator: BotApiEmulator) -> None:
+async def test_mydata_sends_a_text_to_read_and_a_json_document(
+        runner: BotRunner, phone_factory, emulator: BotApiEmulator) -> None:
     phone = phone_factory("Aminata", username="aminata_z")
     await join(runner, phone)
-    [reply] = await phone.send("/mydata")
+    [readable, reply] = await phone.send("/mydata")
+    # To read first: in the person's language and time zone, names instead of numbers.
+    assert readable.kind == "document" and readable.file_name == "palabre-my-data.txt"
+    text = emulator.file_bytes(readable.file_ids[0]).decode()
+    assert text.startswith(tr("fr", "What Palabre keeps about you, {name}", name="Aminata"))
+    assert "Compte Telegram : @aminata_z" in text
+    assert "Organisation : Commune de Ziguinchor" in text
+    assert "Accès à l'eau potable à Ziguinchor" in text
+    assert "Accord donné le : 3 mars 2026, 14:05" in text  # Dakar: UTC+0
+    assert "Fuseau horaire : Africa/Dakar" in text
     assert reply.kind == "document"
     assert reply.file_name == "palabre-my-data.json"
     data = json.loads(emulator.file_bytes(reply.file_ids[0]))
@@ -104,6 +113,7 @@ async def test_mydata_sends_a_json_document(runner: BotRunner, phone_factory,
     assert data["organisation"]["slug"] == "ziguinchor"
     assert data["projects"][0]["id"] == "eau-ziguinchor"
     assert data["member"]["consent_at"].startswith("2026-03-03T14:05")
+    assert "id" not in data["member"] and "organisation_id" not in data["member"]
 
 
 async def test_forget_deidentifies_and_keeps_the_row(runner: BotRunner, phone_factory,

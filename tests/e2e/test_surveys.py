@@ -171,7 +171,10 @@ async def test_joint_evaluation_answered_start_to_finish(
     assert answers["site"][0] == "12.56 -16.27 0 0"
     assert answers["photo"][0] is None and answers["photo"][1]  # Telegram's file id
     assert answers["year"][0] == "2026"  # the calculation, stored with the answers
-    [mine] = await aminata.send("/mydata")
+    [readable, mine] = await aminata.send("/mydata")
+    text = emulator.file_bytes(readable.file_ids[0]).decode()
+    assert "Évaluation conjointe 2026 · envoyé le 3 mars 2026" in text
+    assert "Êtes-vous satisfait·e du partenariat ? : Oui" in text
     data = json.loads(emulator.file_bytes(mine.file_ids[0]))
     [given] = data["survey_responses"]
     assert given["form_id"] == "joint_eval_2026" and given["status"] == "submitted"
