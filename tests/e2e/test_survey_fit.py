@@ -75,8 +75,12 @@ async def test_a_questionnaire_across_zones_with_ways_out_and_readable_results(
         [pending] = await phones[user_id].send("/surveys")
         assert moment in pending.text, pending.text
 
-    # The first question's way out keeps everything; /surveys resumes on the same question.
+    # /summary names the questionnaire in each reader's language.
     rosa = phones[702]
+    summary = (await rosa.send("/summary"))[0]
+    assert "📋 Balance intermedio" in summary.text
+
+    # The first question's way out keeps everything; /surveys resumes on the same question.
     replies = await rosa.press("▶", _invitation(emulator, 702))
     first = replies[-1]
     assert first.text.startswith("1/")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from bot.core.surveys import expressions as xpath
 from bot.core.surveys.engine import State, key
 from bot.core.surveys.forms import Question, pick
 from bot.core.surveys.markup import plain
-from bot.i18n import _, format_date, format_number, locale_name
+from bot.i18n import _, format_date, format_moment, format_number, locale_name
 
 MAX_TEXT = 2000
 RANGE_BUTTONS = 20  # a range with more steps is typed, as a number
@@ -123,7 +123,7 @@ def show(question: Question, answer: tuple[str | None, str | None], language: st
             return value[:5]  # HH:MM, as typed
         if question.type == "datetime" and value:
             moment = datetime.fromisoformat(value)  # in the member's zone when answered
-            return format_date(moment.date(), "medium") + moment.strftime(" %H:%M")
+            return format_moment(moment, moment.tzinfo or UTC)
         if question.type == "date" and value:
             day = date.fromisoformat(value)
             if "year" in question.appearance.split():
