@@ -40,7 +40,7 @@ def _text(value: str) -> str:
 
 def _write_sheet(book: Workbook, conn: sqlite3.Connection, table: Table, scope: Scope,
                  zone: ZoneInfo, progress: Progress | None) -> int:
-    book.sheet(_(table.title), headers(table), [c.width for c in table.columns])
+    book.sheet(_(table.title), headers(table, zone.key), [c.width for c in table.columns])
     return book.rows([c.kind for c in table.columns], table.rows(conn, scope, zone), progress,
                      PROGRESS_EVERY)
 
@@ -130,7 +130,7 @@ def write_csv(database: Path, out: Path, scope: Scope, timezone: str, delimiter:
         for table in TABLES:
             with paths[table.key].open("w", encoding="utf-8-sig", newline="") as handle:
                 writer = csv.writer(handle, delimiter=delimiter)
-                writer.writerow(headers(table))
+                writer.writerow(headers(table, timezone))
                 rows = iter(_csv_rows(table, table.rows(conn, scope, zone), decimal))
                 while chunk := list(itertools.islice(rows, PROGRESS_EVERY)):
                     writer.writerows(chunk)  # a thousand rows in one call, in C

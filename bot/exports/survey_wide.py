@@ -340,9 +340,9 @@ def _readable_cells(question: Question, answer: tuple[str | None, str | None] | 
     return [value]
 
 
-def _fixed_titles() -> list[tuple[str, str]]:
+def _fixed_titles(timezone: str) -> list[tuple[str, str]]:
     return [(_("Reference"), "text"), (_("Name"), "text"), (_("Organisation"), "text"),
-            (_("Side"), "text"), (_("Sent at"), "datetime")]
+            (_("Side"), "text"), (_("Sent at") + f" ({timezone})", "datetime")]
 
 
 async def readable_sheets(store: Store, definition: Definition, campaign_id: int,
@@ -355,7 +355,7 @@ async def readable_sheets(store: Store, definition: Definition, campaign_id: int
     organisations = {o.id: o.name for o in await store.network.organisations()}
     main = _readable_columns(definition, None, language)
     names, kinds = [], []
-    for name, kind in _fixed_titles() + [c for _q, cols in main for c in cols]:
+    for name, kind in _fixed_titles(timezone) + [c for _q, cols in main for c in cols]:
         names.append(name)
         kinds.append(kind)
     rows: list[list[Value]] = []

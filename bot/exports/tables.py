@@ -222,8 +222,11 @@ TABLES: tuple[Table, ...] = (
 )
 
 
-def headers(table: Table) -> list[str]:
-    return [_(column.header) for column in table.columns]
+def headers(table: Table, timezone: str | None = None) -> list[str]:
+    """The columns' titles in the current language; a time's column names its time zone
+    ("Submitted at (Africa/Dakar)"): a spreadsheet's cells have none."""
+    return [_(column.header) + (f" ({timezone})" if timezone and column.kind == "datetime"
+                                else "") for column in table.columns]
 
 
 def total_rows(conn: sqlite3.Connection, scope: Scope) -> int:

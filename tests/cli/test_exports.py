@@ -58,7 +58,9 @@ def test_xlsx_cell_by_cell(seeded: Seeded, tmp_path: Path) -> None:
     first = [c.value for c in reports[2]]
     assert first[0] == "R-2026-000001"
     assert first[2] == "Accès à l'eau potable à Ziguinchor"
-    assert first[5] == datetime(2026, 1, 26) and reports.cell(2, 6).number_format == "yyyy-mm-dd"
+    # A date cell in the spreadsheet's own short format (built-in 14: 26/01/2026 in French).
+    assert first[5] == datetime(2026, 1, 26) and reports.cell(2, 6).number_format == "mm-dd-yy"
+    assert header[9] == "Envoyé le (Europe/Paris)"  # a time's column names its zone
     assert isinstance(first[9], datetime)  # submitted at, local time
     assert first[8] == 1 and first[7] == "reçu"
     # A narrative starting like a formula stays text.
@@ -264,7 +266,8 @@ def test_survey_responses_are_sheets_of_the_workbook_within_scope(surveyed: Seed
     assert book.sheetnames[3:] == ["Water point monitoring #1"]
     sheet = book["Water point monitoring #1"]
     header = [c.value for c in sheet[1]]
-    assert header[:5] == ["Référence", "Nom", "Organisation", "Côté", "Envoyé le"]
+    assert header[:5] == ["Référence", "Nom", "Organisation", "Côté",
+                          "Envoyé le (Europe/Paris)"]
     assert "Pays" in header and "member_id" not in header
     row = [c.value for c in sheet[2]]
     assert row[1] == "Aminata" and row[header.index("Pays")] == "Sénégal"
@@ -328,7 +331,7 @@ def test_csv_conversions_per_column_are_byte_identical(seeded: Seeded, tmp_path:
                 with (reference / f"{table.key}.csv").open("w", encoding="utf-8-sig",
                                                            newline="") as handle:
                     writer = csv.writer(handle, delimiter=";")
-                    writer.writerow(headers(table))
+                    writer.writerow(headers(table, "Europe/Paris"))
                     for row in table.rows(conn, Scope(), zone):
                         writer.writerow([_per_cell_csv_value(v) for v in row])
         finally:
