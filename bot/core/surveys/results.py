@@ -183,7 +183,8 @@ class Results(SurveyBase):
 
     def _overview(self, reading: _Reading, reader: Member, page: int) -> Reply:
         campaign = reading.loaded.campaign
-        lines = ["📊 <b>" + h(self.title(reading.loaded, reader.language)) + "</b>",
+        title = self.title(reading.loaded, reader.language)
+        lines = ["📊 <b>" + h(title if len(title) <= 60 else title[:59] + "…") + "</b>",
                  "⏰ " + _("Deadline: {date}").format(date=format_moment(
                      campaign.closes_at, reader.timezone))
                  + (" · " + _("joint evaluation") if campaign.joint else "")]
