@@ -9,8 +9,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# The languages of content: names in the network file, questionnaire texts, announcement
+# versions, the audience "by language".
 Language = Literal["fr", "en", "pt", "es"]
 LANGUAGES: tuple[Language, ...] = ("fr", "en", "pt", "es")
+# What a person reads the bot in: one of the languages, or a variant with its own catalog.
+# "pt" is the Portuguese of Portugal and of Africa (Mozambique, Cabo Verde, Guinea-Bissau,
+# Angola, São Tomé); "pt_BR" Brazilian Portuguese. Both read the "pt" content.
+UiLanguage = Literal["fr", "en", "pt", "pt_BR", "es"]
+UI_LANGUAGES: tuple[UiLanguage, ...] = ("fr", "en", "pt", "pt_BR", "es")
+
+
+def base_language(language: str) -> Language:
+    """The content language a reader of `language` reads ('pt_BR' → 'pt')."""
+    base = language.split("_")[0]
+    return base if base in LANGUAGES else "fr"
 
 
 class Settings(BaseSettings):
@@ -24,7 +37,7 @@ class Settings(BaseSettings):
     telegram_base_url: str = "https://api.telegram.org/bot"
     database: Path = Path("data/palabre.db")
     media_dir: Path = Path("data/media")
-    default_language: Language = "fr"
+    default_language: UiLanguage = "fr"
     timezone: str = "UTC"
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     # Telegram's flood limits; raise them only for a bot whose limits Telegram raised.
@@ -55,6 +68,14 @@ class Settings(BaseSettings):
             return frozenset(int(part) for part in value.replace(";", ",").split(",") if part.strip())
         if isinstance(value, int):
             return frozenset({value})
+        return value
+
+    @field_validator("default_language", mode="before")
+    @classmethod
+    def _language_code(cls, value: object) -> object:
+        # "pt-BR", "pt-br" as people write it; "pt_BR" as the catalogs are named.
+        if isinstance(value, str) and value.replace("-", "_").lower() == "pt_br":
+            return "pt_BR"
         return value
 
     @field_validator("timezone")

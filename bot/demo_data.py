@@ -81,7 +81,7 @@ async def seed_history(store: Store, surveys: SurveyService, survey_file: Path,
     campaign_id, _count = await surveys.launch(
         author=None, form=form, audience=Audience(), joint=True,
         opens_at=now - timedelta(days=10), now=now,
-        closes_at=(now + timedelta(days=20)).replace(hour=18, minute=0, second=0, microsecond=0))
+        closes_at=(now + timedelta(days=20)).date())  # the end of that day, for everyone
     answering = [members[p.name] for p in SAMPLE_PEOPLE]
     async with store.transaction():
         for member_id, (satisfied, improve, strengths, meetings) in zip(

@@ -30,8 +30,8 @@ class Documents:
         return charts.progress_chart(panels, texts, language)
 
     def distribution_chart(self, panels: Sequence[Distribution], groups: Sequence[str],
-                           language: str) -> bytes:
-        return survey_charts.distribution_chart(panels, groups, language)
+                           language: str, title: str) -> bytes:
+        return survey_charts.distribution_chart(panels, groups, language, title)
 
     async def workbook(self, surveys: SurveyService, reader: Member, out: Path,
                        project_ids: Sequence[int]) -> int:
@@ -42,14 +42,10 @@ class Documents:
                                        Scope(project_ids=tuple(project_ids)), reader.timezone,
                                        None, sheets)
 
-    async def survey_answers(self, loaded: Loaded, reader: Member,
-                             members: set[int] | None) -> tuple[bytes, int]:
-        campaign_id = loaded.campaign.id
-        header = survey_wide.columns(loaded.definition)
-        rows = await survey_wide.wide_rows(self.store, loaded.definition, campaign_id,
-                                           reader.timezone, members)
-        repeats = survey_wide.repeats_of(loaded.definition, campaign_id, rows,
-                                         await self.store.surveys.campaign_answers(campaign_id))
-        repeats = [(title.rpartition(" ")[2], head, body) for title, head, body in repeats]
-        content = await asyncio.to_thread(survey_wide.xlsx_bytes, header, rows, repeats)
-        return content, len(rows)
+    async def survey_answers(self, loaded: Loaded, reader: Member, members: set[int] | None,
+                             title: str) -> tuple[bytes, int]:
+        sheets = await survey_wide.readable_sheets(self.store, loaded.definition,
+                                                   loaded.campaign.id, reader.language,
+                                                   reader.timezone, members, title)
+        content = await asyncio.to_thread(survey_wide.xlsx_bytes, sheets)
+        return content, len(sheets[0].rows)

@@ -12,7 +12,8 @@ from decimal import Decimal
 from importlib import resources
 from zoneinfo import ZoneInfo
 
-from babel import Locale, negotiate_locale
+from babel import Locale, localedata
+from babel.core import get_global
 from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
 from babel.dates import format_skeleton as _format_skeleton
@@ -24,14 +25,19 @@ from babel.numbers import format_decimal as _format_decimal
 from babel.numbers import format_percent as _format_percent
 from babel.support import Translations
 
-from bot.config import LANGUAGES
+from bot.config import LANGUAGES, UI_LANGUAGES, base_language
 
 DOMAIN = "palabre"
 FALLBACK = "fr"
-# Endonyms: a language is offered in its own name so that everyone can find theirs.
-LANGUAGE_NAMES = {"fr": "Français", "en": "English", "pt": "Português", "es": "Español"}
+# Endonyms: a language is offered in its own name so that everyone can find theirs. Plain
+# "Português" is the Portuguese of Portugal and of Africa; Brazilians find theirs by name.
+LANGUAGE_NAMES = {"fr": "Français", "en": "English", "pt": "Português",
+                  "pt_BR": "Português (Brasil)", "es": "Español"}
 
 _locale: ContextVar[str] = ContextVar("palabre_locale", default=FALLBACK)
+# The reader's time zone, when known: it tells the country whose number formats they use
+# (a Spanish speaker in Lima writes 1,500.5, one in Bogotá 1.500,5).
+_zone: ContextVar[str | None] = ContextVar("palabre_zone", default=None)
 
 
 def N_(message: str) -> str:
@@ -55,21 +61,35 @@ def translations(language: str) -> Translations:
 
 
 def current_language() -> str:
+    """The language the current reader reads the bot in (one of UI_LANGUAGES)."""
     return _locale.get()
 
 
-def set_language(language: str) -> None:
-    """Set the language for the rest of the current task (one update)."""
-    _locale.set(language if language in LANGUAGES else FALLBACK)
+def content_language() -> str:
+    """The language of content (names, questionnaires) for the current reader."""
+    return base_language(_locale.get())
+
+
+def _known(language: str) -> str:
+    return language if language in UI_LANGUAGES else FALLBACK
+
+
+def set_language(language: str, timezone: str | None = None) -> None:
+    """Set the language (and the reader's time zone, for number formats) for the rest of
+    the current task (one update)."""
+    _locale.set(_known(language))
+    _zone.set(timezone)
 
 
 @contextmanager
-def use_language(language: str) -> Iterator[None]:
+def use_language(language: str, timezone: str | None = None) -> Iterator[None]:
     """Speak `language` inside the block (e.g. to write to another member)."""
-    token = _locale.set(language if language in LANGUAGES else FALLBACK)
+    token = _locale.set(_known(language))
+    zone_token = _zone.set(timezone)
     try:
         yield
     finally:
+        _zone.reset(zone_token)
         _locale.reset(token)
 
 
@@ -84,17 +104,25 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def negotiate(language_code: str | None, default: str = FALLBACK) -> str:
-    """Pick our language closest to a client's language code (e.g. 'pt-BR' → 'pt')."""
+    """Pick our language closest to a client's language code. Telegram sends 'pt-br' for a
+    Brazilian phone: Brazilian Portuguese; any other Portuguese ('pt', 'pt-pt', 'pt-mz', …)
+    gets the Portuguese of Portugal and of Africa."""
     if not language_code:
         return default
-    preferred = [language_code.replace("-", "_"), language_code.split("-")[0]]
-    found = negotiate_locale(preferred, list(LANGUAGES), sep="_")
-    return found if found in LANGUAGES else default
+    code = language_code.replace("-", "_").lower()
+    language, _sep, region = code.partition("_")
+    if language == "pt":
+        return "pt_BR" if region == "br" else "pt"
+    return language if language in LANGUAGES else default
 
 
 # The locale whose formats a language's readers get: English as written outside the US
-# (3 March 2026, 14:05), the English of the partnerships' countries.
-FORMAT_LOCALES = {"en": "en_GB"}
+# (3 March 2026, 14:05), the English of the partnerships' countries; Portuguese as written
+# in Portugal and in Africa (1 234,5), Brazilian Portuguese as in Brazil (1.234,5).
+FORMAT_LOCALES = {"en": "en_GB", "pt": "pt_PT", "pt_BR": "pt_BR"}
+# Languages whose number formats differ by country: a reader in a country with its own
+# locale gets it (es_PE, es_MX: 1,500.5; es_CO, es_BO: 1.500,5).
+REGIONAL = frozenset({"es"})
 
 
 @functools.cache
@@ -102,10 +130,21 @@ def _parsed(name: str) -> Locale:
     return Locale.parse(name)
 
 
+@functools.cache
+def locale_name(language: str, timezone: str | None = None) -> str:
+    """The babel locale of a reader of `language` in `timezone` ('es', 'America/Lima' →
+    'es_PE'; 'pt' → 'pt_PT'; 'en' → 'en_GB')."""
+    language = _known(language)
+    if language in REGIONAL and timezone:
+        territory = get_global("zone_territories").get(timezone)
+        if territory and localedata.exists(f"{language}_{territory}"):
+            return f"{language}_{territory}"
+    return FORMAT_LOCALES.get(language, language)
+
+
 def reader_locale() -> Locale:
-    """The babel locale for dates, times and numbers in the current language."""
-    language = _locale.get()
-    return _parsed(FORMAT_LOCALES.get(language, language))
+    """The babel locale for dates, times and numbers of the current reader."""
+    return _parsed(locale_name(_locale.get(), _zone.get()))
 
 
 def _tz(zone: str | tzinfo) -> tzinfo:

@@ -13,7 +13,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot.config import LANGUAGES
+from bot.config import UI_LANGUAGES
 from bot.i18n import DOMAIN
 
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
@@ -55,7 +55,7 @@ def check_all() -> list[str]:
     or with placeholders that differ from its msgid's."""
     problems: list[str] = []
     wanted = extracted_messages()
-    for language in LANGUAGES:
+    for language in UI_LANGUAGES:
         catalog = read_catalog(language)
         for msgid in wanted:
             if msgid not in catalog:
@@ -85,7 +85,7 @@ def check_all() -> list[str]:
 
 def compile_all() -> Iterator[Path]:
     """Write a .mo next to each .po (for tools that want files; the bot reads the .po)."""
-    for language in LANGUAGES:
+    for language in UI_LANGUAGES:
         catalog = read_catalog(language)
         target = po_path(language).with_suffix(".mo")
         with target.open("wb") as handle:
@@ -101,7 +101,7 @@ def update_catalogs() -> list[Path]:
     for msgid, plural in extracted_messages().items():
         template.add(msgid if plural is None else (msgid, plural))
     written = []
-    for language in LANGUAGES:
+    for language in UI_LANGUAGES:
         path = po_path(language)
         if path.is_file():
             catalog = read_catalog(language)

@@ -1,11 +1,11 @@
 """The distribution of a survey's closed questions, one horizontal bar panel per question,
 the sides of a joint evaluation side by side (matplotlib's Agg backend, as `bot.charts`).
 
-Read on paper as well as on a phone: each bar says its count and its share of that side's
-answers (the sides differ in size, so counts alone mislead); the legend names each side with
-its number of answers (n; for a question with several answers per person, the answers given)
-and stays above the bars; the choices are set apart by a gap and a thin rule, so that bars of
-different answers are not read as pairs.
+Read on paper as well as on a phone: the questionnaire's title on top; each bar says its count
+and its share of the people of that side who answered the question (the sides differ in size,
+so counts alone mislead; several answers per person make shares add up to more than 100 %);
+the legend names each side with that number (n) and stays above the bars; the choices are set
+apart by a gap and a thin rule, so that bars of different answers are not read as pairs.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 COLOURS = ("#1f6f8b", "#e07a1f", "#6a994e")
-Panel = Distribution  # title, labels, series
+# title, choice labels, series: (side, count per choice[, people who answered: the share's base])
+Panel = Distribution
 GROUP_WIDTH = 0.7  # of each choice's slot: the rest is the gap between choices
 
 
@@ -57,9 +58,10 @@ def distribution_figure(panels: Sequence[Panel], groups: Sequence[str], language
         count = max(1, len(series))
         width = GROUP_WIDTH / count
         positions = list(range(len(labels)))
-        highest = max((v for _n, values in series for v in values), default=0)
-        for index, (name, values) in enumerate(series):
-            total = sum(values)
+        highest = max((v for side in series for v in side[1]), default=0)
+        for index, side in enumerate(series):
+            name, values = side[0], side[1]
+            total = side[2] if len(side) > 2 else sum(values)
             offsets = [p - GROUP_WIDTH / 2 + width * (index + 0.5) for p in positions]
             label = f"{name} (n = {total})" if name else None
             axes.barh(offsets, list(values), height=width * 0.92, label=label,

@@ -1,4 +1,4 @@
-"""Surveys: /surveys, /survey, /results, and the questionnaire's buttons."""
+"""Surveys: /surveys, /newsurvey (formerly /survey), /results, and the questionnaire's buttons."""
 
 from __future__ import annotations
 
@@ -36,13 +36,9 @@ async def results(update: Update, context: PalabreContext, member: Member) -> No
 
 @members_only
 async def results_button(update: Update, context: PalabreContext, member: Member) -> None:
-    """Show the results of one campaign, as text and a chart."""
-    ref = SurveyResults.parse(_data(update))
-    if ref is None:
-        await answer(update, context, expired_button())
-        return
-    await answer(update, context, await context.services.surveys.results(
-        member, ref.campaign_id, now(context)))
+    """Show the results of one campaign (overview and chart), or one question's answers."""
+    await answer(update, context, await context.services.surveys.on_results_callback(
+        member, _data(update), now(context)))
 
 
 @members_only
@@ -65,14 +61,15 @@ async def answer_button(update: Update, context: PalabreContext, member: Member)
 
 @members_only
 async def launch_button(update: Update, context: PalabreContext, member: Member) -> None:
-    """Handle a button of the /survey screens."""
+    """Handle a button of the /newsurvey screens."""
     await answer(update, context, await context.services.surveys.on_launch_callback(
         member, _data(update), now(context)))
 
 
 HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
     CommandHandler("surveys", pending, filters=PRIVATE),
-    CommandHandler("survey", survey, filters=PRIVATE),
+    CommandHandler("newsurvey", survey, filters=PRIVATE),
+    CommandHandler("survey", survey, filters=PRIVATE),  # the former name (ALIASES)
     CommandHandler("results", results, filters=PRIVATE),
     # `SurveyStart` (sv:go:…) is under the same prefix as `SurveyAnswer`.
     CallbackQueryHandler(answer_button, pattern=SurveyAnswer.pattern()),

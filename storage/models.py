@@ -51,8 +51,10 @@ class Project(Model):
     reminders: str | None = None  # the reminder policy as JSON (None: the defaults)
 
     def title(self, language: str) -> str:
-        """Return the name in `language`, else French, else any."""
-        return self.name.get(language) or self.name.get("fr") or next(iter(self.name.values()))
+        """Return the name in `language` (a variant reads its language's: pt_BR → pt), else
+        French, else any."""
+        return (self.name.get(language) or self.name.get(language.split("_")[0])
+                or self.name.get("fr") or next(iter(self.name.values())))
 
 
 class Member(Model):

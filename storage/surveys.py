@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+
+import aiosqlite
 
 from storage.db import Database
 from storage.models import Campaign, LaunchDraft, ResponseStep, Side, SurveyForm, SurveyResponse
@@ -232,6 +235,14 @@ class SurveyRepo:
             found.setdefault(r["response_id"], {})[r["question"]] = r["value"]
         return found
 
+    async def submitted_answers(self, campaign_id: int) -> list[aiosqlite.Row]:
+        """(response_id, question, value, file_id) of a campaign's submitted responses."""
+        return list(await self.db.fetchall(
+            "SELECT a.response_id, a.question, a.value, a.file_id FROM survey_answers a"
+            " JOIN survey_responses r ON r.id = a.response_id"
+            " WHERE r.campaign_id = ? AND r.status = 'submitted' ORDER BY a.question",
+            (campaign_id,)))
+
     async def member_responses(self, member_id: int) -> list[dict[str, object]]:
         """A member's responses with their answers (for /mydata)."""
         rows = await self.db.fetchall(
@@ -251,11 +262,14 @@ class SurveyRepo:
                             for q, (v, f) in sorted(answers.items())}})
         return found
 
-    async def project_rates(self, project_id: int, now: datetime) -> list[tuple[str, int, int]]:
-        """(title, answered, invited) of the open campaigns, counting the project's members."""
+    async def project_rates(self, project_id: int, now: datetime,
+                            language: str = "fr") -> list[tuple[str, int, int]]:
+        """(title in `language`, answered, invited) of the open campaigns, counting the
+        project's members."""
         stamp = now.isoformat()
         rows = await self.db.fetchall(
-            "SELECT f.title, COUNT(*) AS invited, SUM(CASE WHEN r.status = 'submitted'"
+            "SELECT f.title, json_extract(f.definition, '$.title') AS titles,"
+            " COUNT(*) AS invited, SUM(CASE WHEN r.status = 'submitted'"
             " THEN 1 ELSE 0 END) AS answered FROM survey_campaigns c"
             " JOIN survey_forms f ON f.id = c.form_pk"
             " JOIN survey_invitations i ON i.campaign_id = c.id"
@@ -263,4 +277,10 @@ class SurveyRepo:
             " LEFT JOIN survey_responses r ON r.campaign_id = c.id AND r.member_id = i.member_id"
             " WHERE c.opens_at <= ? AND c.closes_at > ? GROUP BY c.id ORDER BY c.closes_at, c.id",
             (project_id, stamp, stamp))
-        return [(r["title"], int(r["answered"] or 0), int(r["invited"])) for r in rows]
+        found = []
+        for r in rows:
+            titles = json.loads(r["titles"]) if r["titles"] else {}
+            title = (titles.get(language) or titles.get(language.split("_")[0])
+                     or r["title"]) if isinstance(titles, dict) else r["title"]
+            found.append((str(title), int(r["answered"] or 0), int(r["invited"])))
+        return found

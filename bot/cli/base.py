@@ -87,3 +87,15 @@ def moment(value: str, zone: str) -> datetime:
     if moment <= now():
         fail(f"--at {value!r} is in the past")
     return moment
+
+
+def decimal_separator(decimal: str | None, delimiter: str) -> str:
+    """The CSV decimal separator: as asked, else a comma where fields are separated by ';'
+    (the spreadsheets of comma-decimal countries, French first), else a point."""
+    if decimal is None:
+        return "," if delimiter == ";" else "."
+    if decimal not in (",", "."):
+        fail("--decimal takes ',' or '.'")
+    if decimal == delimiter:
+        fail("--decimal and --delimiter must differ")
+    return decimal

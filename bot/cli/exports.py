@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.base import MAX_ID, app, fail, run_async, settings, with_store
+from bot.cli.base import MAX_ID, app, decimal_separator, fail, run_async, settings, with_store
 from bot.exports.tables import Scope
 from bot.i18n import use_language
 from storage import Store
 
 if TYPE_CHECKING:
-    from bot.exports.survey_wide import SheetData
+    from bot.exports.survey_wide import Sheet
 
 media = typer.Typer(help="Files sent with the reports.", no_args_is_help=True)
 
@@ -79,6 +79,9 @@ def export_command(
     all_versions: Annotated[bool, typer.Option(
         "--all-versions", help="Also the values of earlier versions of amended reports.")
     ] = False,
+    decimal: Annotated[str | None, typer.Option(
+        help="CSV decimal separator: ',' for a spreadsheet that reads 12,5 (default: ',' "
+             "with --delimiter ';', else '.').")] = None,
 ) -> None:
     """Export reports, indicator values and attachments (XLSX, CSV) or records (JSON Lines)."""
     from bot.exports import jsonl, spreadsheets, tables
@@ -86,8 +89,9 @@ def export_command(
     cfg = settings()
     if len(delimiter) != 1:
         fail("--delimiter takes one character, e.g. ';'")
+    separator = decimal_separator(decimal, delimiter)
 
-    async def resolve(store: Store) -> tuple[Scope, str, str, list[SheetData]]:
+    async def resolve(store: Store) -> tuple[Scope, str, str, list[Sheet]]:
         from bot.cli.survey import surveys_of
         from bot.exports.survey_wide import survey_sheets
 
@@ -95,7 +99,7 @@ def export_command(
         scope = replace(scope, all_versions=all_versions)
         member = None if as_member is None else await store.members.by_id(as_member)
         language = member.language if member else cfg.default_language
-        sheets: list[SheetData] = []
+        sheets: list[Sheet] = []
         if fmt is ExportFormat.xlsx:
             surveys = surveys_of(store, zone)
             with use_language(language):
@@ -123,7 +127,7 @@ def export_command(
                 typer.echo(f"Wrote {rows} rows to {out}.")
             else:
                 paths = spreadsheets.write_csv(cfg.database, out, scope, zone, delimiter,
-                                               progress)
+                                               progress, separator)
                 typer.echo(f"Wrote {total} rows to " + ", ".join(str(p) for p in
                                                                   paths.values()) + ".")
 

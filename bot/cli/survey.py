@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.base import MAX_ID, fail, moment, now, run_async, settings, with_store
+from bot.cli.base import (
+    MAX_ID,
+    decimal_separator,
+    fail,
+    moment,
+    now,
+    run_async,
+    settings,
+    with_store,
+)
+from bot.i18n import use_language
 from storage import Store
 
 if TYPE_CHECKING:
@@ -96,7 +107,8 @@ def survey_list() -> None:
 def survey_launch(
     form_id: Annotated[str, typer.Argument(help="The questionnaire's form_id (latest version).")],
     deadline: Annotated[str, typer.Option(
-        help="When answers stop being accepted, ISO 8601 (without offset: PALABRE_TIMEZONE).")],
+        help="When answers stop being accepted: a day (2026-04-30: the end of that day for "
+             "everyone invited) or a time, ISO 8601 (without offset: PALABRE_TIMEZONE).")],
     audience: Annotated[list[str] | None, typer.Option(
         help="Who answers: everyone (default), or project=ID, country=CC, organisation=ID, "
              "role=ROLE, language=LANG; repeat to narrow, commas for alternatives.")] = None,
@@ -122,7 +134,12 @@ def survey_launch(
     except AudienceError as exc:
         fail(str(exc))
     opens_at = now() if opens is None else moment(opens, cfg.timezone)
-    closes_at = moment(deadline, cfg.timezone)
+    closes_at: datetime | date
+    try:  # a day alone: the end of that day, the same day for everyone invited
+        closes_at = date.fromisoformat(deadline) if len(deadline) == 10 else \
+            moment(deadline, cfg.timezone)
+    except ValueError:
+        closes_at = moment(deadline, cfg.timezone)  # explains the expected form
     remind_days: tuple[int, ...] | None = None
     if remind is not None:
         try:
@@ -172,30 +189,51 @@ def survey_export(
         "--out", help="The file to write (default: campaign-N.csv|xlsx).")] = None,
     delimiter: Annotated[str, typer.Option(
         help="CSV field separator (French spreadsheets expect ';').")] = ",",
+    decimal: Annotated[str | None, typer.Option(
+        help="CSV decimal separator: ',' for a spreadsheet that reads 12,5 (default: ',' "
+             "with --delimiter ';', else '.').")] = None,
+    codes: Annotated[bool, typer.Option(
+        "--codes", help="Kobo's layout for other tools: choice names, columns named by the "
+                        "questions' names, ISO dates (default: labels and titles in "
+                        "PALABRE_DEFAULT_LANGUAGE, date cells).")] = False,
 ) -> None:
     """Export a campaign's answers wide: one row per response, one column per question."""
-    from bot.core.surveys.forms import Definition
+    from bot.core.surveys.forms import Definition, pick
     from bot.exports import survey_wide
 
     cfg = settings()
     target = out or Path(f"campaign-{campaign}.{fmt.value}")
     if len(delimiter) != 1:
         fail("--delimiter takes one character, e.g. ';'")
+    separator = decimal_separator(decimal, delimiter)
 
     async def work(store: Store) -> tuple[list[str], list[list[survey_wide.Cell]],
-                                          list[survey_wide.SheetData]]:
+                                          list[survey_wide.SheetData],
+                                          list[survey_wide.Sheet]]:
         found = await store.surveys.campaign(campaign)
         if found is None:
             fail(f"no campaign {campaign} (palabre survey list)")
         form = await store.surveys.form(found.form_pk)
         assert form is not None
         definition = Definition.model_validate_json(form.definition)
+        if not codes:
+            language = cfg.default_language
+            title = pick(definition.title, language, definition.default_language) \
+                or definition.form_id
+            with use_language(language):
+                sheets = await survey_wide.readable_sheets(store, definition, campaign,
+                                                           language, cfg.timezone, None, title)
+            return [], [], [], sheets
         rows = await survey_wide.wide_rows(store, definition, campaign, cfg.timezone)
         repeats = survey_wide.repeat_tables(definition, await store.surveys.campaign_answers(
             campaign), [(int(str(row[-1])), str(row[0])) for row in rows])
-        return survey_wide.columns(definition), rows, repeats
+        return survey_wide.columns(definition), rows, repeats, []
 
-    header, rows, repeats = run_async(with_store(cfg, work))
+    header, rows, repeats, sheets = run_async(with_store(cfg, work))
     target.parent.mkdir(parents=True, exist_ok=True)
-    survey_wide.write(target, header, rows, fmt.value, delimiter, repeats)
-    typer.echo(f"Wrote {len(rows)} responses to {target}.")
+    if codes:
+        survey_wide.write(target, header, rows, fmt.value, delimiter, repeats)
+    else:
+        with use_language(cfg.default_language):
+            survey_wide.write_sheets(target, sheets, fmt.value, delimiter, separator)
+    typer.echo(f"Wrote {len(rows) if codes else len(sheets[0].rows)} responses to {target}.")

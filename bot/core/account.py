@@ -8,10 +8,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.config import LANGUAGES
+from bot.config import UI_LANGUAGES
 from bot.core.callbacks import AccountLanguage, Forget
 from bot.core.commands import commands_for, help_lines, menu_keyboard
 from bot.core.media import remove_file
+from bot.core.my_data import my_data_text
 from bot.core.onboarding import expired_button, forget_visitor, visitor_help
 from bot.core.people import role_name
 from bot.core.replies import Button, Document, Outcome, Reply, h
@@ -45,12 +46,12 @@ class AccountService:
         buttons = tuple(
             (Button(("✓ " if lang == member.language else "") + LANGUAGE_NAMES[lang],
                     AccountLanguage(lang).pack()),)
-            for lang in LANGUAGES
+            for lang in UI_LANGUAGES
         )
         return Outcome.of(Reply(_("Which language do you prefer?"), buttons=buttons))
 
     async def set_language(self, member: Member, language: str, now: datetime) -> Outcome:
-        if language not in LANGUAGES:
+        if language not in UI_LANGUAGES:
             return expired_button()
         async with self.store.transaction():
             await self.store.members.update(member.id, now, language=language)
@@ -70,11 +71,17 @@ class AccountService:
               "Send /start to turn them back on."), menu=_menu(member)))
 
     async def my_data(self, member: Member, now: datetime) -> Outcome:
-        """Send everything stored about the member as one JSON document."""
-        document = json.dumps(await self.export(member, now), ensure_ascii=False, indent=2)
-        return Outcome.of(Reply(
-            _("Here is everything Palabre keeps about you."),
-            document=Document("palabre-my-data.json", document.encode(), "application/json"),
+        """Send everything stored about the member: to read, in their language and time zone;
+        then the same as JSON, for a computer (or another service)."""
+        data = await self.export(member, now)
+        readable = await my_data_text(self.store, member, data, now)
+        document = json.dumps(data, ensure_ascii=False, indent=2)
+        return Outcome(replies=(
+            Reply(_("Here is everything Palabre keeps about you."),
+                  document=Document("palabre-my-data.txt", readable.encode(), "text/plain")),
+            Reply(_("The same, for a computer (JSON)."),
+                  document=Document("palabre-my-data.json", document.encode(),
+                                    "application/json")),
         ))
 
     async def export(self, member: Member, now: datetime) -> dict[str, Any]:
@@ -83,7 +90,10 @@ class AccountService:
         projects = await self.store.members.projects(member.id)
         return {
             "exported_at": now.isoformat(),
-            "member": member.model_dump(mode="json", exclude={"invitation_id"}),
+            # The database's own numbers (id, organisation_id, invitation_id) say nothing
+            # about the person: left out.
+            "member": member.model_dump(mode="json", exclude={"id", "invitation_id",
+                                                              "organisation_id"}),
             "organisation": None if org is None else org.model_dump(mode="json", exclude={"id"}),
             "projects": [{"id": p.slug, "name": p.name, "country": p.country} for p in projects],
             "reports": await self._reports(member, {p.id: p.slug for p in

@@ -301,10 +301,11 @@ class SurveyLaunch(CallbackRef):
 
 @dataclass(frozen=True)
 class SurveyResults(CallbackRef):
-    """sr:<campaign id>: a campaign's results."""
+    """sr:<campaign id>[:p<page of questions>|:q<question index>]: a campaign's results."""
 
     PREFIX = "sr"
     campaign_id: int
+    part: str = ""
 
 
 @dataclass(frozen=True)

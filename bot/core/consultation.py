@@ -124,7 +124,8 @@ class ConsultationService:
                         line += f" ({format_share(found[0] / indicator.target)})"
             lines.append(line)
         # The questionnaires open to the project's members, and how many answered so far.
-        for title, answered, invited in await self.store.surveys.project_rates(project.id, now):
+        for title, answered, invited in await self.store.surveys.project_rates(
+                project.id, now, current_language()):
             lines.append("📋 " + _("{title}: {answered}/{invited} answered").format(
                 title=h(title), answered=answered, invited=invited))
         return "\n".join(lines)

@@ -6,13 +6,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.config import LANGUAGES
+from bot.config import LANGUAGES, UiLanguage
 from bot.core.periods import Cadence
 from bot.core.reminder_policy import ReminderPolicy
 from storage import Store
@@ -137,8 +137,16 @@ class MemberSpec(Strict):
     role: Role
     organisation: Slug | None = None
     projects: list[Slug] = Field(default_factory=list)
-    language: Literal["fr", "en", "pt", "es"] = "fr"
+    language: UiLanguage = "fr"
     timezone: str | None = None
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language(cls, value: object) -> object:
+        # Brazilian Portuguese as people write it (pt-BR) or as the catalogs are named (pt_BR).
+        if isinstance(value, str) and value.replace("-", "_").lower() == "pt_br":
+            return "pt_BR"
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -9,6 +9,8 @@ from decimal import Decimal
 from babel import Locale
 from babel.numbers import NumberFormatError, get_group_symbol, parse_decimal
 
+from bot.i18n import REGIONAL, locale_name
+
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007]+")
 # "12 puits", "45 % des ménages": a number followed by words (and no other digit) is that
 # number; the words only say what was counted.
@@ -22,9 +24,12 @@ class NumberError:
     reason: str  # "not_a_number" | "ambiguous" | "not_whole" | "too_small" | "too_large"
 
 
-def parse_number(text: str, language: str) -> Decimal | NumberError:
-    """Read a decimal number written the way `language` writes them."""
-    locale = Locale.parse(language)
+def parse_number(text: str, language: str, timezone: str | None = None) -> Decimal | NumberError:
+    """Read a decimal number written the way `language` writes them; for a language whose
+    numbers differ by country (Spanish), the way the country of `timezone` writes them (a
+    reader in Lima types 1,500.5, one in Bogotá 1.500,5)."""
+    locale = Locale.parse(locale_name(language, timezone) if language in REGIONAL
+                          else language)
     group = get_group_symbol(locale)
     counted = _WITH_WORDS.fullmatch(text)
     cleaned = (counted[1] if counted else text).strip().rstrip("%").strip()

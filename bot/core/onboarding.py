@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.config import LANGUAGES, Settings
+from bot.config import UI_LANGUAGES, Settings
 from bot.core import invitations
 from bot.core.callbacks import OnboardingBack, OnboardingConsent, OnboardingLanguage
 from bot.core.commands import menu_keyboard
@@ -61,11 +61,12 @@ class OnboardingService:
     def _language_prompt(self, suggested: str) -> Reply:
         with use_language(suggested):
             text = _("Welcome to Palabre! Which language do you prefer?")
-        first = (Button(f"{LANGUAGE_NAMES[suggested]} ✓",
-                               OnboardingLanguage(suggested).pack()),)
-        others = tuple(Button(LANGUAGE_NAMES[lang], OnboardingLanguage(lang).pack())
-                       for lang in LANGUAGES if lang != suggested)
-        return Reply(text, buttons=(first, others))
+        first = (Button(f"{LANGUAGE_NAMES[suggested]} ✓", OnboardingLanguage(suggested).pack()),)
+        others = [Button(LANGUAGE_NAMES[lang], OnboardingLanguage(lang).pack())
+                  for lang in UI_LANGUAGES if lang != suggested]
+        # Two a row: "Português (Brasil)" beside three others would be cut on a small phone.
+        rows = tuple(tuple(others[i:i + 2]) for i in range(0, len(others), 2))
+        return Reply(text, buttons=(first, *rows))
 
     def _consent_prompt(self, language: str) -> Reply:
         with use_language(language):
@@ -178,7 +179,7 @@ class OnboardingService:
 
     async def choose_language(self, person: Person, language: str, now: datetime) -> Outcome:
         pending = await self.store.onboarding.get(person.user_id)
-        if pending is None or pending.step != "language" or language not in LANGUAGES:
+        if pending is None or pending.step != "language" or language not in UI_LANGUAGES:
             return expired_button()
         async with self.store.transaction():
             await self.store.onboarding.choose_language(person.user_id, language, now)

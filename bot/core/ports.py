@@ -40,8 +40,9 @@ class ChartTexts:
 
 
 # One closed question's distribution: its title, the choices' labels, and per side (name,
-# count per choice).
-Distribution = tuple[str, Sequence[str], Sequence[tuple[str, Sequence[int]]]]
+# count per choice, how many answered it).
+Series = tuple[str, Sequence[int]] | tuple[str, Sequence[int], int]
+Distribution = tuple[str, Sequence[str], Sequence[Series]]
 
 
 class Documents(Protocol):
@@ -52,7 +53,7 @@ class Documents(Protocol):
         """One panel per indicator (values over periods, target dashed), as a PNG."""
 
     def distribution_chart(self, panels: Sequence[Distribution], groups: Sequence[str],
-                           language: str) -> bytes:
+                           language: str, title: str) -> bytes:
         """The answers' counts per choice, the sides side by side, as a PNG."""
 
     async def workbook(self, surveys: SurveyService, reader: Member, out: Path,
@@ -60,7 +61,8 @@ class Documents(Protocol):
         """Write everything `reader` may see in these projects (reports, values, attachments,
         survey answers) as XLSX at `out`; return the number of data rows."""
 
-    async def survey_answers(self, loaded: Loaded, reader: Member,
-                             members: set[int] | None) -> tuple[bytes, int]:
-        """A campaign's submitted answers of `members` (None: all) wide, as XLSX bytes,
-        with the number of responses."""
+    async def survey_answers(self, loaded: Loaded, reader: Member, members: set[int] | None,
+                             title: str) -> tuple[bytes, int]:
+        """A campaign's submitted answers of `members` (None: all) wide, as the reader reads
+        them (labels, their language, dates in their zone), as XLSX bytes, with the number of
+        responses."""

@@ -484,8 +484,8 @@ class ReportService:
                            now: datetime) -> Outcome | None:
         """A number typed at the period question: the ticked period, and that number as the
         first indicator's value (one tap saved); None if it is not a number."""
-        if draft.project_id is None or isinstance(parse_number(text, member.language),
-                                                  NumberError):
+        if draft.project_id is None or isinstance(
+                parse_number(text, member.language, member.timezone), NumberError):
             return None
         if await self.store.surveys.open_response(member.id) is not None:
             return None  # a questionnaire is under way too: the number may be its answer
@@ -529,7 +529,7 @@ class ReportService:
                            now: datetime) -> Outcome:
         indicators = await self.store.network.indicators(draft.project_id or 0)
         indicator = indicators[draft.position]
-        parsed = parse_number(text, member.language)
+        parsed = parse_number(text, member.language, member.timezone)
         problem = parsed if isinstance(parsed, NumberError) else check_bounds(
             parsed, whole=indicator.type == "integer", minimum=indicator.min_value,
             maximum=indicator.max_value)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config import LANGUAGES
+from bot.config import UI_LANGUAGES
 from bot.core.media import valid_coordinates
 from bot.exports.media_pack import REFERENCE
 from bot.exports.tables import BATCH, Scope, connect_readonly
@@ -174,7 +174,7 @@ def _field_problem(table: str, column: str, value: Any) -> str | None:
             return "not a time zone"
         return None
     if column == "language":
-        return None if value in LANGUAGES else "not a language of the bot"
+        return None if value in UI_LANGUAGES else "not a language of the bot"
     if table == "reports" and column == "reference":
         return None if REFERENCE.fullmatch(str(value)) else "not a report reference"
     return None

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.exports.xlsx_stream import Percent
 from bot.i18n import N_, _, current_language
 
 Cell = str | int | float | date | datetime | None
@@ -100,7 +101,8 @@ class _Names:
         found = self.cache.get(raw)
         if found is None:
             names = json.loads(raw)
-            found = names.get(self.language) or names.get("fr") or next(iter(names.values()), "")
+            found = (names.get(self.language) or names.get(self.language.split("_")[0])
+                     or names.get("fr") or next(iter(names.values()), ""))
             self.cache[raw] = found
         return found
 
@@ -143,14 +145,20 @@ def _value_rows(conn: sqlite3.Connection, scope: Scope,
     yes, no = _("yes"), _("no")
     cursor = conn.execute(
         "SELECT r.reference, p.name, r.period_start, r.period_end, i.code, i.name, i.unit,"
-        " iv.value, i.target, v.version, v.version = r.version, v.created_at FROM reports r"
+        " iv.value, i.target, v.version, v.version = r.version, v.created_at, i.type"
+        " FROM reports r"
         " JOIN projects p ON p.id = r.project_id"
         " JOIN report_versions v ON v.report_id = r.id"
         " JOIN indicator_values iv ON iv.report_version_id = v.id"
         " JOIN indicators i ON i.id = iv.indicator_id"
         f" WHERE {clause} AND {scope.versions()} ORDER BY r.id, v.version, i.position", params)
     for (reference, project, start, end, code, name, unit, value, target, version, current,
-         created) in _stream(cursor):
+         created, kind) in _stream(cursor):
+        if kind == "percent":
+            # A percent cell in a spreadsheet (45,5 % in French), its unit named.
+            value = None if value is None else Percent(value)
+            target = None if target is None else Percent(target)
+            unit = unit or "%"
         yield (reference, names(project), _day(start), _day(end), code, names(name), unit,
                value, target, version, yes if current else no, _local(created, zone))
 
@@ -214,8 +222,11 @@ TABLES: tuple[Table, ...] = (
 )
 
 
-def headers(table: Table) -> list[str]:
-    return [_(column.header) for column in table.columns]
+def headers(table: Table, timezone: str | None = None) -> list[str]:
+    """The columns' titles in the current language; a time's column names its time zone
+    ("Submitted at (Africa/Dakar)"): a spreadsheet's cells have none."""
+    return [_(column.header) + (f" ({timezone})" if timezone and column.kind == "datetime"
+                                else "") for column in table.columns]
 
 
 def total_rows(conn: sqlite3.Connection, scope: Scope) -> int:

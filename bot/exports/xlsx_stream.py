@@ -22,10 +22,11 @@ from xml.sax.saxutils import escape
 
 HEADER_COLOUR = "1F6F8B"
 _EPOCH = datetime(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year bug folded in)
-_STYLE = {"header": 1, "date": 2, "datetime": 3}
+_STYLE = {"header": 1, "date": 2, "datetime": 3, "percent": 4, "whole_percent": 5}
 # Characters XML 1.0 cannot carry (C0 controls but tab, LF, CR; lone surrogates; U+FFFE/F).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SHEET_NAME_LIMIT = 31
+HEADER_WIDTH = 32  # characters: a longer column title wraps in a taller header row
 
 
 def text_xml(value: str) -> str:
@@ -62,9 +63,17 @@ def _text_cell(value: Any, ref: str) -> str:
     return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text_xml(value)}</t></is></c>'
 
 
+class Percent(float):
+    """A value in percent (45.5 for 45.5 %): a percent cell in XLSX (0.455, shown as the
+    spreadsheet's locale writes percentages: 45,5 % in French), the number in CSV."""
+
+
 def _number_cell(value: Any, ref: str) -> str:
     if value != value or value in (float("inf"), float("-inf")):  # NaN, infinities
         return f'<c r="{ref}" t="e"><v>#NUM!</v></c>'
+    if isinstance(value, Percent):
+        style = _STYLE["whole_percent" if value.is_integer() else "percent"]
+        return f'<c r="{ref}" s="{style}"><v>{float(value) / 100!r}</v></c>'
     return f'<c r="{ref}"><v>{value!r}</v></c>'
 
 
@@ -119,8 +128,14 @@ class Workbook:
         self._titles.append(unique)
         self._open = self._zip.open(f"xl/worksheets/sheet{len(self._titles)}.xml", "w",
                                     force_zip64=True)
-        cols = "".join(f'<col min="{i}" max="{i}" width="{max(w, len(n) + 2)}" customWidth="1"/>'
-                       for i, (n, w) in enumerate(zip(names, widths, strict=True), start=1))
+        sizes = [max(w, min(len(n) + 2, HEADER_WIDTH)) for n, w in zip(names, widths,
+                                                                           strict=True)]
+        cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
+                       for i, w in enumerate(sizes, start=1))
+        # A title longer than its column wraps (the header style wraps): room for its lines.
+        lines = max((-(-len(n) // max(1, w - 2)) for n, w in zip(names, sizes, strict=True)),
+                    default=1)
+        height = (f' ht="{15 * min(lines, 6)}" customHeight="1"' if lines > 1 else "")
         header = "".join(
             f'<c r="{column_letter(i)}1" s="{_STYLE["header"]}" t="inlineStr"><is>'
             f'<t xml:space="preserve">{text_xml(name)}</t></is></c>'
@@ -136,7 +151,7 @@ class Workbook:
             'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/>'
             '</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
             + (f"<cols>{cols}</cols>" if cols else "")
-            + f'<sheetData><row r="1">{header}</row>')
+            + f'<sheetData><row r="1"{height}>{header}</row>')
         self._columns = len(names)
 
     def rows(self, kinds: Sequence[str], rows: Iterable[Sequence[Any]],
@@ -259,8 +274,9 @@ def _workbook_rels(sheets: int) -> str:
 _STYLES = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-    '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
-    '<numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm"/></numFmts>'
+    # Dates and times in the spreadsheet's own short formats (built-in 14 and 22: 03/03/2026
+    # in a French Excel, 3/3/2026 in an American one), percentages as 45,5 %.
+    '<numFmts count="1"><numFmt numFmtId="166" formatCode="0.0#%"/></numFmts>'
     '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
     '<font><b/><sz val="11"/><color rgb="FFFFFFFF"/><name val="Calibri"/><family val="2"/>'
     "</font></fonts>"
@@ -271,11 +287,13 @@ _STYLES = (
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
     "</cellStyleXfs>"
-    '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="6"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" '
     'applyFill="1" applyAlignment="1"><alignment vertical="center" wrapText="1"/></xf>'
-    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="22" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="9" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     "</cellXfs>"
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>")

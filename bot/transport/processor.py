@@ -91,7 +91,8 @@ class InboxUpdateProcessor(BaseUpdateProcessor):
             _discard(coroutine)
             raise
         scope_token = scopes.enter(scope)
-        i18n.set_language(scope.language)
+        i18n.set_language(scope.language,
+                          None if scope.member is None else scope.member.timezone)
         hook_token = commit_hook.set(InboxMark(self.services, scope))
         # All of the update's writes form one transaction, committed before its first
         # outgoing call (see FloodLimiter) or at its end, together with the inbox mark.

@@ -245,6 +245,8 @@ async def set_visitor_commands(bot: ExtBot[None], default_language: str) -> None
     """Publish, per client language, the commands of people who have not joined yet."""
     scope = BotCommandScopeAllPrivateChats()
     menus: dict[str | None, list[BotCommand]] = {}
+    # Telegram takes two-letter codes here: a Brazilian phone (pt-br) gets the "pt" menu,
+    # whose two visitor commands are worded for both Portuguese.
     for language in LANGUAGES:
         with use_language(language):
             menus[language] = _bot_commands(None)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from tests.auxil.runner import BotRunner, Phone
 
-LANG_BUTTON = {"fr": "Français", "en": "English", "pt": "Português", "es": "Español"}
+LANG_BUTTON = {"fr": "Français", "en": "English", "pt": "Português", "pt_BR": "Português (Brasil)",
+               "es": "Español"}
 
 
 async def join(runner: BotRunner, phone: Phone, *, role: str = "partner",

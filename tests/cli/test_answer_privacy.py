@@ -17,6 +17,7 @@ from bot.core.surveys import SurveyService
 from bot.documents import Documents
 from storage import Store
 from tests.auxil.seed import Seeded, seed
+from tests.auxil.texts import tr
 
 NOW = datetime(2026, 3, 30, 9, 0, tzinfo=UTC)
 FORMS = Path(__file__).resolve().parents[1] / "forms"
@@ -72,8 +73,8 @@ def _names_in_workbook(path: Path) -> set[str]:
     for sheet in book.worksheets[3:]:  # after Reports, Indicator values, Attachments
         header = [c.value for c in sheet[1]]
         for row in sheet.iter_rows(min_row=2, values_only=True):
-            names.add(str(row[header.index("name")]))
-            assert not str(row[header.index("country")]).startswith("Binta")
+            names.add(str(row[header.index("Nom")]))
+            assert not str(row[header.index("Pays")]).startswith("Binta")
     return names
 
 
@@ -116,8 +117,8 @@ async def test_results_spreadsheet_follows_the_same_rule(answered: Seeded, tmp_p
         path.write_bytes(document.content)
         sheet = openpyxl.load_workbook(path).worksheets[0]
         header = [c.value for c in sheet[1]]
-        names = {row[header.index("name")] for row in sheet.iter_rows(min_row=2,
-                                                                     values_only=True)}
+        names = {row[header.index(tr(reader.language, "Name"))]
+                 for row in sheet.iter_rows(min_row=2, values_only=True)}
         assert len(names) == count and "Binta" not in names
     finally:
         await store.close()

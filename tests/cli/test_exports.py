@@ -58,7 +58,9 @@ def test_xlsx_cell_by_cell(seeded: Seeded, tmp_path: Path) -> None:
     first = [c.value for c in reports[2]]
     assert first[0] == "R-2026-000001"
     assert first[2] == "Accès à l'eau potable à Ziguinchor"
-    assert first[5] == datetime(2026, 1, 26) and reports.cell(2, 6).number_format == "yyyy-mm-dd"
+    # A date cell in the spreadsheet's own short format (built-in 14: 26/01/2026 in French).
+    assert first[5] == datetime(2026, 1, 26) and reports.cell(2, 6).number_format == "mm-dd-yy"
+    assert header[9] == "Envoyé le (Europe/Paris)"  # a time's column names its zone
     assert isinstance(first[9], datetime)  # submitted at, local time
     assert first[8] == 1 and first[7] == "reçu"
     # A narrative starting like a formula stays text.
@@ -260,17 +262,21 @@ def test_survey_responses_are_sheets_of_the_workbook_within_scope(surveyed: Seed
     out = tmp_path / "all.xlsx"
     _run("export", "--out", str(out))
     book = openpyxl.load_workbook(out)
-    assert book.sheetnames[3:] == ["water_points #1"]
-    sheet = book["water_points #1"]
+    # Read as the reader reads it: the questionnaire's title, titles and labels in French.
+    assert book.sheetnames[3:] == ["Water point monitoring #1"]
+    sheet = book["Water point monitoring #1"]
     header = [c.value for c in sheet[1]]
-    assert header[:3] == ["reference", "member_id", "name"] and "country" in header
+    assert header[:5] == ["Référence", "Nom", "Organisation", "Côté",
+                          "Envoyé le (Europe/Paris)"]
+    assert "Pays" in header and "member_id" not in header
     row = [c.value for c in sheet[2]]
-    assert row[2] == "Aminata" and row[header.index("country")] == "SN"
-    assert sheet.freeze_panes == "A2"
+    assert row[1] == "Aminata" and row[header.index("Pays")] == "Sénégal"
+    assert row[3] == "Partenaires" and isinstance(row[4], datetime)
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref is not None
     for who, seen in (("Claire", True), ("Didier", False)):  # observers of Rennes, Drôme
         mine = tmp_path / f"{who}.xlsx"
         _run("export", "--out", str(mine), "--as", str(surveyed.members[who]))
-        assert ("water_points #1" in openpyxl.load_workbook(mine).sheetnames) is seen
+        assert ("Water point monitoring #1" in openpyxl.load_workbook(mine).sheetnames) is seen
 
 
 def _per_cell_csv_value(value: object) -> object:
@@ -325,7 +331,7 @@ def test_csv_conversions_per_column_are_byte_identical(seeded: Seeded, tmp_path:
                 with (reference / f"{table.key}.csv").open("w", encoding="utf-8-sig",
                                                            newline="") as handle:
                     writer = csv.writer(handle, delimiter=";")
-                    writer.writerow(headers(table))
+                    writer.writerow(headers(table, "Europe/Paris"))
                     for row in table.rows(conn, Scope(), zone):
                         writer.writerow([_per_cell_csv_value(v) for v in row])
         finally:
@@ -389,3 +395,41 @@ def test_amended_values_are_counted_once_unless_all_versions_are_asked(
     rows = openpyxl.load_workbook(current)["Valeurs des indicateurs"].max_row
     all_rows = openpyxl.load_workbook(every)["Valeurs des indicateurs"].max_row
     assert all_rows - rows == 3  # the 3 values of version 1, only when asked
+
+
+def test_percent_cells_and_a_french_csv(seeded: Seeded, tmp_path: Path) -> None:
+    """A percent indicator is a percent cell (shown 12 % by a French spreadsheet, 12% by an
+    English one), its unit named; a ';' CSV writes decimals with a comma and whole numbers
+    whole (never 5.0;12.0), a ',' one stays machine-readable, and --decimal says otherwise."""
+    conn = sqlite3.connect(tmp_path / "palabre.db", isolation_level=None)
+    try:
+        conn.execute("UPDATE indicator_values SET value = 45.5 WHERE rowid = (SELECT MIN(iv.rowid)"
+                     " FROM indicator_values iv JOIN indicators i ON i.id = iv.indicator_id"
+                     " WHERE i.code = 'households')")
+    finally:
+        conn.close()
+    out = tmp_path / "export.xlsx"
+    _run("export", "--format", "xlsx", "--out", str(out), "--project", "eau-ziguinchor")
+    values = openpyxl.load_workbook(out)["Valeurs des indicateurs"]
+    rows = {(r[0].value, r[4].value): r for r in values.iter_rows(min_row=2)}
+    committees = rows[("R-2026-000001", "committees")]
+    assert committees[6].value == "%"
+    assert committees[7].value == 0.12 and committees[7].number_format == "0%"
+    assert committees[8].value == 1.0 and committees[8].number_format == "0%"
+    wells = rows[("R-2026-000001", "wells")]
+    assert wells[7].value == 10 and wells[7].number_format == "General"
+
+    french = tmp_path / "fr.csv"
+    _run("export", "--format", "csv", "--delimiter", ";", "--out", str(french),
+         "--project", "eau-ziguinchor")
+    lines = (tmp_path / "fr_indicator_values.csv").read_text(encoding="utf-8-sig").splitlines()
+    households = next(line for line in lines if ";households;" in line)
+    assert ";45,5;800;" in households
+    assert ";wells;Puits réhabilités;;10;12;" in next(line for line in lines if ";wells;" in line)
+    machine = tmp_path / "machine.csv"
+    _run("export", "--format", "csv", "--out", str(machine), "--project", "eau-ziguinchor")
+    text = (tmp_path / "machine_indicator_values.csv").read_text(encoding="utf-8-sig")
+    assert ",45.5,800.0," in text
+    _run("export", "--format", "csv", "--delimiter", ";", "--decimal", ".", "--out",
+         str(tmp_path / "point.csv"), "--project", "eau-ziguinchor")
+    assert ";45.5;" in (tmp_path / "point_indicator_values.csv").read_text(encoding="utf-8-sig")

@@ -72,7 +72,8 @@ def test_import_launch_export_and_round_trip(seeded: Seeded, tmp_path: Path,
     asyncio.run(_answer(tmp_path / "palabre.db", seeded.members["Aminata"]))
     assert "1/" in _run("survey", "list")
 
-    _run("survey", "export", "1", "--format", "csv", "--out", str(tmp_path / "wide.csv"))
+    _run("survey", "export", "1", "--format", "csv", "--codes", "--out",
+         str(tmp_path / "wide.csv"))
     with (tmp_path / "wide.csv").open(encoding="utf-8-sig") as handle:
         [row] = list(csv.DictReader(handle))
     assert row["strengths"] == "trust visits"
@@ -80,13 +81,43 @@ def test_import_launch_export_and_round_trip(seeded: Seeded, tmp_path: Path,
         ("1", "0", "1")
     assert row["improve"].startswith("'=")  # never run as a formula
     assert row["side"] == "partner" and row["status"] == "submitted"
-    _run("survey", "export", "1", "--format", "xlsx", "--out", str(tmp_path / "wide.xlsx"))
+    _run("survey", "export", "1", "--format", "xlsx", "--codes", "--out",
+         str(tmp_path / "wide.xlsx"))
     sheet = openpyxl.load_workbook(tmp_path / "wide.xlsx").active
     assert sheet is not None
     header = [c.value for c in sheet[1]]
     values = dict(zip(header, [c.value for c in sheet[2]], strict=True))
     assert values["meetings"] == 12 and values["budget_share"] == 45.5
     assert values["strengths/training"] == 0
+
+    # By default, as a funder reads it: titles and labels in French, the side named, the
+    # sending time as a date cell, 1/0 per choice ticked; in a ';' CSV, decimals with a comma.
+    _run("survey", "export", "1", "--format", "xlsx", "--out", str(tmp_path / "read.xlsx"))
+    book = openpyxl.load_workbook(tmp_path / "read.xlsx")
+    sheet = book.worksheets[0]
+    header = [c.value for c in sheet[1]]
+    values = dict(zip(header, [c.value for c in sheet[2]], strict=True))
+    assert header[:5] == ["Référence", "Nom", "Organisation", "Côté",
+                          "Envoyé le (Europe/Paris)"]
+    assert values["Êtes-vous satisfait·e du partenariat ?"] == "En partie"
+    assert values["Quels sont ses points forts ?"] == "La confiance; Les visites"
+    assert values["Quels sont ses points forts ? — La confiance"] == 1
+    assert values["Quels sont ses points forts ? — Le financement"] == 0
+    assert values["Côté"] == "Partenaires"
+    assert values["Envoyé le (Europe/Paris)"] == datetime(2026, 3, 30, 11, 0)
+    assert values["Combien de réunions de suivi cette année ?"] == 12
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+    assert sheet.column_dimensions["A"].width >= 10
+    _run("survey", "export", "1", "--delimiter", ";", "--out", str(tmp_path / "read.csv"))
+    with (tmp_path / "read.csv").open(encoding="utf-8-sig") as handle:
+        [row] = list(csv.DictReader(handle, delimiter=";"))
+    assert row["Part du budget exécutée (%)"] == "45,5"
+    assert row["Envoyé le (Europe/Paris)"] == "2026-03-30 11:00"
+    _run("survey", "export", "1", "--delimiter", ";", "--decimal", ".", "--out",
+         str(tmp_path / "machine.csv"))
+    with (tmp_path / "machine.csv").open(encoding="utf-8-sig") as handle:
+        [row] = list(csv.DictReader(handle, delimiter=";"))
+    assert row["Part du budget exécutée (%)"] == "45.5"
 
     # The survey tables travel in the JSON Lines dump, and come back byte for byte.
     first = tmp_path / "first.jsonl"

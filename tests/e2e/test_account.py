@@ -53,6 +53,30 @@ async def test_change_language(runner: BotRunner, phone_factory, emulator: BotAp
     assert phone.toasts == ["This button has expired. Nothing was changed."]
 
 
+async def test_switch_between_the_two_portuguese(runner: BotRunner, phone_factory) -> None:
+    """A Mozambican on a Brazilian phone, or the other way round, picks their own Portuguese:
+    /language offers both, and each then reads as itself, menu and dates included."""
+    phone = phone_factory("Celso", language_code="pt-br")
+    await join(runner, phone, language="pt_BR")
+    [prompt] = await phone.send("/language")
+    assert [label.removeprefix("✓ ") for label in prompt.button_texts] == [
+        "Français", "English", "Português", "Português (Brasil)", "Español"]
+    assert "✓ Português (Brasil)" in prompt.button_texts
+    [_, menu] = await phone.press("Português", prompt)
+    assert menu.text == "A partir de agora, escrevo-lhe neste idioma."
+    member = await runner.store.members.by_telegram_id(phone.user_id)
+    assert member is not None and member.language == "pt"
+    [reply] = await phone.send("/help")
+    assert "Eis o que pode fazer" in reply.text and "você" not in reply.text
+    # A menu label of the other Portuguese still works (a keyboard left on the phone).
+    [reply] = await phone.send(tr("pt_BR", "❓ Help"))
+    assert "/language" in reply.text
+    await phone.send("/language")
+    await phone.press("Português (Brasil)")
+    [reply] = await phone.send("/help")
+    assert "Veja o que você pode fazer" in reply.text
+
+
 async def test_stop_then_start_again(runner: BotRunner, phone_factory) -> None:
     phone = phone_factory()
     await join(runner, phone)
@@ -66,11 +90,20 @@ async def test_stop_then_start_again(runner: BotRunner, phone_factory) -> None:
     assert member is not None and member.status == "active"
 
 
-async def test_mydata_sends_a_json_document(runner: BotRunner, phone_factory,
-                                            emulator: BotApiEmulator) -> None:
+async def test_mydata_sends_a_text_to_read_and_a_json_document(
+        runner: BotRunner, phone_factory, emulator: BotApiEmulator) -> None:
     phone = phone_factory("Aminata", username="aminata_z")
     await join(runner, phone)
-    [reply] = await phone.send("/mydata")
+    [readable, reply] = await phone.send("/mydata")
+    # To read first: in the person's language and time zone, names instead of numbers.
+    assert readable.kind == "document" and readable.file_name == "palabre-my-data.txt"
+    text = emulator.file_bytes(readable.file_ids[0]).decode()
+    assert text.startswith(tr("fr", "What Palabre keeps about you, {name}", name="Aminata"))
+    assert "Compte Telegram : @aminata_z" in text
+    assert "Organisation : Commune de Ziguinchor" in text
+    assert "Accès à l'eau potable à Ziguinchor" in text
+    assert "Accord donné le : 3 mars 2026, 14:05" in text  # Dakar: UTC+0
+    assert "Fuseau horaire : Africa/Dakar" in text
     assert reply.kind == "document"
     assert reply.file_name == "palabre-my-data.json"
     data = json.loads(emulator.file_bytes(reply.file_ids[0]))
@@ -80,6 +113,7 @@ async def test_mydata_sends_a_json_document(runner: BotRunner, phone_factory,
     assert data["organisation"]["slug"] == "ziguinchor"
     assert data["projects"][0]["id"] == "eau-ziguinchor"
     assert data["member"]["consent_at"].startswith("2026-03-03T14:05")
+    assert "id" not in data["member"] and "organisation_id" not in data["member"]
 
 
 async def test_forget_deidentifies_and_keeps_the_row(runner: BotRunner, phone_factory,

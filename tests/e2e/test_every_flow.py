@@ -1,29 +1,30 @@
 """Every flow, in every language, read as a partner on a small phone would read it.
 
 The walk goes through onboarding, /help, a guided report, review, consultation, a field
-update, an announcement and its answer, /language and /forget, for a partner and a
-coordinator speaking the same language. Every message the bot sends is checked:
+update, an announcement and its answer, a questionnaire (sent, answered with a typed date and
+a location, read in /results), /language and /forget, for a partner and a coordinator
+speaking the same language, in each language the bot speaks (both Portuguese included).
+Every message the bot sends is checked:
 
 - under 300 characters, text quoted from a person (in «…») aside;
 - dates, times and numbers as babel writes them in the reader's language: no ISO dates, no
   seconds, no "UTC", no month name of another language, no "30 novembro 2026" without "de",
   no decimal point where the language writes a comma (or the other way round);
 - every step the walk answers (a question with buttons, or a prompt for typing) shows a way
-  out: Back, Cancel, Skip, No, or /cancel.
-
-The questionnaire flows (bot/core/surveys.py) are walked by their own tests and are left out
-here while that module is being split.
+  out: Back, Cancel, Skip, No, Stop for now, or /cancel.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from babel import Locale
 
+from bot.config import UI_LANGUAGES
 from bot.core.commands import COMMANDS, HELP_GROUPS
 from bot.emulator import SentMessage
 from bot.i18n import FORMAT_LOCALES
@@ -31,7 +32,13 @@ from tests.auxil.members import LANG_BUTTON
 from tests.auxil.runner import BotRunner, Phone
 from tests.auxil.texts import tr
 
-LANGUAGES = ("fr", "en", "pt", "es")
+LANGUAGES = UI_LANGUAGES
+SURVEY = Path(__file__).resolve().parents[2] / "examples" / "survey.yaml"
+# The sample questionnaire's words, as each reader sees them (its texts are in fr, en, pt, es).
+TITLE = {"fr": "Bilan", "en": "Mid-term", "pt": "Balanço", "pt_BR": "Balanço", "es": "Balance"}
+PARTLY = {"fr": "En partie", "en": "Partly", "pt": "Em parte", "pt_BR": "Em parte",
+          "es": "En parte"}
+CLIENT = {"pt": "pt-PT", "pt_BR": "pt-br"}  # what Telegram sends for each phone
 LIMIT = 300
 QUOTED = re.compile(r"«[^»]*»")
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
@@ -77,7 +84,8 @@ class Walker:
     def __init__(self, phone: Phone, language: str, seen: list[str]) -> None:
         self.phone, self.language, self.seen = phone, language, seen
         self.ways_out = {tr(language, w) for w in (
-            "Back", "Cancel", "Skip", "No", "No, thanks", "No, don't send", "Keep")}
+            "Back", "Cancel", "Skip", "No", "No, thanks", "No, don't send", "Keep",
+            "Stop for now")}
 
     def _check(self, replies: list[SentMessage]) -> list[SentMessage]:
         for message in replies:
@@ -85,12 +93,14 @@ class Walker:
                 self.seen.append(f"[{self.language}] {problem}: {message.text[:80]!r}")
         return replies
 
-    def _step(self, message: SentMessage | None) -> None:
-        """The message being answered is a step: it must show a way out."""
+    def _step(self, message: SentMessage | None, *, answers: bool = False) -> None:
+        """The message being answered is a step: it must show a way out. In a questionnaire
+        (`answers`), a choice labelled "No" is an answer, not a way out."""
         if message is None:
             return
         labels = message.button_texts
-        out = any(w in label for label in labels for w in self.ways_out) or any(
+        ways = self.ways_out - {tr(self.language, "No")} if answers else self.ways_out
+        out = any(w in label for label in labels for w in ways) or any(
             mark in label for label in labels for mark in ("◀", "✖")) or "/cancel" in message.text
         if not out:
             self.seen.append(f"[{self.language}] no way out: {message.text[:80]!r} {labels}")
@@ -101,19 +111,28 @@ class Walker:
                 return message
         raise AssertionError(f"no button {label!r}")
 
-    async def press(self, label: str, *, step: bool = True) -> list[SentMessage]:
+    async def press(self, label: str, *, step: bool = True,
+                    answers: bool = False) -> list[SentMessage]:
         message = self._last_with(label)
         if step:
-            self._step(message)
+            self._step(message, answers=answers)
         return self._check(await self.phone.press(label, message))
 
-    async def type(self, text: str, *, step: bool = True) -> list[SentMessage]:
+    async def type(self, text: str, *, step: bool = True,
+                   answers: bool = False) -> list[SentMessage]:
         if step:
-            self._step(self.phone.emulator.last_message(self.phone.user_id))
+            self._step(self.phone.emulator.last_message(self.phone.user_id), answers=answers)
         return self._check(await self.phone.send(text))
 
     async def command(self, text: str) -> list[SentMessage]:
         return self._check(await self.phone.send(text))
+
+    async def location(self, latitude: float, longitude: float) -> list[SentMessage]:
+        self._step(self.phone.emulator.last_message(self.phone.user_id), answers=True)
+        runner = self.phone.runner
+        await runner.handled(runner.emulator.send_location(self.phone.user_id, latitude,
+                                                           longitude))
+        return self.inbox()
 
     def inbox(self) -> list[SentMessage]:
         """Messages that came without being asked for (notices, announcements)."""
@@ -139,8 +158,9 @@ async def _join(runner: BotRunner, walker: Walker, role: str, org: str | None) -
 async def test_every_flow_fits_a_small_phone(runner: BotRunner, phone_factory: Any,
                                              language: str) -> None:
     seen: list[str] = []
-    partner = Walker(phone_factory("Aminata", language_code=language), language, seen)
-    coordinator = Walker(phone_factory("Claire", language_code=language), language, seen)
+    client = CLIENT.get(language, language)
+    partner = Walker(phone_factory("Aminata", language_code=client), language, seen)
+    coordinator = Walker(phone_factory("Claire", language_code=client), language, seen)
     await _join(runner, partner, "partner", None)
     await _join(runner, coordinator, "coordinator", "rennes")
     coordinator.inbox()
@@ -205,6 +225,41 @@ async def test_every_flow_fits_a_small_phone(runner: BotRunner, phone_factory: A
     await partner.press("💬")
     coordinator.inbox()
     await coordinator.command("/announcements")
+
+    # A questionnaire: sent with every screen's way out tried, answered (a typed date, a
+    # location), read as results, one question at a time, and as a spreadsheet.
+    await runner.services.surveys.import_form(SURVEY, runner.clock())
+    partner.inbox()
+    await coordinator.command("/newsurvey")
+    await coordinator.press(TITLE[language])
+    await coordinator.press("👥")
+    await coordinator.press("◀")  # the audience's Back: the summary, unchanged
+    await coordinator.press("🚀")
+    for _ in range(600):  # until the invitation is delivered too
+        if await runner.store.db.fetchval(
+                "SELECT COUNT(*) FROM outbox WHERE state = 'sent'") == 2:
+            break
+        await asyncio.sleep(0.05)
+    partner.inbox()
+    await partner.press("▶", step=False)  # the invitation's Start
+    await partner.press(PARTLY[language], answers=True)
+    await partner.type("Plus de visites de terrain, s'il vous plaît", answers=True)
+    await partner.press("✅", answers=True)  # no strength ticked: Done
+    await partner.type("12", answers=True)
+    await partner.type("15/02/2026", answers=True)
+    await partner.location(12.5681, -16.2733)
+    await partner.press("OK", answers=True)
+    await partner.press(tr(language, "Send my answers"), answers=True)
+    await partner.command("/surveys")
+    coordinator.inbox()
+    await coordinator.command("/results")
+    await coordinator.press(TITLE[language], step=False)
+    await coordinator.press("2.", step=False)  # the typed answers, quoted
+    await coordinator.press("▶", step=False)
+    await coordinator.press("▶", step=False)
+    await coordinator.press("▶", step=False)  # the date
+    await coordinator.press("▶", step=False)  # the place
+    await coordinator.press("📥", step=False)
 
     # Settings.
     await partner.command("/language")

@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 
 from bot.emulator import BotApiEmulator
+from tests.auxil.members import LANG_BUTTON
 from tests.auxil.runner import BotRunner
 from tests.auxil.texts import tr
 from tests.conftest import ADMIN_ID
 
-LANG_BUTTON = {"fr": "Français", "en": "English", "pt": "Português", "es": "Español"}
-
 
 @pytest.mark.parametrize(("client_language", "language"), [
-    ("fr", "fr"), ("en-GB", "en"), ("pt-BR", "pt"), ("es-PE", "es"),
+    ("fr", "fr"), ("en-GB", "en"), ("es-PE", "es"),
+    # Telegram sends "pt-br" for a Brazilian phone; the others get European/African Portuguese.
+    ("pt-br", "pt_BR"), ("pt", "pt"), ("pt-pt", "pt"), ("pt-MZ", "pt"),
 ])
 async def test_join_in_each_language(runner: BotRunner, phone_factory, emulator: BotApiEmulator,
                                      client_language: str, language: str) -> None:
@@ -24,13 +25,16 @@ async def test_join_in_each_language(runner: BotRunner, phone_factory, emulator:
     assert prompt.text == tr(language, "Welcome to Palabre! Which language do you prefer?")
     # The language suggested by the phone comes first, marked.
     assert prompt.buttons[0][0] == f"{LANG_BUTTON[language]} ✓"
-    assert len(prompt.buttons) == 4
+    assert len(prompt.buttons) == 5
+    assert max(len(row) for row in prompt.inline_keyboard) <= 2  # "Português (Brasil)" fits
 
     answered = await phone.press(LANG_BUTTON[language])
     assert answered[0].text == tr(language, "Language: {language}", language=LANG_BUTTON[language])
     consent = answered[-1]
     assert tr(language, "Do you agree?") in consent.text
     assert "/forget" in consent.text
+    if language.startswith("pt"):  # each Portuguese reads as itself: "você" is Brazilian
+        assert ("você" in consent.text) == (language == "pt_BR")
 
     answered = await phone.press("✅")
     welcome = answered[-1]
@@ -174,12 +178,12 @@ async def test_resume_where_onboarding_stopped(runner: BotRunner, phone_factory)
     code = await runner.invite()
     phone = phone_factory(language_code="pt-BR")
     await phone.send(f"/start {code}")
-    await phone.press("Português")
+    await phone.press("Português (Brasil)")
     await runner.restart()
     [again] = await phone.send("olá")
-    assert tr("pt", "Do you agree?") in again.text
+    assert tr("pt_BR", "Do you agree?") in again.text
     answered = await phone.press("✅")
-    assert tr("pt", "Welcome, {name}!", name="Aminata") in answered[-1].text
+    assert tr("pt_BR", "Welcome, {name}!", name="Aminata") in answered[-1].text
 
 
 async def test_administrator_joins_without_code(runner: BotRunner, phone_factory) -> None:

@@ -364,7 +364,10 @@ async def test_mydata_lists_reports(runner: BotRunner, phone_factory,
     await partner.send("Going well")
     await partner.press("Done")
     await partner.press("Send")
-    [document] = await partner.send("/mydata")
+    [readable, document] = await partner.send("/mydata")
+    text = emulator.file_bytes(readable.file_ids[0]).decode()
+    assert "R-2026-000001 · report · " in text and " · received · 3 March 2026, " in text
+    assert "Wells rehabilitated: 3" in text and "Narrative: «Going well»" in text
     data = json.loads(emulator.file_bytes(document.file_ids[0]))
     [report] = data["reports"]
     assert (report["reference"], report["narrative"], report["status"]) == (

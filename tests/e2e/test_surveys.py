@@ -14,7 +14,7 @@ from typing import Any
 import openpyxl
 
 from bot.core.announcements import Audience
-from bot.emulator import BotApiEmulator
+from bot.emulator import BotApiEmulator, SentMessage
 from bot.exports import survey_wide
 from tests.auxil.runner import BotRunner, Phone
 from tests.auxil.texts import tr
@@ -27,6 +27,15 @@ async def _import(runner: BotRunner, name: str) -> Any:
     form, created = await runner.services.surveys.import_form(FORMS / name, runner.clock())
     assert created
     return form
+
+
+async def _review_pages(phone: Phone, review: SentMessage) -> list[SentMessage]:
+    """Every page of the review, the first one first (the message is edited in place)."""
+    pages = [review]
+    while tr("fr", "More answers") in " ".join(pages[-1].button_texts):
+        [page] = await phone.press(tr("fr", "More answers"), pages[-1])
+        pages.append(page)
+    return pages
 
 
 async def _invited(runner: BotRunner, phone: Phone) -> None:
@@ -46,7 +55,7 @@ async def test_joint_evaluation_answered_start_to_finish(
     await _import(runner, "joint_evaluation.xlsx")
 
     # The coordinator sends it from the chat, as a joint evaluation, with buttons only.
-    [choose] = await claire.send("/survey")
+    [choose] = await claire.send("/newsurvey")
     assert tr("fr", "Which questionnaire do you want to send?") in choose.text
     [hub] = await claire.press("Évaluation conjointe 2026")
     assert "1 personne" in hub.text or "1 person" in hub.text
@@ -56,7 +65,8 @@ async def test_joint_evaluation_answered_start_to_finish(
     [hub] = await claire.press("Accès à l'eau potable à Ziguinchor (1)", projects)
     assert "Accès à l'eau potable à Ziguinchor" in hub.text
     [hub] = await claire.press("30")
-    assert tr("fr", "Deadline: {days} days after opening", days="30") in hub.text
+    # The deadline is a day (30 days after today where Claire is), ending at the end of the day.
+    assert tr("fr", "Deadline: {date}, end of the day", date="jeudi 2 avril 2026") in hub.text
     [hub] = await claire.press(tr("fr", "Tomorrow 08:00"))
     assert tr("fr", "Opens: tomorrow at 08:00") in hub.text
     [hub] = await claire.press(tr("fr", "Open now"))
@@ -122,7 +132,7 @@ async def test_joint_evaluation_answered_start_to_finish(
     assert "J'accepte" in consent.text
     [review] = (await aminata.press("OK"))[-1:]
     assert tr("fr", "Check your answers") in review.text
-    assert "En partie" in review.text and "45,5" in review.text
+    assert "En partie" in review.text and len(review.text) < 300  # a page at a time
 
     # A review edit: satisfied after all; the follow-up question is no longer relevant.
     replies = await aminata.press("✏️ 2")
@@ -131,6 +141,9 @@ async def test_joint_evaluation_answered_start_to_finish(
     review = replies[-1]
     assert tr("fr", "Check your answers") in review.text
     assert "améliorer" not in review.text
+    pages = await _review_pages(aminata, review)
+    assert len(pages) > 1 and all(len(page.text) < 300 for page in pages)
+    assert any("45,5" in page.text for page in pages)
 
     # Forged and stale buttons change nothing: a press for another step (here a question,
     # while the member is at the review) shows the review again.
@@ -158,7 +171,10 @@ async def test_joint_evaluation_answered_start_to_finish(
     assert answers["site"][0] == "12.56 -16.27 0 0"
     assert answers["photo"][0] is None and answers["photo"][1]  # Telegram's file id
     assert answers["year"][0] == "2026"  # the calculation, stored with the answers
-    [mine] = await aminata.send("/mydata")
+    [readable, mine] = await aminata.send("/mydata")
+    text = emulator.file_bytes(readable.file_ids[0]).decode()
+    assert "Évaluation conjointe 2026 · envoyé le 3 mars 2026" in text
+    assert "Êtes-vous satisfait·e du partenariat ? : Oui" in text
     data = json.loads(emulator.file_bytes(mine.file_ids[0]))
     [given] = data["survey_responses"]
     assert given["form_id"] == "joint_eval_2026" and given["status"] == "submitted"
@@ -176,16 +192,28 @@ async def test_joint_evaluation_answered_start_to_finish(
     [menu] = await claire.send("/results")
     assert tr("fr", "Which questionnaire?") in menu.text
     replies = await claire.press("Évaluation conjointe")
-    assert "Partenaires" in replies[0].text or "Partners" in replies[0].text
-    assert "1/1" in replies[0].text
-    assert "  Oui: 0 · 1" in replies[0].text or "  Oui : 0 · 1" in replies[0].text
-    assert "1 réponse, moyenne 12, de 12 à 12" in replies[0].text  # the meetings
+    overview = replies[0]
+    assert "Partenaires : 1/1 ont répondu (100\u00a0%)" in overview.text
+    # The deadline: the end of the day Claire chose, in her zone (and before it in Dakar's).
+    assert "2 avril 2026, 23:59" in overview.text
+    assert len(overview.text) < 300
     assert replies[-1].kind == "photo"
-    [sheet] = await claire.press("📥")
+    # One question at a press: the distribution per side, with shares; the mean of a number.
+    [satisfaction] = await claire.press("satisfait", overview)
+    assert "  Oui : 0 · 1 (100\u00a0%)" in satisfaction.text
+    [meetings] = await claire.press("Combien de réunions", overview)
+    assert "1 réponse, moyenne 12, de 12 à 12" in meetings.text
+    [site] = await claire.press(tr("fr", "Next question"), meetings)  # the budget share
+    [site] = await claire.press(tr("fr", "Next question"), site)  # the last visit
+    assert "15 févr. 2026" in site.text
+    [site] = await claire.press(tr("fr", "Next question"), site)
+    assert "12,56° N, 16,27° O" in site.text  # not "12.56 -16.27 0 0"
+    assert "openstreetmap.org/?mlat=12.56000&amp;mlon=-16.27000" in site.html  # one tap: a map
+    [sheet] = await claire.press("📥", overview)
     assert sheet.kind == "document" and sheet.file_name == "joint_eval_2026-1.xlsx"
     workbook = openpyxl.load_workbook(io.BytesIO(emulator.file_bytes(sheet.file_ids[0])))
     assert workbook.active is not None
-    assert [c.value for c in workbook.active[1]][:3] == ["reference", "member_id", "name"]
+    assert [c.value for c in workbook.active[1]][:3] == ["Référence", "Nom", "Organisation"]
     await intruder.forge("sx:1")
     assert intruder.toasts
 
@@ -319,7 +347,7 @@ async def test_roles_are_checked_on_commands_and_forged_buttons(
     for phone in (awa, didier, claude):
         emulator.drain_events(phone.user_id)
 
-    [refused] = await awa.send("/survey")
+    [refused] = await awa.send("/newsurvey")
     assert tr("fr", "Questionnaires are sent by coordinators and administrators. /surveys "
                     "lists those waiting for you.") in refused.text
     await awa.forge(f"sl:f:{form.id}")
@@ -375,7 +403,8 @@ async def test_water_points_with_a_range_and_a_voice_note_and_a_later_opening(
     await runner.handled(emulator.send_voice(901, b"OggS" + b"v" * 800))
     review = [e.message for e in emulator.drain_events(901) if e.message][-1]
     assert tr("fr", "Check your answers") in review.text
-    assert "1\u202f250" in review.text and "🎤" in review.text
+    pages = "\n".join(page.text for page in await _review_pages(fatou, review))
+    assert "1\u202f250" in pages and "🎤" in pages
     [receipt] = await fatou.press(tr("fr", "Send my answers"))
     assert receipt.text.startswith("✅")
     response = await runner.store.surveys.response_of(

@@ -7,7 +7,7 @@ import ast
 import re
 from pathlib import Path
 
-from bot.core.commands import COMMANDS
+from bot.core.commands import ALIASES, COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,6 +55,8 @@ def test_every_command_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [c.name for c in COMMANDS if f"`/{c.name}`" not in readme]
     assert missing == []
+    # A former name still answered is named too, beside its new one.
+    assert [old for old in ALIASES if f"`/{old}`" not in readme] == []
 
 
 def test_every_cli_command_is_documented_in_the_readme() -> None:
@@ -77,7 +79,8 @@ def test_every_registered_command_handler_is_in_the_registry() -> None:
     registered = set()
     for path in handlers_dir.glob("*.py"):
         registered |= set(re.findall(r'CommandHandler\("([a-z_]+)"', path.read_text()))
-    assert registered == {c.name for c in COMMANDS}
+    assert registered == {c.name for c in COMMANDS} | set(ALIASES)
+    assert set(ALIASES.values()) <= {c.name for c in COMMANDS}
 
 
 def test_environment_is_read_only_by_settings() -> None:

@@ -50,6 +50,27 @@ def test_parse_number(language: str, text: str, expected: Decimal | NumberError)
     assert parse_number(text, language) == expected
 
 
+@pytest.mark.parametrize(("zone", "text", "expected"), [
+    # Peru (and Mexico) write 1,500.5; Colombia and Bolivia 1.500,5.
+    ("America/Lima", "1,500.5", Decimal("1500.5")),
+    ("America/Lima", "12.5", Decimal("12.5")),
+    ("America/Lima", "1,500 hogares", Decimal("1500")),
+    ("America/Mexico_City", "2,000", Decimal("2000")),
+    ("America/Bogota", "1.500,5", Decimal("1500.5")),
+    ("America/La_Paz", "1.500", Decimal("1500")),
+    (None, "1.500", Decimal("1500")),
+])
+def test_spanish_numbers_are_read_as_the_readers_country_writes_them(
+        zone: str | None, text: str, expected: Decimal) -> None:
+    assert parse_number(text, "es", zone) == expected
+
+
+def test_both_portuguese_read_the_same_numbers() -> None:
+    for language in ("pt", "pt_BR"):
+        assert parse_number("1.200,5", language) == Decimal("1200.5")
+        assert parse_number("1 200", language) == Decimal("1200")
+
+
 @pytest.mark.parametrize(("value", "whole", "low", "high", "expected"), [
     (Decimal("12"), True, 0, 100, None),
     (Decimal("12.5"), True, 0, 100, NumberError("not_whole")),

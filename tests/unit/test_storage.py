@@ -113,3 +113,37 @@ async def test_the_audit_log_is_append_only(tmp_path: Path) -> None:
         assert await store.db.fetchval("SELECT action FROM audit_log") == "report.created"
     finally:
         await store.close()
+
+
+async def test_campaign_instants_are_brought_to_utc(tmp_path: Path) -> None:
+    """Migration 0020: a campaign stored with a local offset (the command line's, before) is
+    brought to UTC, so that comparing it as text with now is comparing instants."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo("Europe/Paris")
+    store = await Store.open(tmp_path / "a.db")
+    try:
+        now = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
+        async with store.transaction():
+            form = await store.surveys.add_form(form_id="f", content_hash="h", title="F",
+                                                definition="{}", source="f.yaml", now=now)
+            campaign_id = await store.surveys.add_campaign(
+                form_pk=form, created_by=None, audience="{}", joint=False,
+                opens_at=datetime(2026, 3, 3, 9, 0, tzinfo=paris),
+                closes_at=datetime(2026, 3, 10, 0, 30, tzinfo=paris), now=now, remind_days=None)
+        [migration] = [m for m in available() if m.version == 20]
+        async with store.transaction():
+            for statement in migration.sql.split(";"):
+                if statement.strip():
+                    await store.db.execute(statement)
+        raw = await store.db.fetchall(
+            "SELECT opens_at, closes_at FROM survey_campaigns WHERE id = ?", (campaign_id,))
+        assert tuple(raw[0]) == ("2026-03-03T08:00:00+00:00", "2026-03-09T23:30:00+00:00")
+        # Still open at 23:00 UTC on the 9th (the text "2026-03-10T00:30:00+01:00" said no).
+        pending = await store.db.fetchval(
+            "SELECT COUNT(*) FROM survey_campaigns WHERE closes_at > ?",
+            ("2026-03-09T23:00:00+00:00",))
+        assert pending == 1
+    finally:
+        await store.close()

@@ -46,8 +46,8 @@ def test_typed_cells_header_filter_and_widths() -> None:
     assert first == ["R-1", 12.5, datetime(2026, 1, 26), datetime(2026, 3, 3, 14, 5),
                      "=1+1 « ça »"]
     assert sheet.cell(2, 5).data_type == "s"  # never a formula
-    assert sheet.cell(2, 3).number_format == "yyyy-mm-dd"
-    assert sheet.cell(2, 4).number_format == "yyyy-mm-dd hh:mm"
+    assert sheet.cell(2, 3).number_format == "mm-dd-yy"  # the reader's short date (14)
+    assert sheet.cell(2, 4).number_format == "m/d/yy h:mm"  # and date-time (22)
     assert [c.value for c in sheet[3]] == ["R-2", None, None, None, "@cmd <b> & 'x'"]
     assert sheet.cell(4, 5).value is None  # an empty text is an empty cell
     assert sheet.cell(5, 2).value == "#NUM!" and sheet.cell(5, 5).value == "-2"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import i18n
-from bot.config import LANGUAGES as CATALOGS
+from bot.config import UI_LANGUAGES as CATALOGS
 from bot.i18n import N_, _
 
 # Meta's language codes → Palabre's catalogs. Brazilian Portuguese has a catalog of its own

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from babel import Locale
 
-from bot.config import LANGUAGES
+from bot.config import LANGUAGES, base_language
 from bot.core.announcements.picker_refs import PickerRefs
 from bot.core.people import role_name
 from bot.core.replies import Button, Reply
@@ -89,7 +89,7 @@ class Audience:
                 return False
             if kind == "role" and r.role not in values:
                 return False
-            if kind == "language" and r.language not in values:
+            if kind == "language" and base_language(r.language) not in values:
                 return False
         return True
 
@@ -142,7 +142,7 @@ class AudiencePicker:
                 counts.update(r.projects)
             else:
                 value = {"country": r.country, "organisation": r.organisation, "role": r.role,
-                         "language": r.language}[kind]
+                         "language": base_language(r.language)}[kind]
                 if value:
                     counts[value] += 1
         labels: dict[str, str] = {}

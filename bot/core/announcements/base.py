@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.config import base_language
 from bot.core.announcements.audience import Audience, AudiencePicker
 from bot.core.callbacks import AnnouncementAction
 from bot.core.replies import Reply
@@ -31,8 +32,8 @@ REPLY_WINDOW = timedelta(hours=48)
 
 
 def choose_text(default: str, versions: Mapping[str, str], language: str) -> str:
-    """The version in the member's language, else the default one."""
-    return versions.get(language) or default
+    """The version in the member's language (pt_BR reads pt), else the default one."""
+    return versions.get(language) or versions.get(base_language(language)) or default
 
 
 @dataclass(frozen=True)

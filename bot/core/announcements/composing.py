@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config import LANGUAGES
+from bot.config import LANGUAGES, base_language
 from bot.core.announcements.audience import SHORT, Audience
 from bot.core.announcements.base import MAX_CAPTION, MAX_TEXT, _excerpt
 from bot.core.announcements.outbox import Outbox
@@ -223,7 +223,8 @@ class Composing(Outbox):
         versions = await self.store.announcements.versions(draft.id)
         by_text: dict[str, list[str]] = {}
         for r in people:
-            language = r.language if r.language in versions else ""
+            language = r.language if r.language in versions else (
+                base_language(r.language) if base_language(r.language) in versions else "")
             by_text.setdefault(language, []).append(r.language)
         cached = await self._load(draft.id, fresh=True)
         replies = [Reply("👁 " + _("Preview: this is exactly what they will receive."))]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from bot.core.surveys import expressions as xpath
 from bot.core.surveys.engine import State, key
 from bot.core.surveys.forms import Question, pick
 from bot.core.surveys.markup import plain
-from bot.i18n import _, format_date, format_number
+from bot.i18n import _, format_date, format_moment, format_number, locale_name
 
 MAX_TEXT = 2000
 RANGE_BUTTONS = 20  # a range with more steps is typed, as a number
@@ -111,7 +111,7 @@ def show(question: Question, answer: tuple[str | None, str | None], language: st
     if question.type == "audio" or (question.type == "text" and value is None):
         return "🎤 " + _("voice note")
     if question.type == "geopoint":
-        return "📍 " + (value or "")
+        return place(value or "")
     if question.type == "acknowledge":
         return "✓"
     if question.type == "repeat":
@@ -123,7 +123,7 @@ def show(question: Question, answer: tuple[str | None, str | None], language: st
             return value[:5]  # HH:MM, as typed
         if question.type == "datetime" and value:
             moment = datetime.fromisoformat(value)  # in the member's zone when answered
-            return format_date(moment.date(), "medium") + moment.strftime(" %H:%M")
+            return format_moment(moment, moment.tzinfo or UTC)
         if question.type == "date" and value:
             day = date.fromisoformat(value)
             if "year" in question.appearance.split():
@@ -137,6 +137,26 @@ def show(question: Question, answer: tuple[str | None, str | None], language: st
     return cut if len(cut) <= 60 else cut[:60] + "…"
 
 
+def place(value: str, *, link: bool = False) -> str:
+    """A location answer ("lat lon altitude accuracy", as ODK stores it) as people read one:
+    '📍 14.6928° N, 17.4467° W' in the reader's language and number format; with `link`, a
+    link to the place on OpenStreetMap (Telegram HTML)."""
+    try:
+        latitude, longitude = (float(n) for n in value.split()[:2])
+    except ValueError:
+        return "📍 " + value
+    north = (_("{degrees}° N") if latitude >= 0 else _("{degrees}° S")).format(
+        degrees=format_number(round(Decimal(str(abs(latitude))), 4)))
+    east = (_("{degrees}° E") if longitude >= 0 else _("{degrees}° W")).format(
+        degrees=format_number(round(Decimal(str(abs(longitude))), 4)))
+    shown = f"{north}, {east}"
+    if not link:
+        return "📍 " + shown
+    url = (f"https://www.openstreetmap.org/?mlat={latitude:.5f}&amp;mlon={longitude:.5f}"
+           f"#map=15/{latitude:.5f}/{longitude:.5f}")
+    return f'📍 <a href="{url}">{shown}</a>'
+
+
 def parse(question: Question, body: str, language: str, timezone: str,
           now: datetime) -> tuple[str | None, str | None]:
     """(value as XLSForm stores it, None) or (None, what to tell the member)."""
@@ -148,7 +168,7 @@ def parse(question: Question, body: str, language: str, timezone: str,
             return None, _("Write your answer.")
         return body[:MAX_TEXT], None
     if kind in ("integer", "decimal") or typed_range(question):
-        number = parse_number(body, language)
+        number = parse_number(body, language, timezone)
         if isinstance(number, NumberError):
             return None, "⚠ " + (_("This is not a number.") + " " + instruction(
                 question, _local_day(now, timezone)))
@@ -255,7 +275,8 @@ def _read_date(body: str, appearance: Sequence[str], language: str) -> date | No
                 return date(year, month, 1)
         return None
     try:
-        day = parse_date(text, locale=language)
+        # In the order the reader's formats write it (en_GB: 15/02/2026, not the US order).
+        day = parse_date(text, locale=locale_name(language))
     except (ValueError, IndexError):
         return None
     if "year" in appearance:

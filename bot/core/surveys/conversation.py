@@ -34,12 +34,36 @@ from bot.core.surveys.base import Loaded, SurveyBase, fit, reference
 from bot.core.surveys.engine import State, Step, key
 from bot.core.surveys.forms import Question, pick
 from bot.core.surveys.markup import plain, render
-from bot.i18n import _, format_datetime
+from bot.i18n import _, format_clock, format_day, format_moment
 from storage.models import Member, ResponseStep, SurveyResponse
 
 PAGE = 8  # choices per page of buttons
 IDLE = timedelta(hours=12)  # a response left this long no longer takes typed texts
 LONG_CHOICE = 40  # characters: a longer choice is listed in full in the message
+REVIEW_SIZE = 280  # characters a review page shows at most, the person's own words aside
+LABEL = 40  # characters of a question's label in the review
+_QUOTED = re.compile(r"«[^»]*»")
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _visible(line: str) -> int:
+    """What a line costs a reader: its characters, a quoted answer of theirs aside."""
+    return len(_TAG.sub("", _QUOTED.sub("«»", line))) + 1
+
+
+def review_pages(lines: list[str], fixed: int, size: int = REVIEW_SIZE) -> list[list[int]]:
+    """The review's lines in pages that each fit `size` characters with the `fixed` part
+    (the heading and the instruction), at least one line a page."""
+    pages: list[list[int]] = [[]]
+    used = fixed
+    for index, line in enumerate(lines):
+        cost = _visible(line)
+        if pages[-1] and used + cost > size:
+            pages.append([])
+            used = fixed
+        pages[-1].append(index)
+        used += cost
+    return pages
 
 
 class Conversation(SurveyBase):
@@ -169,6 +193,9 @@ class Conversation(SurveyBase):
             navigation.append(Button(_("Skip"), self._cb("s", response)))
         if state.path and state.path[0] != step:
             navigation.append(Button("◀ " + _("Back"), self._cb("b", response)))
+        else:
+            # The first question has nothing to go back to: a way out that keeps everything.
+            navigation.append(Button("✖ " + _("Stop for now"), self._cb("q", response)))
         if navigation:
             rows.append(tuple(navigation))
         return Reply("\n".join(lines).rstrip(), buttons=tuple(rows))
@@ -221,25 +248,40 @@ class Conversation(SurveyBase):
 
     def _review(self, loaded: Loaded, response: SurveyResponse, state: State,
                 member: Member) -> Reply:
-        lines = ["<b>" + _("Check your answers") + "</b> · " + h(self.title(loaded,
-                                                                         member.language))]
-        entries, buttons = self._saved_lines(response, state, member.language, edit=True)
-        lines += entries
-        lines = fit(lines, 3600).split("\n")
-        # A button per answer shown (Telegram takes at most 100 buttons in a message).
-        buttons = buttons[:min(len(lines) - 1, 90)]
-        lines += ["", _("Press a number to change that answer, or send your answers.")]
+        """The answers before sending, in pages that fit a phone's screen, each with its ✏️."""
+        entries = self._saved_lines(response, state, member.language, edit=True)
+        title = self.title(loaded, member.language)
+        heading = "<b>" + _("Check your answers") + "</b> · " + h(
+            title if len(title) <= LABEL else title[:LABEL - 1] + "…")
+        instruction = _("Press a number to change that answer, or send your answers.")
+        pages = review_pages([line for line, _b in entries],
+                             _visible(heading) + _visible(instruction) + 12)
+        page = min(response.page, len(pages) - 1)
+        shown = [entries[i] for i in pages[page]]
+        if len(pages) > 1:
+            heading += f" ({page + 1}/{len(pages)})"
+        lines = [heading, *(line for line, _b in shown), "", instruction]
+        buttons = [b for _line, b in shown if b is not None]
         rows = [tuple(buttons[i:i + 5]) for i in range(0, len(buttons), 5)]
+        paging = []
+        if page > 0:
+            paging.append(Button("◀ " + _("Previous answers"), self._cb("p", response,
+                                                                       str(page - 1))))
+        if page + 1 < len(pages):
+            paging.append(Button(_("More answers") + " ▶", self._cb("p", response,
+                                                                   str(page + 1))))
+        if paging:
+            rows.append(tuple(paging))
         rows.append((Button("✅ " + _("Send my answers"), self._cb("ok", response)),
                      Button("◀ " + _("Back"), self._cb("b", response))))
-        return Reply("\n".join(lines), buttons=tuple(rows))
+        return Reply(fit(lines, 3600), buttons=tuple(rows))
 
     def _saved_lines(self, response: SurveyResponse, state: State, language: str, *,
-                     edit: bool, until: Step | None = None) -> tuple[list[str], list[Button]]:
-        """One line per answered step of the path (`until`: those before it)."""
+                     edit: bool, until: Step | None = None) -> list[tuple[str, Button | None]]:
+        """One line per answered step of the path (`until`: those before it), with its ✏️
+        button when `edit`; what the person typed is quoted («…»)."""
         definition = state.definition
-        lines: list[str] = []
-        buttons: list[Button] = []
+        lines: list[tuple[str, Button | None]] = []
         number = 0
         for step in state.path:
             if until is not None and step == until:
@@ -259,13 +301,16 @@ class Conversation(SurveyBase):
             answer = state.answers.get(key(question, iteration), (None, None))
             if question.read_only:
                 answer = (state.value(question, iteration) or None, None)
-            shown = show(question, answer, language)
+            shown = h(show(question, answer, language))
+            if question.type == "text" and answer[0]:
+                shown = f"«{shown}»"
             suffix = f" ({iteration})" if iteration else ""
-            lines.append(f"{number}. {h(label[:80])}{suffix}: <b>{h(shown)}</b>")
-            if edit and not question.read_only:
-                buttons.append(Button(f"✏️ {number}", self._cb("e", response,
-                                                              f"{position}.{iteration}")))
-        return lines, buttons
+            short = label if len(label) <= LABEL else label[:LABEL - 1] + "…"
+            button = Button(f"✏️ {number}", self._cb("e", response, f"{position}.{iteration}")) \
+                if edit and not question.read_only else None
+            lines.append((f"{number}. " + _("{name}: {value}").format(
+                name=h(short) + suffix, value=f"<b>{shown}</b>"), button))
+        return lines
 
     async def where_you_are(self, member: Member, now: datetime) -> Outcome | None:
         """What is saved so far, then the current question again (after a lost reply);
@@ -276,8 +321,8 @@ class Conversation(SurveyBase):
         loaded, state = await self._state(response, member, now)
         if response.step == ResponseStep.REVIEW:
             return Outcome.of(self._review(loaded, response, state, member))
-        lines, _buttons = self._saved_lines(response, state, member.language, edit=False,
-                                            until=self._step(response))
+        lines = [line for line, _b in self._saved_lines(
+            response, state, member.language, edit=False, until=self._step(response))]
         summary = ["📋 <b>" + h(self.title(loaded, member.language)) + "</b> · "
                    + _("saved so far:")] + (lines or ["—"])
         return Outcome(replies=(Reply(fit(summary, 3600)),
@@ -289,18 +334,18 @@ class Conversation(SurveyBase):
         campaign = loaded.campaign
         if now < campaign.opens_at:
             return Reply(_("This questionnaire opens on {date}.").format(
-                date=format_datetime(campaign.opens_at, member.timezone, "d MMMM y, HH:mm")))
+                date=format_moment(campaign.opens_at, member.timezone)))
         if now >= campaign.closes_at:
             return Reply(_("This questionnaire closed on {date}. Your answers so far are kept; "
                            "thank you for your time.").format(
-                date=format_datetime(campaign.closes_at, member.timezone, "d MMMM y, HH:mm")))
+                date=format_moment(campaign.closes_at, member.timezone)))
         return None
 
     def _already(self, response: SurveyResponse, member: Member) -> Reply:
         when = response.submitted_at or response.updated_at
         return Reply(_("Your answers were already received on {date} (reference {reference})."
                        " Thank you!").format(
-            date=format_datetime(when, member.timezone, "d MMMM y, HH:mm"),
+            date=format_moment(when, member.timezone),
             reference=reference(response)))
 
     async def start(self, member: Member, campaign_id: int, now: datetime) -> Outcome:
@@ -401,6 +446,8 @@ class Conversation(SurveyBase):
                 return await self._edit(member, response, (position, iteration), now)
             if action == "b":
                 return await self._back(member, response, now)
+            if action == "p" and argument.isdigit() and len(argument) < 4:
+                return await self._review_page(member, response, int(argument), now)
             return expired_button()
         if action == "c":
             return await self._choose(member, response, argument, now)
@@ -409,7 +456,7 @@ class Conversation(SurveyBase):
                 return expired_button()
             return await self._page(member, response, int(argument), now)
         simple = {"d": self._done, "n": self._note, "k": self._keep, "s": self._skip,
-                  "b": self._back, "x": self._restart_rank}
+                  "b": self._back, "x": self._restart_rank, "q": self._pause}
         if action in simple:
             return await simple[action](member, response, now)
         return expired_button()
@@ -568,6 +615,19 @@ class Conversation(SurveyBase):
         prompt = await self.prompt(fresh, member, now)
         return Outcome(replies=(Reply(prompt.text, buttons=prompt.buttons, replace=True),))
 
+    async def _review_page(self, member: Member, response: SurveyResponse, page: int,
+                           now: datetime) -> Outcome:
+        loaded, state = await self._state(response, member, now)
+        entries = self._saved_lines(response, state, member.language, edit=True)
+        if page >= max(1, len(entries)):
+            return expired_button()  # more pages than answers: forged (others are clamped)
+        async with self.store.transaction():
+            await self.store.surveys.update_response(response.id, now, page=page)
+        fresh = await self.store.surveys.response(response.id)
+        assert fresh is not None
+        review = self._review(loaded, fresh, state, member)
+        return Outcome(replies=(Reply(review.text, buttons=review.buttons, replace=True),))
+
     async def _note(self, member: Member, response: SurveyResponse, now: datetime) -> Outcome:
         loaded = await self.load(response.campaign_id)
         assert loaded is not None
@@ -712,12 +772,18 @@ class Conversation(SurveyBase):
         response = await self._active(member, now)
         if response is None:
             return None
+        return await self._pause(member, response, now, replace=False)
+
+    async def _pause(self, member: Member, response: SurveyResponse, now: datetime, *,
+                     replace: bool = True) -> Outcome:
+        """Stop for now (the first question's way out, or /cancel): the answers stay and
+        /surveys (or the invitation's Start) resumes on the same question."""
         async with self.store.transaction():
             await self.store.surveys.update_response(response.id, now,
                                                      step=ResponseStep.PAUSED,
                                                      resume_step=response.step)
         return Outcome.of(Reply(_("Paused. Your answers are kept; send /surveys to continue "
-                                  "where you stopped.")))
+                                  "where you stopped."), replace=replace))
 
     # --- submitting ----------------------------------------------------------------------------
 
@@ -745,8 +811,8 @@ class Conversation(SurveyBase):
             fresh = await self.store.surveys.response(response.id)
             assert fresh is not None
             return Outcome.of(self._already(fresh, member))
-        day = format_datetime(now, member.timezone, "d MMMM y")
-        clock = format_datetime(now, member.timezone, "HH:mm")
+        day = format_day(now, member.timezone)
+        clock = format_clock(now, member.timezone)
         text = _("✅ Your answers to «{title}» were received on {date} at {time} (reference "
                  "{reference}). Thank you!").format(
             title=h(self.title(loaded, member.language)), date=day, time=clock,

@@ -107,8 +107,8 @@ class Definition(BaseModel):
 
 
 def pick(text: Mapping[str, str], language: str, default_language: str = "default") -> str:
-    """The text in the member's language, else the form's default, else any."""
-    for key in (language, default_language, "default", "en", "fr"):
+    """The text in the member's language (pt_BR reads pt), else the form's default, else any."""
+    for key in (language, language.split("_")[0], default_language, "default", "en", "fr"):
         if text.get(key):
             return text[key]
     return next((v for v in text.values() if v), "")
