@@ -68,6 +68,11 @@ class Campaigns(SurveyBase):
         if closes_at <= max(opens_at, now):
             raise LaunchError("the deadline must come after the opening time and now")
         loaded_definition = self.definition(form)
+        if loaded_definition.missing_files:
+            raise LaunchError(
+                f"{form.form_id} v{form.version} cannot be sent yet: it needs "
+                f"{', '.join(loaded_definition.missing_files)}, not given at import; import "
+                "the form again with its files: palabre survey import FORM --files FILE_OR_FOLDER")
         kinds = {o.slug: o.kind for o in await self.store.network.organisations()}
         async with self.store.transaction():
             people = await self.audience_people(author, audience, joint)
@@ -177,6 +182,9 @@ class Campaigns(SurveyBase):
             form = await self.store.surveys.form(int(argument))
             if form is None:
                 return expired_button()
+            waiting = self._waiting_for_files(form)
+            if waiting is not None:
+                return Outcome.of(waiting)
             draft = {"form": form.id, "audience": "{}", "joint": False, "days": 14}
             await self._save_draft(member, draft)
             return Outcome.of(await self._hub(member, draft, replace=True))
@@ -269,11 +277,24 @@ class Campaigns(SurveyBase):
             return None
         return Audience({kind: (options[int(index)][0],)})
 
+    def _waiting_for_files(self, form: SurveyForm) -> Reply | None:
+        """Why a questionnaire cannot be sent yet: data files it names were not given."""
+        missing = self.definition(form).missing_files
+        if not missing:
+            return None
+        return Reply("⚠ " + _("This questionnaire cannot be sent yet: it needs the file "
+                              "{files}, which was not given when it was imported. An "
+                              "administrator adds it with “palabre survey import … "
+                              "--files”.").format(files=h(", ".join(missing))))
+
     async def _launch_from_chat(self, member: Member, draft: Mapping[str, object],
                                 now: datetime) -> Outcome:
         form = await self.store.surveys.form(int(str(draft["form"])))
         if form is None:
             return expired_button()
+        waiting = self._waiting_for_files(form)
+        if waiting is not None:
+            return Outcome.of(waiting)
         opens_at = now
         if draft.get("later"):
             # Tomorrow at 08:00 where the coordinator is: invitations arrive at a working hour.

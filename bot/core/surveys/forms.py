@@ -22,10 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.config import LANGUAGES
 from bot.core.surveys import expressions as xpath
-from bot.core.surveys.limits import check_workbook
+from bot.core.surveys.limits import MAX_FILE, check_workbook
 
 QuestionType = Literal["text", "integer", "decimal", "select_one", "select_multiple", "date",
-                       "time", "datetime", "geopoint", "image", "audio", "video", "note",
+                       "time", "datetime", "geopoint", "geotrace", "geoshape", "image", "audio",
+                       "video", "note",
                        "acknowledge", "range", "rank", "calculate", "meta", "repeat"]
 # Never asked: computed (calculate), filled from the conversation itself (meta), or the
 # loop of a repeat (asked only when the repeat has no repeat_count; the engine decides).
@@ -93,6 +94,10 @@ class Definition(BaseModel):
     # Secondary instances: choice lists and external data, read by `instance('x')/root/item`,
     # `pulldata()` and `jr:choice-name()`.
     instances: dict[str, tuple[dict[str, str], ...]] = Field(default_factory=dict)
+    # The data files the form names (select_one_from_file, csv-external, xml-external,
+    # pulldata) that were not given at import: the questionnaire cannot be sent until a new
+    # import gives them (as a Kobo project waits for its media files).
+    missing_files: tuple[str, ...] = ()
 
     def asked(self) -> list[Question]:
         return [q for q in self.questions if q.asks]
@@ -170,7 +175,8 @@ def check(definition: Definition, where: Mapping[str, tuple[str, int]],
 _XLS_TYPES = {
     "text": "text", "string": "text", "integer": "integer", "int": "integer",
     "decimal": "decimal", "date": "date", "time": "time", "dateTime": "datetime",
-    "datetime": "datetime", "geopoint": "geopoint", "image": "image", "photo": "image",
+    "datetime": "datetime", "geopoint": "geopoint", "geotrace": "geotrace",
+    "geoshape": "geoshape", "image": "image", "photo": "image",
     "audio": "audio", "video": "video", "note": "note", "acknowledge": "acknowledge",
     "trigger": "acknowledge", "range": "range", "calculate": "calculate", "hidden": "calculate",
     "select one": "select_one", "select all that apply": "select_multiple",
@@ -192,11 +198,14 @@ METADATA = frozenset({"start", "end", "today", "deviceid", "username", "phonenum
                       "background-geopoint", "instanceID", "caseid", "simid", "imei"})
 # Needs a device the chat does not have.
 _DEVICE_TYPES = {
-    "barcode": "a barcode needs the phone's scanner", "geotrace": "a line drawn on a map",
-    "geoshape": "a shape drawn on a map", "osm": "an OpenStreetMap editor",
+    "barcode": "a barcode needs the phone's scanner", "osm": "an OpenStreetMap editor",
     "file": "a file picker",
-    "xml-external": "an external XML data file", "csv-external": "an external CSV data file",
 }
+# Declarations of a secondary instance read from a data file (`name.csv`, `name.xml`).
+_EXTERNAL = {"csv-external": ".csv", "xml-external": ".xml"}
+DATA_SUFFIXES = (".csv", ".xml", ".geojson")
+MAX_DATA_CELLS = 200_000  # values in one data file (rows × columns)
+_PULLDATA = re.compile(r"""pulldata\s*\(\s*['"‘’“”]([^'"‘’“”]+)['"‘’“”]""")
 # pyxform's entity declarations (records for a server's dataset): no answer to give.
 _NOT_QUESTIONS = frozenset({"entity", "attribute", "label"})
 _LANGUAGE = re.compile(r"\(([a-z]{2,3})\)\s*$")
@@ -271,9 +280,29 @@ def _choice_properties(raw: Mapping[str, Any]) -> dict[str, str]:
 
 
 def external_rows(path: Path) -> list[dict[str, str]]:
-    """The rows of a CSV, or the features of a GeoJSON file (ODK: `id` and `title`
-    properties become `name` and `label`), for select_one_from_file and lookups."""
-    data = path.read_bytes()
+    """The rows of a CSV, the items of an XML file (`<root><item><name>…`), or the features
+    of a GeoJSON file (ODK: `id` and `title` properties become `name` and `label`), for
+    select_one_from_file and lookups."""
+    if path.stat().st_size > MAX_FILE:
+        raise FormError(f"{path.name}: larger than {MAX_FILE // (1024 * 1024)} MB")
+    rows = _external_rows(path, path.read_bytes())
+    if sum(len(row) for row in rows) > MAX_DATA_CELLS:
+        raise FormError(f"{path.name}: more than {MAX_DATA_CELLS:,} values")
+    return rows
+
+
+def _external_rows(path: Path, data: bytes) -> list[dict[str, str]]:
+    if path.suffix.lower() == ".xml":
+        import xml.etree.ElementTree as ElementTree  # no DTD, so no entities: see below
+
+        if re.search(rb"<!(?:DOCTYPE|ENTITY)", data, re.IGNORECASE):
+            raise FormError(f"{path.name}: declares XML entities; refused")
+        try:
+            root = ElementTree.fromstring(data)  # noqa: S314 (entities refused above)
+        except ElementTree.ParseError as exc:
+            raise FormError(f"{path.name}: not valid XML ({exc})") from exc
+        return [{child.tag: (child.text or "").strip() for child in item}
+                for item in root if len(item)]
     if path.suffix.lower() == ".geojson":
         try:
             document = json.loads(data)
@@ -355,8 +384,13 @@ def _read_xlsform(path: Path, files: Mapping[str, Path]) -> Definition:
             {str(k): str(v) for k, v in row.items() if k not in ("list_name", "list name")})
     for list_name, rows in external.items():
         instances[list_name] = tuple(rows)
-    for file_name, file_path in (files or {}).items():
-        instances[Path(file_name).stem] = tuple(external_rows(file_path))
+    missing: list[str] = []
+    for file_name in _data_files(form.get("children") or [], set(instances)):
+        found = files.get(file_name) or _beside(path, file_name)
+        if found is None:
+            missing.append(file_name)
+        else:
+            instances[Path(file_name).stem] = tuple(external_rows(found))
     questions: list[Question] = []
     containers: set[str] = set()
 
@@ -381,7 +415,7 @@ def _read_xlsform(path: Path, files: Mapping[str, Path]) -> Definition:
                 # export names it.
                 name = "/".join((*groups, name))
             used.add(name)
-            if kind in _NOT_QUESTIONS:
+            if kind in _NOT_QUESTIONS or kind in _EXTERNAL:
                 continue
             bind = child.get("bind") or {}
             relevant = bind.get("relevant")
@@ -406,7 +440,7 @@ def _read_xlsform(path: Path, files: Mapping[str, Path]) -> Definition:
                 continue
             questions.append(_question(child, name, kind, bind, label, section, conditions,
                                        repeat, refuse, instances, raw_by_name.get(name, {}),
-                                       default_language, questions))
+                                       default_language, questions, set(missing)))
 
     walk(form.get("children") or [], {}, (), None)
     title = _texts(form.get("title"), default_language) or {"default": str(form.get("id_string"))}
@@ -415,8 +449,46 @@ def _read_xlsform(path: Path, files: Mapping[str, Path]) -> Definition:
         version=str(form.get("version") or ""),
         default_language=language_code(default_language, "default")
         if default_language != "default" else "default",
-        questions=tuple(questions), instances=instances)
+        questions=tuple(questions), instances=instances, missing_files=tuple(missing))
     return check(definition, where, frozenset(containers))
+
+
+def _data_files(children: Sequence[Mapping[str, Any]], known: set[str]) -> list[str]:
+    """The data files a form names, in the order met: select_one_from_file's file,
+    csv-external and xml-external declarations, and pulldata()'s first argument (a CSV,
+    unless it names a list of the workbook)."""
+    declared: list[str] = []
+    pulled: list[str] = []
+
+    def walk(items: Sequence[Mapping[str, Any]]) -> None:
+        for child in items:
+            kind = str(child.get("type", ""))
+            if kind in _EXTERNAL:
+                declared.append(str(child.get("name", "")) + _EXTERNAL[kind])
+            itemset = str(child.get("itemset") or "")
+            if itemset.lower().endswith(DATA_SUFFIXES):
+                declared.append(itemset)
+            texts = [str(v) for v in (child.get("bind") or {}).values()]
+            texts += [str(child.get(k) or "") for k in ("choice_filter", "default")]
+            pulled.extend(name for text in texts for name in _PULLDATA.findall(text))
+            walk(child.get("children") or [])
+
+    walk(children)
+    stems = known | {Path(name).stem for name in declared}
+    found = declared + [name + ".csv" for name in pulled if name not in stems]
+    return list(dict.fromkeys(name for name in found if name))
+
+
+def _beside(form: Path, name: str) -> Path | None:
+    """A data file where Kobo and ODK tools put a form's files: beside the form, in
+    `media/` or `<form>-media/` (a name from the form is a file name, never a path)."""
+    if Path(name).name != name:
+        return None
+    for folder in (form.parent, form.parent / "media", form.parent / f"{form.stem}-media"):
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _joined(conditions: Sequence[str]) -> str | None:
@@ -429,7 +501,7 @@ def _question(child: Mapping[str, Any], name: str, kind: str, bind: Mapping[str,
               label: Text, section: Text, conditions: tuple[str, ...], repeat: str | None,
               refuse: Any, instances: dict[str, tuple[dict[str, str], ...]],
               raw: Mapping[str, Any], default_language: str,
-              questions: Sequence[Question]) -> Question:
+              questions: Sequence[Question], missing: set[str]) -> Question:
     relevant = bind.get("relevant")
     appearance = str((child.get("control") or {}).get("appearance", "")).strip()
     appearances = set(appearance.lower().split())
@@ -474,19 +546,26 @@ def _question(child: Mapping[str, Any], name: str, kind: str, bind: Mapping[str,
         or_other = names[-1:] == ["other"] and "other" not in listed[:-1] and \
             str(raw.get("type", "")).strip().endswith("or_other")
     elif ours in ("select_one", "select_multiple", "rank"):
+        itemset = str(child.get("itemset") or "")
         key = Path(list_name).stem if "." in list_name else list_name
+        parameters = child.get("parameters") or {}
+        # select_one_from_file's `value` and `label` parameters name the file's columns.
+        value_column = str(parameters.get("value") or "name")
+        label_column = str(parameters.get("label") or "label")
         for row in instances.get(key, ()):
-            choices.append(Choice(name=row.get("name", ""),
-                                  label={"default": row.get("label", row.get("name", ""))},
+            if not row.get(value_column):
+                continue
+            labels = {language_code(k.split("::", 1)[1], default_language): v
+                      for k, v in row.items() if k.startswith(label_column + "::") and v}
+            labels = {"default": row.get(label_column) or row[value_column], **labels}
+            choices.append(Choice(name=row[value_column], label=labels,
                                   properties={k: v for k, v in row.items()
-                                              if k not in ("name", "label")}))
+                                              if k not in (value_column, label_column)}))
         list_name = key
-        if not choices and (required or required_if):
-            source = list_name if "." in str(child.get("itemset") or "") else "external_choices"
-            where = str(child.get("itemset") or list_name)
+        if not choices and itemset not in missing and (required or required_if):
+            where = itemset or list_name
             raise refuse(name, "type", f"the choices of this required question come from "
-                         f"{where!r}, which was not given (the {source} data: give the file "
-                         "with `palabre survey import FORM --choices FILE`)")
+                         f"{where!r}, which has none")
     parameters = child.get("parameters") or {}
     default_raw = child.get("default")
     default = None if default_raw is None else str(default_raw)

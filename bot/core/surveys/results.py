@@ -100,7 +100,8 @@ class Results(SurveyBase):
         # A question inside a repeat counts every iteration's answer.
         answers = {rid: _merged(given) for rid, given in answers.items()}
         for question in loaded.definition.asked():
-            if question.type in ("note", "image", "audio", "video", "geopoint", "acknowledge") \
+            if question.type in ("note", "image", "audio", "video", "geopoint", "geotrace",
+                                 "geoshape", "acknowledge") \
                     or question.read_only:
                 continue
             label = pick(question.label, language, loaded.definition.default_language) \
