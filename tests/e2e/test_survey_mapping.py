@@ -1,6 +1,7 @@
 """Field mapping through the real conversation: a line (geotrace) and an area (geoshape) as
 locations shared one after the other, saved as ODK saves them; a questionnaire whose data file
-was not given at import waits for it, and says which one."""
+was not given at import waits for it, and says which one; a repeat inside a repeat (a census of
+plots and their trees), with its photos named in Kobo's export layout."""
 
 from __future__ import annotations
 
@@ -122,3 +123,68 @@ async def test_a_line_and_an_area_are_shared_point_by_point(
     [row] = await survey_wide.wide_rows(runner.store, definition, 1, "UTC")
     exported = dict(zip(header, row, strict=True))
     assert exported["road"] == answers["road"][0] and exported["field"] == answers["field"][0]
+
+
+async def test_a_repeat_inside_a_repeat(runner: BotRunner, emulator: BotApiEmulator) -> None:
+    await seed(runner, 923, "Walker", language="en")
+    phone = Phone(runner, 923)
+    surveys = runner.services.surveys
+    form, _new = await surveys.import_form(FORMS / "tree_census.xlsx", runner.clock())
+    definition = surveys.definition(form)
+    now = runner.clock()
+    await surveys.launch(author=None, form=form, audience=Audience({"language": ("en",)}),
+                         joint=False, opens_at=now, closes_at=now + timedelta(days=7), now=now)
+    await settled(runner)
+    emulator.drain_events(923)
+    [pending] = await phone.send("/surveys")
+    [name] = (await phone.press("▶", pending))[-1:]
+    assert "Name of plot 1" in name.text and "Plot 1" in name.text
+    await phone.send("North")
+    [asked] = (await phone.send("2"))[-1:]
+    # The inner repeat's iterations, each knowing its plot: "Tree 1.2" is plot 1's tree 2.
+    for tree, species in ((1, "Mango"), (2, "Neem")):
+        assert f"Species of tree {tree} in North" in asked.text
+        assert f"Tree 1.{tree}" in asked.text
+        [photo] = (await phone.press(species))[-1:]
+        assert tr("en", "Send a photo.") in photo.text
+        [asked] = (await phone._settle(emulator.send_photo(
+            923, b"\x89PNG\r\n\x1a\n" + b"t" * 200)))[-1:]
+    assert "North: 2 trees" in asked.text  # count() within the plot
+    [another] = (await phone.press(tr("en", "Continue")))[-1:]
+    assert tr("en", "Add another «{name}»?", name="Plot") in another.text
+    [second] = (await phone.press(tr("en", "Yes")))[-1:]
+    assert "Name of plot 2" in second.text
+    await phone.send("South")
+    [species] = (await phone.send("1"))[-1:]
+    assert "Species of tree 1 in South" in species.text and "Tree 2.1" in species.text
+    await phone.press("Mango")
+    [done] = (await phone._settle(emulator.send_photo(923, b"\x89PNG" + b"u" * 200)))[-1:]
+    assert "South: 1 trees" in done.text
+    await phone.press(tr("en", "Continue"))
+    [total] = (await phone.press(tr("en", "No")))[-1:]
+    assert "3 trees in 2 plots" in total.text  # count() over every plot
+    [review] = (await phone.press(tr("en", "Continue")))[-1:]
+    assert "(2.1)" in review.text
+    [receipt] = await phone.press(tr("en", "Send my answers"))
+    assert receipt.text.startswith("✅")
+    member = await runner.store.members.by_telegram_id(923)
+    assert member is not None
+    response = await runner.store.surveys.response_of(1, member.id)
+    assert response is not None
+    answers = await runner.store.surveys.answers(response.id)
+    assert answers["species[1][2]"][0] == "neem" and answers["species[2][1]"][0] == "mango"
+    assert answers["plot_trees[1]"][0] == "2" and answers["all_trees"][0] == "3"
+    assert answers["second_first"][0] == "mango"  # plot 2's tree 1
+    # Kobo's layout: a table per repeat; a tree's _parent_index is its plot's _index.
+    [row] = await survey_wide.wide_rows(runner.store, definition, 1, "UTC")
+    reference = str(row[0])
+    tables = {title: [dict(zip(head, r, strict=True)) for r in body]
+              for title, head, body in survey_wide.repeat_tables(
+                  definition, await runner.store.surveys.campaign_answers(1),
+                  [(response.id, reference)], await runner.store.surveys.campaign_files(1))}
+    plots = {r["plot_name"]: r["_index"] for r in tables["plot"]}
+    assert [(r["_parent_index"], r["species"]) for r in tables["tree"]] == [
+        (plots["North"], "mango"), (plots["North"], "neem"), (plots["South"], "mango")]
+    assert [r["tree_photo"] for r in tables["tree"]] == [
+        f"{reference}-tree_photo-1-1.jpg", f"{reference}-tree_photo-1-2.jpg",
+        f"{reference}-tree_photo-2-1.jpg"]

@@ -1,7 +1,7 @@
 """The walker: every form of a folder that imports is answered end to end through the real
 conversation (the bot against the emulator), with valid answers found by trying, until the
-receipt; then the wide export must hold every answer in Kobo's layout (geopoint parts, repeats
-as their own table linked by `_parent_index`).
+receipt; then the wide export must hold every answer in Kobo's layout (geopoint parts, media
+as file names, repeats, nested ones too, as their own table linked by `_parent_index`).
 
 The folder is tests/forms; set PALABRE_WALK_FORMS to a folder of XLSForms (for instance the
 shared corpus) to walk those too. A data file a form names that is not beside it (a corpus keeps
@@ -247,7 +247,9 @@ def _check_export(definition: Definition, answers: dict[str, tuple[str | None, s
         assert question is not None, saved
         if question.type == "repeat":
             continue  # the loop's yes/no: the iterations are the repeat table's rows
-        expected = value if value is not None else file_id
+        # A photo, voice note or video by its file name, as Kobo exports attachments.
+        expected = value if value is not None else survey_wide.file_name(
+            str(main["reference"]), question, iteration)
         if iteration:
             assert question.repeat is not None
             rows = tables[question.repeat]
@@ -293,5 +295,6 @@ async def test_every_imported_form_is_answered_end_to_end(
     header = survey_wide.columns(definition)
     [row] = await survey_wide.wide_rows(runner.store, definition, 1, "UTC")
     repeats = survey_wide.repeat_tables(definition, await runner.store.surveys.campaign_answers(1),
-                                        [(response_id, str(row[0]))])
+                                        [(response_id, str(row[0]))],
+                                        await runner.store.surveys.campaign_files(1))
     _check_export(definition, answers, header, row, repeats)

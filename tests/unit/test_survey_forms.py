@@ -39,9 +39,10 @@ def xlsform(path: Path, rows: Sequence[Sequence[object]],
 
 @pytest.mark.parametrize(("rows", "header", "message"), [
     ([("integer", "age", "Age"), ("begin repeat", "people", "People"),
-      ("begin_repeat", "kids", "Kids"), ("text", "who", "Who"), ("end repeat", "", ""),
-      ("end_repeat", "", "")], HEADER,
-     "sheet survey, row 4, column type: a repeat inside a repeat is not supported"),
+      ("begin_repeat", "kids", "Kids"), ("begin repeat", "toys", "Toys"),
+      ("begin repeat", "parts", "Parts"), ("text", "who", "Who"), ("end repeat", "", ""),
+      ("end repeat", "", ""), ("end repeat", "", ""), ("end_repeat", "", "")], HEADER,
+     "sheet survey, row 6, column type: a repeat nested more than 3 deep is not supported"),
     ([("barcode", "code", "Code")], HEADER,
      "sheet survey, row 2, column type: type 'barcode' is not supported in a chat"),
     ([("integer", "age", "Age"), ("file", "report", "Report")], HEADER,

@@ -14,7 +14,7 @@ from babel.dates import parse_date
 
 from bot.core.numbers import NumberError, parse_number
 from bot.core.surveys import expressions as xpath
-from bot.core.surveys.engine import State, key
+from bot.core.surveys.engine import State, encode, key
 from bot.core.surveys.forms import Question, pick
 from bot.core.surveys.markup import plain
 from bot.i18n import _, format_date, format_number, ngettext
@@ -217,9 +217,9 @@ def computed_values(state: State) -> dict[str, str]:
             if value:
                 found[question.name] = value
             continue
-        for index, row in enumerate(state.iterations.get(question.repeat, []), 1):
+        for path, row in state.iterations.get(question.repeat, []):
             if row.get(question.name):
-                found[key(question, index)] = row[question.name]
+                found[key(question, encode(path))] = row[question.name]
     return found
 
 

@@ -127,7 +127,7 @@ class Conversation(SurveyBase):
         section = pick(question.section, language, definition.default_language)
         before = state.path[shown - 2] if shown > 1 and step in state.path else None
         if section:
-            title = h(plain(section, {})) + (f" {iteration}" if iteration else "")
+            title = h(plain(section, {})) + (f" {engine.shown(iteration)}" if iteration else "")
             new = before is None or definition.questions[before[0]].section != question.section \
                 or before[1] != iteration
             header += f" · <b>{title}</b>" if new else f" · {title}"
@@ -289,7 +289,7 @@ class Conversation(SurveyBase):
             if question.read_only:
                 answer = (state.value(question, iteration) or None, None)
             shown = show(question, answer, language)
-            suffix = f" ({iteration})" if iteration else ""
+            suffix = f" ({engine.shown(iteration)})" if iteration else ""
             lines.append(f"{number}. {h(label[:80])}{suffix}: <b>{h(shown)}</b>")
             if edit and not question.read_only:
                 buttons.append(Button(f"✏️ {number}", self._cb("e", response,

@@ -430,6 +430,8 @@ class Context:
     instances: Mapping[str, Sequence[Mapping[str, str]]] = field(default_factory=dict)
     now: datetime | None = None
     choice_label: Callable[[str, str], str] | None = None  # (question, choice name) → label
+    # A repeated question's values with their iteration paths, outermost first.
+    indexed: Callable[[str], Sequence[tuple[tuple[int, ...], str]]] | None = None
 
 
 def evaluate(node: Node, context: Context) -> Value:
@@ -483,7 +485,8 @@ def _rows(node: Lookup, context: Context) -> list[Mapping[str, str]]:
     found: list[Mapping[str, str]] = []
     for row in rows:
         inner = Context(context.answers, context.current, context.today, row, context.lists,
-                        context.position, context.instances, context.now, context.choice_label)
+                        context.position, context.instances, context.now, context.choice_label,
+                        context.indexed)
         if isinstance(node.filter, Literal) and isinstance(node.filter.value, float):
             # item[3]: the third row (XPath positions count from 1)
             if len(found) == 0 and rows.index(row) == int(node.filter.value) - 1:
@@ -628,6 +631,12 @@ def _call(node: Call, context: Context) -> Value:
         return _distance(found) if name == "distance" else _area(found)
     if name == "position":
         return float(context.position)
+    if name == "indexed-repeat" and len(node.args) > 3 and isinstance(node.args[0], Ref) \
+            and context.indexed is not None:
+        # indexed-repeat(${q}, ${outer}, i, ${inner}, j): the iteration at each level.
+        wanted = tuple(to_number(_evaluate(arg, context)) for arg in node.args[2::2])
+        return next((value for path, value in context.indexed(node.args[0].name)
+                     if path[:len(wanted)] == wanted), "")
     if name == "indexed-repeat":
         values = _nodeset(node.args[0], context)
         index = to_number(_evaluate(node.args[2], context))

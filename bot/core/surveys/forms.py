@@ -34,6 +34,7 @@ NOT_ASKED: frozenset[str] = frozenset({"calculate", "meta"})
 NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
 Text = dict[str, str]  # language code ("fr", "en"… or "default") → text
 MAX_LABEL = 4000  # characters of one label, hint or message: a chat message holds 4,096
+MAX_NESTING = 3  # repeats inside repeats: an iteration is carried as one number (engine)
 
 
 class FormError(ValueError):
@@ -76,6 +77,7 @@ class Question(BaseModel):
     meta: str = ""  # metadata kind (start, end, today, deviceid…) of a `meta` question
     repeat: str | None = None  # the repeat this question belongs to
     repeat_count: str | None = None  # on a `repeat` question: how many times, else asked
+    outer: str | None = None  # on a `repeat` question inside another repeat: that one
     media: dict[str, Text] = Field(default_factory=dict)  # image/audio/video → language → file
 
     @property
@@ -110,7 +112,15 @@ class Definition(BaseModel):
         return next((q for q in self.questions if q.type == "repeat" and q.name == name), None)
 
     def content_hash(self) -> str:
-        raw = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        dumped = self.model_dump(mode="json")
+        # Fields added since the first versions count only when set: a form imported before
+        # keeps its identity (importing it again changes nothing).
+        if not dumped["missing_files"]:
+            del dumped["missing_files"]
+        for question in dumped["questions"]:
+            if question["outer"] is None:
+                del question["outer"]
+        raw = json.dumps(dumped, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -399,6 +409,7 @@ def _read_xlsform(path: Path, files: Mapping[str, Path]) -> Definition:
         return FormError(f"sheet {sheet}, row {row_number}, column {column}: {reason}")
 
     used: set[str] = set()
+    repeats: list[str] = []  # the repeats around the rows being read
 
     def walk(children: Sequence[Mapping[str, Any]], section: Text,
              conditions: tuple[str, ...], repeat: str | None, groups: tuple[str, ...] = ()
@@ -427,16 +438,20 @@ def _read_xlsform(path: Path, files: Mapping[str, Path]) -> Definition:
                     walk(child.get("children") or [], label or section, inner, repeat,
                          (*groups, name))
                     continue
-                if repeat is not None:
-                    raise refuse(name, "type", "a repeat inside a repeat is not supported")
+                depth = len(repeats) + 1
+                if depth > MAX_NESTING:
+                    raise refuse(name, "type", f"a repeat nested more than {MAX_NESTING} "
+                                 "deep is not supported")
+                repeats.append(name)
                 walk(child.get("children") or [], label or section, inner, name,
                      (*groups, name))
+                repeats.pop()
                 count = (child.get("control") or {}).get("jr:count")
                 questions.append(Question(
                     name=name, type="repeat", label=label or {"default": name},
                     section=label or section, repeat=name,
                     repeat_count=str(count) if count not in (None, "") else None,
-                    relevant=_joined(inner)))
+                    relevant=_joined(inner), outer=repeat))
                 continue
             questions.append(_question(child, name, kind, bind, label, section, conditions,
                                        repeat, refuse, instances, raw_by_name.get(name, {}),
