@@ -133,7 +133,8 @@ class State:
             self.scope(iteration, repeat), current=current, today=self.today,
             lists=self.lists(path), position=path[-1] if path else 0,
             instances=self.definition.instances, now=self.now,
-            choice_label=lambda q, v: self.labels.get((q, v), v), indexed=self.indexed)
+            choice_label=lambda q, v: self.labels.get((q, v), v), indexed=self.indexed,
+            version=self.definition.version)
 
     def indexed(self, name: str) -> list[tuple[IterationPath, str]]:
         """Every iteration's value of a repeated question with its path (indexed-repeat()

@@ -432,6 +432,7 @@ class Context:
     choice_label: Callable[[str, str], str] | None = None  # (question, choice name) → label
     # A repeated question's values with their iteration paths, outermost first.
     indexed: Callable[[str], Sequence[tuple[tuple[int, ...], str]]] | None = None
+    version: str = ""  # the form's version (settings sheet)
 
 
 def evaluate(node: Node, context: Context) -> Value:
@@ -486,7 +487,7 @@ def _rows(node: Lookup, context: Context) -> list[Mapping[str, str]]:
     for row in rows:
         inner = Context(context.answers, context.current, context.today, row, context.lists,
                         context.position, context.instances, context.now, context.choice_label,
-                        context.indexed)
+                        context.indexed, context.version)
         if isinstance(node.filter, Literal) and isinstance(node.filter.value, float):
             # item[3]: the third row (XPath positions count from 1)
             if len(found) == 0 and rows.index(row) == int(node.filter.value) - 1:
@@ -720,7 +721,7 @@ def _call(node: Call, context: Context) -> Value:
             [to_number(a[0]), to_number(a[1]),
              *(float(to_bool(v)) if i % 2 == 0 else to_number(v)
                for i, v in enumerate(a[2:]))], True),
-        "version": lambda a: "",
+        "version": lambda a: context.version,
         "geofence": lambda a: _inside(_points(to_string(a[0])), _points(to_string(a[1]))),
         "digest": lambda a: _digest(*(to_string(v) for v in a)),
         "base64-decode": lambda a: base64.b64decode(to_string(a[0]), validate=True).decode(
