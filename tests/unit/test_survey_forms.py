@@ -347,3 +347,27 @@ def test_data_files_csv_external_xml_geojson_and_select_parameters(tmp_path: Pat
                                         encoding="utf-8")
     with pytest.raises(FormError, match=r"plots\.xml: declares XML entities"):
         read_xlsform(form)
+
+
+def test_a_loop_over_a_list_and_a_name_outside_and_inside_a_group(tmp_path: Path) -> None:
+    path = xlsform(tmp_path / "loop.xlsx", [
+        ("select_multiple crop", "crops", "Crops grown"),
+        ("begin loop over crop", "harvest", ""),
+        ("decimal", "tons", "Tons of %(label)s harvested", "", ". >= 0"),
+        ("end loop", ""),
+        ("begin group", "contact", "Contact"),
+        ("text", "phone", "Phone"),
+        ("end group", ""),
+        ("calculate", "phone", "", "", "", "", "'+221'"),
+    ], choices=[("crop", "millet", "Millet"), ("crop", "rice", "Rice")])
+    definition = read_xlsform(path)
+    # One group per choice, named as Kobo's export names them, the choice's label in its texts.
+    tons = [q for q in definition.questions if q.name.endswith("/tons")]
+    assert [(q.name, q.label["default"], q.section["default"]) for q in tons] == [
+        ("harvest/millet/tons", "Tons of Millet harvested", "Millet"),
+        ("harvest/rice/tons", "Tons of Rice harvested", "Rice")]
+    assert all(q.constraint == ". >= 0" for q in tons)
+    # The question outside any group keeps its name; the one in a group, its path.
+    assert definition.question("phone") is not None
+    assert definition.question("phone").type == "calculate"  # type: ignore[union-attr]
+    assert definition.question("contact/phone") is not None

@@ -135,7 +135,8 @@ def pick(text: Mapping[str, str], language: str, default_language: str = "defaul
 # --- checks shared by both sources --------------------------------------------------------
 
 def _where(where: Mapping[str, tuple[str, int]], name: str) -> tuple[str, int]:
-    return where.get(name, ("survey", 0))
+    # A name kept under its path (`group/name`) is found by its own row's name.
+    return where.get(name) or where.get(name.rpartition("/")[2], ("survey", 0))
 
 
 def check(definition: Definition, where: Mapping[str, tuple[str, int]],
@@ -411,19 +412,24 @@ def _read_xlsform(path: Path, files: Mapping[str, Path]) -> Definition:
     used: set[str] = set()
     repeats: list[str] = []  # the repeats around the rows being read
 
+    # Names of questions outside any group: one also used inside a group keeps its bare name.
+    top = {str(c.get("name")) for c in form.get("children") or []
+           if c.get("type") not in ("group", "repeat", "loop")}
+
     def walk(children: Sequence[Mapping[str, Any]], section: Text,
-             conditions: tuple[str, ...], repeat: str | None, groups: tuple[str, ...] = ()
-             ) -> None:
+             conditions: tuple[str, ...], repeat: str | None, groups: tuple[str, ...] = (),
+             pathed: bool = False) -> None:
         for child in children:
             name = str(child.get("name", ""))
             kind = str(child.get("type", ""))
             if kind == "group" and name == "meta" and child.get("control", {}).get("bodyless"):
                 walk(child.get("children") or [], section, conditions, repeat, groups)
                 continue
-            if name in used and kind not in ("group", "repeat"):
+            if kind not in ("group", "repeat", "loop") and (
+                    pathed or name in used or (groups and name in top)):
                 # pyxform allows one name in two groups (never referenced as ${name}: that
-                # would be ambiguous); the later one is kept under its path, as Kobo's
-                # export names it.
+                # would be ambiguous); the later one, and each one in a loop's groups, is
+                # kept under its path, as Kobo's export names it.
                 name = "/".join((*groups, name))
             used.add(name)
             if kind in _NOT_QUESTIONS or kind in _EXTERNAL:
@@ -431,12 +437,24 @@ def _read_xlsform(path: Path, files: Mapping[str, Path]) -> Definition:
             bind = child.get("bind") or {}
             relevant = bind.get("relevant")
             label = _texts(child.get("label"), default_language)
+            if kind == "loop":
+                # `begin loop over list`: pyxform's shorthand for one group per choice of the
+                # list, `%(name)s` and `%(label)s` in its rows standing for the choice's.
+                containers.add(name)
+                inner = conditions + ((f"({relevant})",) if relevant else ())
+                for column in child.get("columns") or []:
+                    if str(column.get("name")) == "none":
+                        continue  # as pyxform: the "none" of a select all that apply
+                    walk([_substitute(c, column) for c in child.get("children") or []],
+                         _texts(column.get("label"), default_language) or label or section,
+                         inner, repeat, (*groups, name, str(column.get("name"))), True)
+                continue
             if kind in ("group", "repeat"):
                 containers.add(name)
                 inner = conditions + ((f"({relevant})",) if relevant else ())
                 if kind == "group":
                     walk(child.get("children") or [], label or section, inner, repeat,
-                         (*groups, name))
+                         (*groups, name), pathed)
                     continue
                 depth = len(repeats) + 1
                 if depth > MAX_NESTING:
@@ -444,7 +462,7 @@ def _read_xlsform(path: Path, files: Mapping[str, Path]) -> Definition:
                                  "deep is not supported")
                 repeats.append(name)
                 walk(child.get("children") or [], label or section, inner, name,
-                     (*groups, name))
+                     (*groups, name), pathed)
                 repeats.pop()
                 count = (child.get("control") or {}).get("jr:count")
                 questions.append(Question(
@@ -504,6 +522,32 @@ def _beside(form: Path, name: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def _substitute(row: Mapping[str, Any], column: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of a loop for one choice: `%(name)s` and `%(label)s` replaced in its texts (in
+    each language's label), as pyxform does."""
+    label = column.get("label")
+
+    def fill(text: str, language: str | None = None) -> str:
+        if isinstance(label, Mapping):
+            shown = label.get(language) if language in label else next(iter(label.values()), "")
+        else:
+            shown = label or ""
+        try:
+            return text % {"name": column.get("name", ""), "label": shown}
+        except (KeyError, ValueError, TypeError):
+            return text  # a `%` that is not a placeholder
+
+    found: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, str):
+            found[key] = fill(value)
+        elif isinstance(value, Mapping):
+            found[key] = {k: fill(v, k) if isinstance(v, str) else v for k, v in value.items()}
+        else:
+            found[key] = value
+    return found
 
 
 def _joined(conditions: Sequence[str]) -> str | None:
