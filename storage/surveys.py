@@ -243,6 +243,18 @@ class SurveyRepo:
             " WHERE r.campaign_id = ? AND r.status = 'submitted' ORDER BY a.question",
             (campaign_id,)))
 
+    async def campaign_files(self, campaign_id: int) -> dict[int, set[str]]:
+        """response id → the questions answered with a file (a photo, a voice note…)."""
+        rows = await self.db.fetchall(
+            "SELECT a.response_id, a.question FROM survey_answers a"
+            " JOIN survey_responses r ON r.id = a.response_id"
+            " WHERE r.campaign_id = ? AND a.value IS NULL AND a.file_id IS NOT NULL",
+            (campaign_id,))
+        found: dict[int, set[str]] = {}
+        for r in rows:
+            found.setdefault(r["response_id"], set()).add(r["question"])
+        return found
+
     async def member_responses(self, member_id: int) -> list[dict[str, object]]:
         """A member's responses with their answers (for /mydata)."""
         rows = await self.db.fetchall(

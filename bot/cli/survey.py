@@ -47,35 +47,47 @@ class WideFormat(StrEnum):
 def survey_import(file: Annotated[Path, typer.Argument(
         help="An XLSForm (.xlsx, .xls) or a YAML questionnaire (.yaml).")],
         choices: Annotated[list[Path] | None, typer.Option(
-            "--choices", help="A CSV or GeoJSON file the form names (select_one_from_file, "
-            "pulldata); repeat for several.")] = None) -> None:
+            "--files", "--choices", help="The form's files, or a folder holding them: data "
+            "(CSV, XML or GeoJSON of select_one_from_file, csv-external, pulldata) and media "
+            "labels; repeat for several. Files beside the form are found without it.")] = None
+) -> None:
     """Import a questionnaire; a changed file becomes a new version."""
     from bot.core.surveys.forms import FormError
 
     cfg = settings()
     if not file.is_file():
         fail(f"{file}: no such file")
+    given: dict[str, Path] = {}
     for extra in choices or []:
-        if not extra.is_file() or extra.stat().st_size > 10 * 1024 * 1024:
-            fail(f"{extra}: no such file, or larger than 10 MB")
+        if not extra.exists():
+            fail(f"{extra}: no such file or folder")
+        if extra.is_file() and extra.stat().st_size > 10 * 1024 * 1024:
+            fail(f"{extra}: larger than 10 MB")
+        for one in sorted(extra.iterdir()) if extra.is_dir() else [extra]:
+            if one.is_file() and one.stat().st_size <= 10 * 1024 * 1024:
+                given.setdefault(one.name, one)  # a folder's other files are left aside
 
-    async def work(store: Store) -> tuple[str, int, bool, int, list[str]]:
+    async def work(store: Store) -> tuple[str, int, bool, int, list[str], tuple[str, ...]]:
         from bot.core.surveys.base import media_files, media_names
 
         surveys = surveys_of(store, cfg.timezone)
-        files = {p.name: p for p in choices or []}
-        form, created = await surveys.import_form(file, now(), files)
+        form, created = await surveys.import_form(file, now(), given)
         definition = surveys.definition(form)
-        missing = sorted(media_names(definition) - set(media_files(definition, file)))
-        return form.form_id, form.version, created, len(definition.asked()), missing
+        missing = sorted(media_names(definition) - set(media_files(definition, file, given)))
+        return (form.form_id, form.version, created, len(definition.asked()), missing,
+                definition.missing_files)
 
     try:
-        form_id, version, created, count, missing = run_async(with_store(cfg, work))
+        form_id, version, created, count, missing, data = run_async(with_store(cfg, work))
     except FormError as exc:
         fail(str(exc))
     for name in missing:
         typer.echo(f"Media file {name} not found beside the form (nor in media/): that "
                    "question is asked with its text only.")
+    for name in data:
+        typer.echo(f"Data file {name} not found beside the form (nor in media/): the "
+                   "questionnaire cannot be sent until it is imported again with it "
+                   f"(--files {name}, or --files FOLDER).")
     state = "imported" if created else "unchanged, already imported"
     typer.echo(f"Questionnaire {form_id} version {version} ({count} questions): {state}.")
 

@@ -13,9 +13,11 @@ reference.
 **Codes** (`palabre survey export --codes`), as Kobo exports them, for tools that read
 answers by name: a select_multiple gets its own column (the chosen names, space-separated) and
 one 0/1 column per choice, named `question/choice`; a geopoint also `_q_latitude`,
-`_q_longitude`, `_q_altitude`, `_q_precision`; the last column `_index` is the response's
-number, and each repeat is a table of its own, one row per iteration, linked by
-`_parent_index`."""
+`_q_longitude`, `_q_altitude`, `_q_precision`; a photo, voice note or video its file name
+(`Q-1-000042-photo.jpg`, `-2` after it for a repeat's second iteration); the last column
+`_index` is the response's number, and each repeat is a table of its own, one row per
+iteration, linked by `_parent_index` to the response's `_index` (a repeat inside a repeat: to
+its iteration's `_index` in the enclosing repeat's table)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ from zoneinfo import ZoneInfo
 from bot.core.answer_access import readable_members, readable_responses
 from bot.core.surveys import SurveyService, reference, side_name
 from bot.core.surveys.answers import SELECTS, options, place
-from bot.core.surveys.engine import split_key
+from bot.core.surveys.engine import IterationPath as Iteration
+from bot.core.surveys.engine import chains, decode, encode, key, shown, split_key
 from bot.core.surveys.forms import Definition, Question, pick
 from bot.core.surveys.markup import plain
 from bot.exports.cells import csv_text, xlsx_value
@@ -45,6 +48,15 @@ FIXED = ("reference", "member_id", "name", "organisation", "side", "status", "st
 
 
 GEO = ("latitude", "longitude", "altitude", "precision")
+MEDIA = ("image", "audio", "video")
+EXTENSIONS = {"image": ".jpg", "video": ".mp4"}  # else a voice note: .ogg
+
+
+def file_name(reference: str, question: Question, iteration: int) -> str:
+    """The name a photo, voice note or video answer goes by in the export (and in a bundle
+    of the files): the response's reference, the question, the iteration."""
+    where = f"-{shown(iteration).replace('.', '-')}" if iteration else ""
+    return f"{reference}-{question.name}{where}{EXTENSIONS.get(question.type, '.ogg')}"
 
 
 def _exported(question: Question, repeat: str | None) -> bool:
@@ -60,7 +72,12 @@ def _question_columns(question: Question) -> list[str]:
     return found
 
 
-def _cells(question: Question, value: str | None, answered: bool) -> list[Cell]:
+def _cells(question: Question, value: str | None, answered: bool,
+           file: str | None = None) -> list[Cell]:
+    """The cells of one answer; `file`: its file name when it is a file (a voice note may
+    answer a text question)."""
+    if file is not None and value is not None:
+        value = file
     cells: list[Cell] = [_typed(question.type, value)]
     if question.type == "select_multiple":
         chosen = set((value or "").split())
@@ -85,32 +102,60 @@ def columns(definition: Definition) -> list[str]:
     return [*found, "_index"]
 
 
+def _file(question: Question, saved: str, reference: str, iteration: int,
+          files: set[str] | None) -> str | None:
+    """The file name of an answer that is a file (a media question's always is)."""
+    if question.type in MEDIA or (files is not None and saved in files):
+        return file_name(reference, question, iteration)
+    return None
+
+
 def repeat_tables(definition: Definition, answers: dict[int, dict[str, str | None]],
-                  parents: Sequence[tuple[int, str]]) -> list[SheetData]:
-    """One table per repeat: `_index`, `_parent_index` (the response's `_index`), the
-    parent's reference, then the repeat's questions; `parents` are (response id, reference)
-    of the rows exported."""
-    tables: list[SheetData] = []
-    for loop in definition.questions:
-        if loop.type != "repeat":
-            continue
+                  parents: Sequence[tuple[int, str]],
+                  files: dict[int, set[str]] | None = None) -> list[SheetData]:
+    """One table per repeat: `_index`, `_parent_index` (the response's `_index`, or for a
+    repeat inside a repeat its iteration's `_index` in the enclosing repeat's table), the
+    response's reference, then the repeat's questions; `parents` are (response id,
+    reference) of the rows exported; `files` (response → answers that are files) names a
+    voice note answering a text question as a file."""
+    nesting = chains(definition)
+    loops = sorted((q for q in definition.questions if q.type == "repeat"),
+                   key=lambda q: len(nesting.get(q.name, ())))
+    indexes: dict[tuple[str, int, Iteration], int] = {}  # (repeat, response, path) → _index
+    tables: dict[str, SheetData] = {}
+    for loop in loops:
         inner = [q for q in definition.questions if _exported(q, loop.name)]
+        depth = len(nesting.get(loop.name, (loop.name,)))
+        names = {q.name for q in inner} | {loop.name}
         header = ["_index", "_parent_index", "reference"]
         for question in inner:
             header += _question_columns(question)
         rows: list[list[Cell]] = []
         for response_id, ref in parents:
             given = answers.get(response_id, {})
-            count = max((split_key(k)[1] for k in given
-                         if split_key(k)[0] in {q.name for q in inner}), default=0)
-            for iteration in range(1, count + 1):
-                row: list[Cell] = [len(rows) + 1, response_id, ref]
-                for question in inner:
-                    saved = f"{question.name}[{iteration}]"
-                    row += _cells(question, given.get(saved), saved in given)
-                rows.append(row)
-        tables.append((loop.name, header, rows))
-    return tables
+            paths = {decode(it) for name, it in map(split_key, given)
+                     if name in names and len(decode(it)) == depth}
+            # Every iteration up to the last one answered, in each enclosing iteration.
+            last: dict[Iteration, int] = {}
+            for path in paths:
+                last[path[:-1]] = max(last.get(path[:-1], 0), path[-1])
+            for outer, count in sorted(last.items()):
+                parent = response_id if loop.outer is None else \
+                    indexes.get((loop.outer, response_id, outer))
+                for number in range(1, count + 1):
+                    iteration = encode((*outer, number))
+                    indexes[(loop.name, response_id, (*outer, number))] = len(rows) + 1
+                    row: list[Cell] = [len(rows) + 1, parent, ref]
+                    for question in inner:
+                        saved = key(question, iteration)
+                        row += _cells(question, given.get(saved), saved in given,
+                                      _file(question, saved, ref, iteration,
+                                            None if files is None
+                                            else files.get(response_id, set())))
+                    rows.append(row)
+        tables[loop.name] = (loop.name, header, rows)
+    return [tables[q.name] for q in definition.questions if q.name in tables
+            and q.type == "repeat"]
 
 
 async def wide_rows(store: Store, definition: Definition, campaign_id: int,
@@ -119,6 +164,7 @@ async def wide_rows(store: Store, definition: Definition, campaign_id: int,
     responses only, of `members` unless it is None (the rule of `answer_access`)."""
     zone = ZoneInfo(timezone)
     answers = await store.surveys.campaign_answers(campaign_id)
+    files = await store.surveys.campaign_files(campaign_id)
     organisations = {o.id: o.name for o in await store.network.organisations()}
 
     def when(moment: datetime | None) -> str | None:
@@ -135,9 +181,12 @@ async def wide_rows(store: Store, definition: Definition, campaign_id: int,
             else None,
             response.side, response.status, when(response.started_at),
             when(response.submitted_at)]
+        ref = reference(response)
         for question in definition.questions:
             if _exported(question, None):
-                row += _cells(question, given.get(question.name), question.name in given)
+                row += _cells(question, given.get(question.name), question.name in given,
+                              _file(question, question.name, ref, 0,
+                                    files.get(response.id, set())))
         row.append(response.id)
         rows.append(row)
     return rows
@@ -451,3 +500,12 @@ def write_sheets(out: Path, sheets: Sequence[Sheet], fmt: str, delimiter: str = 
             writer = csv.writer(handle, delimiter=delimiter)
             writer.writerow(sheet.names)
             writer.writerows([_csv_cell(v, decimal) for v in row] for row in sheet.rows)
+
+
+def repeats_of(definition: Definition, campaign_id: int, rows: Sequence[Sequence[Cell]],
+               answers: dict[int, dict[str, str | None]],
+               files: dict[int, set[str]] | None = None) -> list[SheetData]:
+    """The repeat tables of the exported rows (the parent is the row's `_index`)."""
+    parents = [(int(str(row[-1])), str(row[0])) for row in rows]
+    return [(f"{definition.form_id} #{campaign_id} {title}", header, body)
+            for title, header, body in repeat_tables(definition, answers, parents, files)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import shutil
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -162,3 +163,28 @@ async def test_each_survey_command_opens_one_store(seeded: Seeded,
     await asyncio.to_thread(_run, "survey", "launch", "joint_eval_2026", "--deadline",
                             "2030-01-01T18:00", "--joint", "--yes")
     assert len(opened) == 2
+
+def test_data_files_given_later_with_files(seeded: Seeded, tmp_path: Path) -> None:
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    shutil.copy(FORMS / "field_mapping.xlsx", upload)
+    form = str(upload / "field_mapping.xlsx")
+    output = _run("survey", "import", form)
+    assert "Data file villages.csv not found beside the form" in output
+    assert "field_mapping version 1" in output
+    result = CliRunner().invoke(app, ["survey", "launch", "field_mapping", "--deadline",
+                                      "2030-01-01", "--yes"])
+    assert result.exit_code == 1
+    assert "field_mapping v1 cannot be sent yet: it needs villages.csv" in result.output
+    # A folder of the form's files (other files in it are left aside): a new version.
+    files = tmp_path / "files"
+    files.mkdir()
+    shutil.copy(FORMS / "villages.csv", files)
+    (files / "notes.txt").write_text("not for the form", encoding="utf-8")
+    output = _run("survey", "import", form, "--files", str(files))
+    assert "Data file" not in output and "field_mapping version 2" in output
+    assert "people invited" in _run("survey", "launch", "field_mapping", "--deadline",
+                                    "2030-01-01", "--yes")
+    result = CliRunner().invoke(app, ["survey", "import", form, "--files",
+                                      str(tmp_path / "nowhere")])
+    assert result.exit_code == 1 and "no such file or folder" in result.output

@@ -1,14 +1,16 @@
 """The walker: every form of a folder that imports is answered end to end through the real
 conversation (the bot against the emulator), with valid answers found by trying, until the
-receipt; then the wide export must hold every answer in Kobo's layout (geopoint parts, repeats
-as their own table linked by `_parent_index`).
+receipt; then the wide export must hold every answer in Kobo's layout (geopoint parts, media
+as file names, repeats, nested ones too, as their own table linked by `_parent_index`).
 
 The folder is tests/forms; set PALABRE_WALK_FORMS to a folder of XLSForms (for instance the
-shared corpus) to walk those too.
+shared corpus) to walk those too. A data file a form names that is not beside it (a corpus keeps
+the forms only) is made up from what the form reads of it, so that the form can be sent.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,6 +20,7 @@ import pytest
 from babel.dates import format_date
 
 from bot.core.announcements import Audience
+from bot.core.surveys import expressions as xpath
 from bot.core.surveys.engine import split_key
 from bot.core.surveys.forms import Definition, FormError, read_form
 from bot.emulator import BotApiEmulator
@@ -39,6 +42,66 @@ def _importable(path: Path) -> bool:
     except FormError:
         return False
     return True
+
+
+def _columns(node: xpath.Node) -> set[str]:
+    """The columns of a data file an expression reads (filters, lookups, pulldata)."""
+    found: set[str] = set()
+    if isinstance(node, xpath.Column):
+        found.add(node.name)
+    elif isinstance(node, xpath.Unary):
+        found |= _columns(node.operand)
+    elif isinstance(node, xpath.Binary):
+        found |= _columns(node.left) | _columns(node.right)
+    elif isinstance(node, xpath.Lookup):
+        found |= ({node.field} if node.field else set()) | (
+            _columns(node.filter) if node.filter is not None else set())
+    elif isinstance(node, xpath.Call):
+        if node.name == "pulldata":
+            found |= {str(a.value) for a in node.args[1:3] if isinstance(a, xpath.Literal)}
+        for arg in node.args:
+            found |= _columns(arg)
+    return found
+
+
+def _made_up(definition: Definition, folder: Path) -> dict[str, Path]:
+    """Three rows for each data file the form names but that was not given: every column
+    the form reads, row i holding i (or a choice of the question named like the column, so
+    that a cascade has a way through)."""
+    columns = {"name", "label"}
+    for question in definition.questions:
+        for source in (question.choice_filter, question.relevant, question.calculation,
+                       question.constraint, question.default_expression):
+            if source:
+                columns |= _columns(xpath.parse(source, columns=source
+                                                == question.choice_filter))
+    files: dict[str, Path] = {}
+    for name in definition.missing_files:
+        rows = []
+        for i in range(1, 4):
+            row = {}
+            for column in sorted(columns):
+                named = definition.question(column)
+                row[column] = named.choices[(i - 1) % len(named.choices)].name \
+                    if named is not None and named.choices else str(i)
+            row["label"] = f"Item {i}"
+            rows.append(row)
+        target = folder / name
+        if name.endswith(".geojson"):
+            target.write_text(json.dumps({"type": "FeatureCollection", "features": [
+                {"type": "Feature", "id": row["name"], "properties": {**row, "id": row["name"]},
+                 "geometry": {"type": "Point", "coordinates": [-17.4, 14.7]}}
+                for row in rows]}), encoding="utf-8")
+        elif name.endswith(".xml"):
+            items = "".join("<item>" + "".join(f"<{k}>{v}</{k}>" for k, v in row.items())
+                            + "</item>" for row in rows)
+            target.write_text(f"<root>{items}</root>", encoding="utf-8")
+        else:
+            target.write_text("\n".join([",".join(rows[0])] + [",".join(r.values())
+                                                              for r in rows]) + "\n",
+                              encoding="utf-8")
+        files[name] = target
+    return files
 
 
 def _texts(kind: str, appearance: str, today: date) -> list[str]:
@@ -133,6 +196,14 @@ async def _walk(runner: BotRunner, emulator: BotApiEmulator, phone: Phone,
             # The choices an earlier answer leaves are none: go back and answer it otherwise.
             replies = await phone.forge(by_action["b"], last.message_id)
             continue
+        if kind in ("geotrace", "geoshape"):
+            if "d" in by_action and attempt % 4 == 3:
+                replies = await phone.forge(by_action["d"], last.message_id)
+                continue
+            step_of = 0.001 * (attempt % 4)
+            replies = await phone._settle(emulator.send_location(
+                phone.user_id, 14.7 + step_of, -17.4 + (step_of if attempt % 4 == 2 else 0)))
+            continue
         if kind == "geopoint" and attempt == 0:
             replies = await phone._settle(emulator.send_location(phone.user_id, 14.7, -17.4))
             continue
@@ -176,7 +247,9 @@ def _check_export(definition: Definition, answers: dict[str, tuple[str | None, s
         assert question is not None, saved
         if question.type == "repeat":
             continue  # the loop's yes/no: the iterations are the repeat table's rows
-        expected = value if value is not None else file_id
+        # A photo, voice note or video by its file name, as Kobo exports attachments.
+        expected = value if value is not None else survey_wide.file_name(
+            str(main["reference"]), question, iteration)
         if iteration:
             assert question.repeat is not None
             rows = tables[question.repeat]
@@ -202,13 +275,15 @@ def _same(cell: object, expected: str | None) -> bool:
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem[:60] for p in FILES])
 async def test_every_imported_form_is_answered_end_to_end(
-        runner: BotRunner, emulator: BotApiEmulator, path: Path) -> None:
+        runner: BotRunner, emulator: BotApiEmulator, path: Path, tmp_path: Path) -> None:
     if not _importable(path):
         pytest.skip("refused at import (with its row and column)")
     await seed(runner, 901, "Walker", language="en")
     phone = Phone(runner, 901)
-    form, _created = await runner.services.surveys.import_form(path, runner.clock())
+    files = _made_up(read_form(path), tmp_path)
+    form, _created = await runner.services.surveys.import_form(path, runner.clock(), files)
     definition = runner.services.surveys.definition(form)
+    assert definition.missing_files == ()
     now = runner.clock()
     await runner.services.surveys.launch(
         author=None, form=form, audience=Audience({"language": ("en",)}), joint=False,
@@ -220,5 +295,6 @@ async def test_every_imported_form_is_answered_end_to_end(
     header = survey_wide.columns(definition)
     [row] = await survey_wide.wide_rows(runner.store, definition, 1, "UTC")
     repeats = survey_wide.repeat_tables(definition, await runner.store.surveys.campaign_answers(1),
-                                        [(response_id, str(row[0]))])
+                                        [(response_id, str(row[0]))],
+                                        await runner.store.surveys.campaign_files(1))
     _check_export(definition, answers, header, row, repeats)

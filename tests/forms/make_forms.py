@@ -228,11 +228,64 @@ PROGRESS = workbook(
 )
 
 
+# Field mapping as OSM and land teams write it: a line walked (geotrace) and an area
+# (geoshape), each as locations shared one after the other, ODK's distance() and area() on
+# them, choices from a data file (select_one_from_file, found beside the form) and pulldata().
+MAPPING = workbook(
+    survey=[("type", "name", "label", "required", "constraint", "constraint_message",
+             "calculation"),
+            ("select_one_from_file villages.csv", "village", "Village", "yes"),
+            ("calculate", "people", "", "", "", "",
+             "pulldata('villages', 'people', 'name', ${village})"),
+            ("geotrace", "road", "Walk along the road", "yes", "distance(.) >= 10",
+             "At least 10 m"),
+            ("calculate", "road_m", "", "", "", "", "round(distance(${road}), 0)"),
+            ("geoshape", "field", "The field's corners", "yes"),
+            ("calculate", "field_m2", "", "", "", "", "round(area(${field}), 0)"),
+            ("note", "done", "Road ${road_m} m, field ${field_m2} m², ${people} people.")],
+    choices=[],
+    settings=[("form_title", "form_id"), ("Field mapping", "field_mapping")],
+)
+
+
+# A tree census: a repeat (plots, "Add another?") holding a repeat (trees, repeat_count), a
+# photo in the inner one, position(), count() within a plot and over the whole census, and
+# indexed-repeat() naming an iteration at each level.
+CENSUS = workbook(
+    survey=[("type", "name", "label", "required", "constraint", "calculation", "repeat_count"),
+            ("begin repeat", "plot", "Plot"),
+            ("calculate", "plot_no", "", "", "", "position(..)"),
+            ("text", "plot_name", "Name of plot ${plot_no}", "yes"),
+            ("integer", "trees_n", "How many trees in ${plot_name}?", "yes", ". >= 0 and . <= 5"),
+            ("begin repeat", "tree", "Tree", "", "", "", "${trees_n}"),
+            ("calculate", "tree_no", "", "", "", "position(..)"),
+            ("select_one species", "species", "Species of tree ${tree_no} in ${plot_name}",
+             "yes"),
+            ("image", "tree_photo", "Photo of the tree"),
+            ("end repeat", ""),
+            ("calculate", "plot_trees", "", "", "", "count(${tree})"),
+            ("note", "plot_done", "${plot_name}: ${plot_trees} trees"),
+            ("end repeat", ""),
+            ("calculate", "plots", "", "", "", "count(${plot})"),
+            ("calculate", "all_trees", "", "", "", "count(${tree})"),
+            ("calculate", "second_first", "", "", "",
+             "indexed-repeat(${species}, ${plot}, 2, ${tree}, 1)"),
+            ("note", "total", "${all_trees} trees in ${plots} plots")],
+    choices=[("list_name", "name", "label"), ("species", "mango", "Mango"),
+             ("species", "neem", "Neem")],
+    settings=[("form_title", "form_id"), ("Tree census", "tree_census")],
+)
+
+
 def main() -> None:
     for name, book in (("joint_evaluation", JOINT), ("water_points", WATER),
                        ("training_feedback", TRAINING), ("household_visit", HOUSEHOLD),
-                       ("progress_total", PROGRESS)):
+                       ("progress_total", PROGRESS), ("field_mapping", MAPPING),
+                       ("tree_census", CENSUS)):
         book.save(HERE / f"{name}.xlsx")
+    # The field mapping's data file, found beside the form at import.
+    (HERE / "villages.csv").write_text("name,label,people\nkande,Kandé,1200\nbrin,Brin,800\n",
+                                       encoding="utf-8")
     # The household visit's media labels, found beside the form at import.
     (HERE / "house.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"house" * 20)
     (HERE / "region.ogg").write_bytes(b"OggS" + b"region" * 20)

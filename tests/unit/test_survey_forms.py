@@ -39,13 +39,14 @@ def xlsform(path: Path, rows: Sequence[Sequence[object]],
 
 @pytest.mark.parametrize(("rows", "header", "message"), [
     ([("integer", "age", "Age"), ("begin repeat", "people", "People"),
-      ("begin_repeat", "kids", "Kids"), ("text", "who", "Who"), ("end repeat", "", ""),
-      ("end_repeat", "", "")], HEADER,
-     "sheet survey, row 4, column type: a repeat inside a repeat is not supported"),
+      ("begin_repeat", "kids", "Kids"), ("begin repeat", "toys", "Toys"),
+      ("begin repeat", "parts", "Parts"), ("text", "who", "Who"), ("end repeat", "", ""),
+      ("end repeat", "", ""), ("end repeat", "", ""), ("end_repeat", "", "")], HEADER,
+     "sheet survey, row 6, column type: a repeat nested more than 3 deep is not supported"),
     ([("barcode", "code", "Code")], HEADER,
      "sheet survey, row 2, column type: type 'barcode' is not supported in a chat"),
-    ([("integer", "age", "Age"), ("geotrace", "road", "Road")], HEADER,
-     "sheet survey, row 3, column type: type 'geotrace' is not supported in a chat"),
+    ([("integer", "age", "Age"), ("file", "report", "Report")], HEADER,
+     "sheet survey, row 3, column type: type 'file' is not supported in a chat"),
     ([("integer", "age", "Age", "", "frobnicate(.) > 1")], HEADER,
      "sheet survey, row 2, column constraint: unsupported function frobnicate()"),
     ([("text", "code", "Code", "", "regex(., '(a')")], HEADER,
@@ -269,15 +270,23 @@ def test_choices_from_a_file_given_at_import_and_the_external_choices_sheet(
     for row in [("list_name", "name", "label", "town"), ("quarter", "q1", "Boucotte", "zig"),
                 ("quarter", "q2", "Plateau", "dkr")]:
         external.append(list(row))
-    book.save(tmp_path / "f.xlsx")
-    with pytest.raises(FormError) as refused:
-        read_xlsform(tmp_path / "f.xlsx")
-    assert "row 2, column type: the choices of this required question come from 'towns.csv'," \
-        " which was not given" in str(refused.value)
+    form = tmp_path / "form" / "f.xlsx"
+    form.parent.mkdir()
+    book.save(form)
+    # Imported without its data file, which is named (the questionnaire waits for it).
+    waiting = read_xlsform(form)
+    assert waiting.missing_files == ("towns.csv",)
+    town = waiting.question("town")
+    assert town is not None and town.choices == ()
     towns = tmp_path / "towns.csv"
     towns.write_text("name,label,people\nzig,Ziguinchor,205000\ndkr,Dakar,1100000\n",
                      encoding="utf-8")
-    definition = read_xlsform(tmp_path / "f.xlsx", {"towns.csv": towns})
+    definition = read_xlsform(form, {"towns.csv": towns})
+    assert definition.missing_files == ()
+    # Found beside the form too, where Kobo and ODK tools put a form's files.
+    (form.parent / "media").mkdir()
+    towns.rename(form.parent / "media" / "towns.csv")
+    assert read_xlsform(form) == definition
     town = definition.question("town")
     assert town is not None and [c.name for c in town.choices] == ["zig", "dkr"]
     state = engine.evaluate(definition, {"town": ("zig", None)}, date(2026, 3, 3))
@@ -287,3 +296,78 @@ def test_choices_from_a_file_given_at_import_and_the_external_choices_sheet(
     from bot.core.surveys.answers import options
 
     assert options(quarter, state, 0, "en") == [("q1", "Boucotte")]
+
+
+def test_data_files_csv_external_xml_geojson_and_select_parameters(tmp_path: Path) -> None:
+    from datetime import date
+
+    from bot.core.surveys import engine
+
+    book = Workbook()
+    survey = book.active
+    assert survey is not None
+    survey.title = "survey"
+    for row in [("type", "name", "label", "calculation", "parameters"),
+                ("csv-external", "prices", "", "", ""),
+                ("select_one_from_file crops.csv", "crop", "Crop", "", "value=code label=title"),
+                ("calculate", "price", "", "pulldata('prices', 'price', 'crop', ${crop})", ""),
+                ("select_one_from_file plots.xml", "plot", "Plot", "", ""),
+                ("select_one_from_file wells.geojson", "well", "Well", "", ""),
+                ("calculate", "where", "", "instance('wells')/root/item[name=${well}]/geometry",
+                 "")]:
+        survey.append(list(row))
+    form = tmp_path / "f.xlsx"
+    book.save(form)
+    assert read_xlsform(form).missing_files == ("prices.csv", "crops.csv", "plots.xml",
+                                                "wells.geojson")
+    (tmp_path / "prices.csv").write_text("crop,price\nmil,250\n", encoding="utf-8")
+    # The `value` and `label` parameters name the columns; label::lang columns translate.
+    (tmp_path / "crops.csv").write_text("code,title,title::Français (fr)\nmil,Millet,Mil\n",
+                                        encoding="utf-8")
+    (tmp_path / "plots.xml").write_text(
+        "<root><item><name>p1</name><label>Plot 1</label></item></root>", encoding="utf-8")
+    (tmp_path / "wells.geojson").write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "id": "w1", '
+        '"properties": {"title": "North well"}, '
+        '"geometry": {"type": "Point", "coordinates": [-16.27, 12.58]}}]}', encoding="utf-8")
+    definition = read_xlsform(form)  # found beside the form
+    assert definition.missing_files == ()
+    crop, plot, well = (definition.question(n) for n in ("crop", "plot", "well"))
+    assert crop is not None and plot is not None and well is not None
+    assert [(c.name, c.label) for c in crop.choices] == [
+        ("mil", {"default": "Millet", "fr": "Mil"})]
+    assert [c.name for c in plot.choices] == ["p1"]
+    assert [(c.name, c.label["default"]) for c in well.choices] == [("w1", "North well")]
+    state = engine.evaluate(definition, {"crop": ("mil", None), "well": ("w1", None)},
+                            date(2026, 3, 3))
+    assert state.values["price"] == "250"
+    assert state.values["where"] == "12.58 -16.27 0 0"
+    # An XML data file declaring entities is refused (an entity bomb?).
+    (tmp_path / "plots.xml").write_text('<!DOCTYPE r [<!ENTITY a "aa">]><root/>',
+                                        encoding="utf-8")
+    with pytest.raises(FormError, match=r"plots\.xml: declares XML entities"):
+        read_xlsform(form)
+
+
+def test_a_loop_over_a_list_and_a_name_outside_and_inside_a_group(tmp_path: Path) -> None:
+    path = xlsform(tmp_path / "loop.xlsx", [
+        ("select_multiple crop", "crops", "Crops grown"),
+        ("begin loop over crop", "harvest", ""),
+        ("decimal", "tons", "Tons of %(label)s harvested", "", ". >= 0"),
+        ("end loop", ""),
+        ("begin group", "contact", "Contact"),
+        ("text", "phone", "Phone"),
+        ("end group", ""),
+        ("calculate", "phone", "", "", "", "", "'+221'"),
+    ], choices=[("crop", "millet", "Millet"), ("crop", "rice", "Rice")])
+    definition = read_xlsform(path)
+    # One group per choice, named as Kobo's export names them, the choice's label in its texts.
+    tons = [q for q in definition.questions if q.name.endswith("/tons")]
+    assert [(q.name, q.label["default"], q.section["default"]) for q in tons] == [
+        ("harvest/millet/tons", "Tons of Millet harvested", "Millet"),
+        ("harvest/rice/tons", "Tons of Rice harvested", "Rice")]
+    assert all(q.constraint == ". >= 0" for q in tons)
+    # The question outside any group keeps its name; the one in a group, its path.
+    assert definition.question("phone") is not None
+    assert definition.question("phone").type == "calculate"  # type: ignore[union-attr]
+    assert definition.question("contact/phone") is not None

@@ -14,14 +14,15 @@ from babel.dates import parse_date
 
 from bot.core.numbers import NumberError, parse_number
 from bot.core.surveys import expressions as xpath
-from bot.core.surveys.engine import State, key
+from bot.core.surveys.engine import State, encode, key
 from bot.core.surveys.forms import Question, pick
 from bot.core.surveys.markup import plain
-from bot.i18n import _, format_date, format_moment, format_number, locale_name
+from bot.i18n import _, format_date, format_moment, format_number, locale_name, ngettext
 
 MAX_TEXT = 2000
 RANGE_BUTTONS = 20  # a range with more steps is typed, as a number
 SELECTS = ("select_one", "select_multiple", "range", "rank")
+GEO_LINES = ("geotrace", "geoshape")  # several locations, shared one after the other
 
 
 def _local_day(now: datetime, timezone: str) -> date:
@@ -85,6 +86,12 @@ def instruction(question: Question, today: date) -> str:
             example=format_date(today, "short") + " 14:30")
     if kind == "geopoint":
         return _("Share a location: 📎 then Location.")
+    if kind == "geotrace":
+        return _("Share the points of the line one after the other (📎 then Location), "
+                 "then press Done.")
+    if kind == "geoshape":
+        return _("Share the corners of the area one after the other (📎 then Location), "
+                 "then press Done.")
     if kind == "image" and set(appearance) & {"signature", "draw", "annotate"}:
         return _("Draw or sign on paper, then send a photo of it.")
     if kind == "image":
@@ -112,6 +119,9 @@ def show(question: Question, answer: tuple[str | None, str | None], language: st
         return "🎤 " + _("voice note")
     if question.type == "geopoint":
         return place(value or "")
+    if question.type in GEO_LINES:
+        count = len(corners(question, value or ""))
+        return "📍 " + ngettext("{count} point", "{count} points", count).format(count=count)
     if question.type == "acknowledge":
         return "✓"
     if question.type == "repeat":
@@ -199,7 +209,7 @@ def parse(question: Question, body: str, language: str, timezone: str,
             return None, "⚠ " + instruction(question, _local_day(now, timezone))
         stamp = datetime.combine(day, clock, tzinfo=ZoneInfo(timezone))
         return stamp.isoformat(timespec="milliseconds"), None
-    if kind == "geopoint":
+    if kind in ("geopoint", *GEO_LINES):
         numbers = body.replace(",", " ").split()
         try:
             latitude, longitude = (float(n) for n in numbers[:2]) if len(numbers) >= 2 \
@@ -227,9 +237,9 @@ def computed_values(state: State) -> dict[str, str]:
             if value:
                 found[question.name] = value
             continue
-        for index, row in enumerate(state.iterations.get(question.repeat, []), 1):
+        for path, row in state.iterations.get(question.repeat, []):
             if row.get(question.name):
-                found[key(question, index)] = row[question.name]
+                found[key(question, encode(path))] = row[question.name]
     return found
 
 
@@ -292,3 +302,46 @@ def _read_time(text: str) -> time | None:
     if hours > 23 or minutes > 59:
         return None
     return time(hours, minutes)
+
+
+# --- lines and areas: points shared one after the other ---------------------------------------
+
+def points(value: str) -> list[str]:
+    """The points of a geotrace or geoshape as ODK writes it: `lat lon alt acc;lat lon …`."""
+    return [p.strip() for p in value.split(";") if p.strip()]
+
+
+def closed(found: list[str]) -> bool:
+    return len(found) >= 4 and found[0] == found[-1]
+
+
+def corners(question: Question, value: str) -> list[str]:
+    """The points the member shared (a closed shape's repeated first point counted once)."""
+    found = points(value)
+    return found[:-1] if question.type == "geoshape" and closed(found) else found
+
+
+def add_point(question: Question, value: str, point: str) -> str:
+    """The value with one more point (a closed shape is opened again to take it)."""
+    return ";".join([*corners(question, value), point])
+
+
+def least_points(question: Question) -> int:
+    """ODK: a line has at least 2 points, a shape at least 3 corners."""
+    return 3 if question.type == "geoshape" else 2
+
+
+def finished(question: Question, value: str) -> str | None:
+    """The value as ODK stores it once the member presses Done (a shape closed on its first
+    point), or None while there are too few points."""
+    found = corners(question, value)
+    if len(found) < least_points(question):
+        return None
+    return ";".join([*found, found[0]] if question.type == "geoshape" else found)
+
+
+def complete(question: Question, value: str | None) -> bool:
+    """Whether a saved geotrace or geoshape is a finished one (any other answer is)."""
+    if question.type not in GEO_LINES or not value:
+        return True
+    return finished(question, value) == value

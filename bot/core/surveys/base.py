@@ -64,12 +64,18 @@ class SurveyBase:
     async def import_form(self, path: Path, now: datetime,
                           files: Mapping[str, Path] | None = None) -> tuple[SurveyForm, bool]:
         """Import a file; return its version and whether it is new (same content: same
-        version). Raises FormError naming what is refused."""
+        version). `files`: the form's data and media files given by name (a CSV for
+        select_one_from_file, an image for media::image…); those missing are also looked
+        for beside the form. Media files found for a version already imported are added to
+        it (a team attaches them later). Raises FormError naming what is refused."""
         definition = read_form(path, files)
         digest = definition.content_hash()
         async with self.store.transaction():
             found = await self.store.surveys.form_by_hash(definition.form_id, digest)
             if found is not None:
+                for name, (mime_type, content) in media_files(definition, path, files).items():
+                    if await self.store.surveys.media(found.id, name) is None:
+                        await self.store.surveys.add_media(found.id, name, mime_type, content)
                 return found, False
             form_pk = await self.store.surveys.add_form(
                 form_id=definition.form_id, content_hash=digest,
@@ -77,7 +83,7 @@ class SurveyBase:
                            definition.default_language) or definition.form_id,
                 definition=json.dumps(definition.model_dump(mode="json"), ensure_ascii=False,
                                       sort_keys=True), source=path.name, now=now)
-            for name, (mime_type, content) in media_files(definition, path).items():
+            for name, (mime_type, content) in media_files(definition, path, files).items():
                 await self.store.surveys.add_media(form_pk, name, mime_type, content)
         form = await self.store.surveys.form(form_pk)
         assert form is not None
@@ -140,15 +146,19 @@ def media_names(definition: Definition) -> set[str]:
             for name in texts.values() if name}
 
 
-def media_files(definition: Definition, form: Path) -> dict[str, tuple[str, bytes]]:
-    """The media labels found where Kobo and ODK tools put them: beside the form, in
-    `media/` or `<form>-media/` (a name from the form is a file name, never a path)."""
+def media_files(definition: Definition, form: Path, files: Mapping[str, Path] | None = None
+                ) -> dict[str, tuple[str, bytes]]:
+    """The media labels given by name in `files`, else found where Kobo and ODK tools put
+    them: beside the form, in `media/` or `<form>-media/` (a name from the form is a file
+    name, never a path)."""
     found: dict[str, tuple[str, bytes]] = {}
     for name in sorted(media_names(definition)):
         if Path(name).name != name or Path(name).suffix.lower() not in MEDIA_TYPES:
             continue
-        for folder in (form.parent, form.parent / "media", form.parent / f"{form.stem}-media"):
-            candidate = folder / name
+        given = (files or {}).get(name)
+        for candidate in ([given] if given else []) + [
+                folder / name for folder in (form.parent, form.parent / "media",
+                                             form.parent / f"{form.stem}-media")]:
             if candidate.is_file() and candidate.stat().st_size <= MAX_MEDIA:
                 found[name] = (MEDIA_TYPES[candidate.suffix.lower()], candidate.read_bytes())
                 break

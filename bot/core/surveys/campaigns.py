@@ -75,6 +75,11 @@ class Campaigns(SurveyBase):
         invitations in the announcement outbox; return (campaign id, people invited). A
         deadline given as a day is the end of that day for everyone invited (`end_of_day`)."""
         loaded_definition = self.definition(form)
+        if loaded_definition.missing_files:
+            raise LaunchError(
+                f"{form.form_id} v{form.version} cannot be sent yet: it needs "
+                f"{', '.join(loaded_definition.missing_files)}, not given at import; import "
+                "the form again with its files: palabre survey import FORM --files FILE_OR_FOLDER")
         kinds = {o.slug: o.kind for o in await self.store.network.organisations()}
         async with self.store.transaction():
             people = await self.audience_people(author, audience, joint)
@@ -191,6 +196,9 @@ class Campaigns(SurveyBase):
             form = await self.store.surveys.form(int(argument))
             if form is None:
                 return expired_button()
+            waiting = self._waiting_for_files(form)
+            if waiting is not None:
+                return Outcome.of(waiting)
             fresh = LaunchDraft(member_id=member.id, form_pk=form.id)
             await self._save_draft(fresh, now)
             return Outcome.of(await self._hub(member, fresh, now, replace=True))
@@ -284,11 +292,24 @@ class Campaigns(SurveyBase):
     async def _chosen_audience(self, member: Member, argument: str) -> Audience | None:
         return await self.announcements.audiences.chosen(member, argument, by_value=False)
 
+    def _waiting_for_files(self, form: SurveyForm) -> Reply | None:
+        """Why a questionnaire cannot be sent yet: data files it names were not given."""
+        missing = self.definition(form).missing_files
+        if not missing:
+            return None
+        return Reply("⚠ " + _("This questionnaire cannot be sent yet: it needs the file "
+                              "{files}, which was not given when it was imported. An "
+                              "administrator adds it with “palabre survey import … "
+                              "--files”.").format(files=h(", ".join(missing))))
+
     async def _launch_from_chat(self, member: Member, draft: LaunchDraft,
                                 now: datetime) -> Outcome:
         form = await self.store.surveys.form(draft.form_pk)
         if form is None:
             return expired_button()
+        waiting = self._waiting_for_files(form)
+        if waiting is not None:
+            return Outcome.of(waiting)
         opens_at = now
         if draft.later:
             # Tomorrow at 08:00 where the coordinator is: invitations arrive at a working hour.

@@ -19,14 +19,21 @@ from bot.core.onboarding import expired_button
 from bot.core.replies import Button, Document, Outcome, Reply, h
 from bot.core.surveys import engine
 from bot.core.surveys.answers import (
+    GEO_LINES,
     SELECTS,
+    add_point,
     choice_name,
+    complete,
     computed_values,
+    corners,
+    finished,
     instruction,
+    least_points,
     name_index,
     options,
     outside,
     parse,
+    points,
     show,
     typed_range,
 )
@@ -34,12 +41,13 @@ from bot.core.surveys.base import Loaded, SurveyBase, fit, reference
 from bot.core.surveys.engine import State, Step, key
 from bot.core.surveys.forms import Question, pick
 from bot.core.surveys.markup import plain, render
-from bot.i18n import _, format_clock, format_day, format_moment
+from bot.i18n import _, format_clock, format_day, format_moment, ngettext
 from storage.models import Member, ResponseStep, SurveyResponse
 
 PAGE = 8  # choices per page of buttons
 IDLE = timedelta(hours=12)  # a response left this long no longer takes typed texts
 LONG_CHOICE = 40  # characters: a longer choice is listed in full in the message
+MAX_POINTS = 200  # points of one line or area shared in the chat
 REVIEW_SIZE = 280  # characters a review page shows at most, the person's own words aside
 LABEL = 40  # characters of a question's label in the review
 _QUOTED = re.compile(r"«[^»]*»")
@@ -143,7 +151,7 @@ class Conversation(SurveyBase):
         section = pick(question.section, language, definition.default_language)
         before = state.path[shown - 2] if shown > 1 and step in state.path else None
         if section:
-            title = h(plain(section, {})) + (f" {iteration}" if iteration else "")
+            title = h(plain(section, {})) + (f" {engine.shown(iteration)}" if iteration else "")
             new = before is None or definition.questions[before[0]].section != question.section \
                 or before[1] != iteration
             header += f" · <b>{title}</b>" if new else f" · {title}"
@@ -169,6 +177,9 @@ class Conversation(SurveyBase):
         elif kind in SELECTS and not typed_range(question):
             rows += self._choice_rows(question, response, state, iteration, language, saved,
                                       lines)
+        elif kind in GEO_LINES:
+            lines.append(instruction(question, self._today(member, now)))
+            rows += self._point_rows(question, response, saved, lines)
         elif kind == "acknowledge":
             rows.append((Button("✓ " + _("OK"), self._cb("c", response, "0")),))
         elif kind == "note":
@@ -179,7 +190,8 @@ class Conversation(SurveyBase):
         lines.append(f"<b>{label}</b>")
         navigation = []
         proposed = engine.default(state, question, iteration)
-        if kind not in ("note", "select_multiple", "rank", "repeat") and not question.read_only:
+        if kind not in ("note", "select_multiple", "rank", "repeat", *GEO_LINES) \
+                and not question.read_only:
             if saved is not None and saved != (None, None):
                 navigation.append(Button(_("Keep: {value}").format(
                     value=show(question, saved, language)[:30]),
@@ -199,6 +211,23 @@ class Conversation(SurveyBase):
         if navigation:
             rows.append(tuple(navigation))
         return Reply("\n".join(lines).rstrip(), buttons=tuple(rows))
+
+    def _point_rows(self, question: Question, response: SurveyResponse,
+                    saved: tuple[str | None, str | None] | None,
+                    lines: list[str]) -> list[tuple[Button, ...]]:
+        """A line or an area: the points shared so far, Done once there are enough (ODK: 2
+        for a line, 3 corners for an area) and Start again."""
+        value = (saved[0] if saved else None) or ""
+        count = len(corners(question, value))
+        if count:
+            lines.append(ngettext("{count} point so far.", "{count} points so far.",
+                                  count).format(count=count))
+        buttons = []
+        if finished(question, value) is not None:
+            buttons.append(Button("✅ " + _("Done"), self._cb("d", response)))
+        if count:
+            buttons.append(Button("↺ " + _("Start again"), self._cb("x", response)))
+        return [tuple(buttons)] if buttons else []
 
     def _choice_rows(self, question: Question, response: SurveyResponse, state: State,
                      iteration: int, language: str, saved: tuple[str | None, str | None] | None,
@@ -304,7 +333,7 @@ class Conversation(SurveyBase):
             shown = h(show(question, answer, language))
             if question.type == "text" and answer[0]:
                 shown = f"«{shown}»"
-            suffix = f" ({iteration})" if iteration else ""
+            suffix = f" ({engine.shown(iteration)})" if iteration else ""
             short = label if len(label) <= LABEL else label[:LABEL - 1] + "…"
             button = Button(f"✏️ {number}", self._cb("e", response, f"{position}.{iteration}")) \
                 if edit and not question.read_only else None
@@ -567,9 +596,16 @@ class Conversation(SurveyBase):
         loaded, state = await self._state(response, member, now)
         position, iteration = self._step(response)
         question = loaded.definition.questions[position]
-        if question.type not in ("select_multiple", "rank"):
+        if question.type not in ("select_multiple", "rank", *GEO_LINES):
             return expired_button()
         value = state.answers.get(key(question, iteration), (None, None))[0]
+        if question.type in GEO_LINES:
+            value = finished(question, value or "")
+            if value is None:
+                count = least_points(question)
+                return Outcome(toast=ngettext("Share at least {count} point first.",
+                                              "Share at least {count} points first.",
+                                              count).format(count=count))
         if question.type == "rank":
             remaining = [n for n, _l in options(question, state, iteration, member.language)
                          if n not in (value or "").split()]
@@ -590,7 +626,7 @@ class Conversation(SurveyBase):
         loaded = await self.load(response.campaign_id)
         assert loaded is not None
         question = loaded.definition.questions[response.position]
-        if question.type != "rank":
+        if question.type not in ("rank", *GEO_LINES):
             return expired_button()
         async with self.store.transaction():
             await self.store.surveys.set_answer(response.id, key(question, response.iteration),
@@ -730,6 +766,8 @@ class Conversation(SurveyBase):
             parsed = next((name for name, label in options(question, state, iteration,
                                                            member.language)
                            if typed in (label.casefold(), name.casefold())), None)
+        if problem is None and parsed is not None and question.type in GEO_LINES:
+            return await self._add_point(member, current, parsed, now)  # checked at Done
         if problem is None and parsed is not None and \
                 not engine.constraint_ok(state, question, iteration, parsed):
             problem = self._refusal(state, question, iteration, member.language)
@@ -748,7 +786,8 @@ class Conversation(SurveyBase):
         response, state, question, iteration = current
         # A voice note is accepted wherever free text is (phone users often speak).
         wanted = {"geopoint": ("location",), "image": ("photo",), "audio": ("voice", "audio"),
-                  "video": ("video",), "text": ("voice", "audio")}
+                  "video": ("video",), "text": ("voice", "audio"), "geotrace": ("location",),
+                  "geoshape": ("location",)}
         if question.read_only or kind not in wanted.get(question.type, ()):
             return Outcome.of(await self.prompt(response, member, now, "⚠ " + (
                 instruction(question, self._today(member, now)) if question.type in wanted
@@ -759,6 +798,8 @@ class Conversation(SurveyBase):
                 return Outcome.of(await self.prompt(response, member, now))
             problem = outside(latitude, longitude)
             value = f"{latitude} {longitude} 0 0"  # ODK's "lat lon altitude accuracy"
+            if problem is None and question.type in GEO_LINES:
+                return await self._add_point(member, current, value, now)
             if problem is None and not engine.constraint_ok(state, question, iteration, value):
                 problem = self._refusal(state, question, iteration, member.language)
             if problem is not None:
@@ -766,6 +807,26 @@ class Conversation(SurveyBase):
             return await self._save_and_next(member, response, value, now, echo="📍 ✓")
         return await self._save_and_next(member, response, None, now, file_id=file_id,
                                          echo="✓ " + _("Received."))
+
+    async def _add_point(self, member: Member, current: _Current, point: str,
+                         now: datetime) -> Outcome:
+        """One more point of a line or an area: kept at once; the question stays, with Done
+        once there are enough points."""
+        response, state, question, iteration = current
+        saved = state.answers.get(key(question, iteration), (None, None))[0] or ""
+        value = add_point(question, saved, point)
+        if len(points(value)) > MAX_POINTS:
+            return Outcome.of(await self.prompt(response, member, now, "⚠ " + _(
+                "That is enough points: press Done.")))
+        async with self.store.transaction():
+            await self.store.surveys.set_answer(response.id, key(question, iteration), value,
+                                                now)
+            await self.store.surveys.update_response(response.id, now)
+        fresh = await self.store.surveys.response(response.id)
+        assert fresh is not None
+        count = len(corners(question, value))
+        echo = "📍 ✓ " + ngettext("{count} point", "{count} points", count).format(count=count)
+        return Outcome(replies=(Reply(echo, replace=True), await self.prompt(fresh, member, now)))
 
     async def cancel(self, member: Member, now: datetime) -> Outcome | None:
         """/cancel during a questionnaire: pause it; the answers stay."""
@@ -792,10 +853,13 @@ class Conversation(SurveyBase):
         loaded, state = await self._state(response, member, now)
         definition = loaded.definition
         missing = [s for s in state.path
-                   if engine.is_required(state, definition.questions[s[0]], s[1])
-                   and definition.questions[s[0]].type != "note"
-                   and state.answers.get(key(definition.questions[s[0]], s[1]),
-                                         (None, None)) == (None, None)]
+                   if (engine.is_required(state, definition.questions[s[0]], s[1])
+                       and definition.questions[s[0]].type != "note"
+                       and state.answers.get(key(definition.questions[s[0]], s[1]),
+                                             (None, None)) == (None, None))
+                   # a line or an area left before Done: too few points, or not closed
+                   or not complete(definition.questions[s[0]], state.answers.get(
+                       key(definition.questions[s[0]], s[1]), (None, None))[0])]
         if missing:
             return await self._edit(member, response, missing[0], now)
         kept = {key(definition.questions[i], it) for i, it in state.path}

@@ -10,7 +10,11 @@ since 1970-01-01. `regex()` runs on RE2 (linear time: a pattern cannot freeze th
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
+import hashlib
+import itertools
 import math
 import random
 import re
@@ -151,6 +155,8 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "decimal-date-time": (1, 1), "decimal-time": (1, 1), "format-date": (2, 2),
     "format-date-time": (2, 2), "pulldata": (4, 4), "instance": (1, 1), "current": (0, 0),
     "checklist": (2, None), "weighted-checklist": (3, None), "version": (0, 0),
+    "area": (1, 1), "distance": (1, None), "geofence": (2, 2), "digest": (2, 3),
+    "base64-decode": (1, 1),
 }
 # Functions over every value of a repeated question (a node-set in XPath).
 AGGREGATES = frozenset({"sum", "count", "count-non-empty", "min", "max", "join"})
@@ -276,6 +282,12 @@ class _Parser:
                     last = _last_step(self.take().text)
                     return Ref(last) if last else Current()
                 return Current()
+            if token.text == "digest" and any(
+                    isinstance(arg, Literal) and str(arg.value).strip().upper() not in known
+                    for arg, known in zip(args[1:], (_DIGESTS, ("BASE64", "HEX")),
+                                          strict=False)):
+                raise ExpressionError("digest() takes MD5, SHA-1, SHA-256, SHA-384 or SHA-512,"
+                                      " then 'base64' or 'hex'")
             if token.text == "regex" and isinstance(args[1], Literal):
                 try:
                     validate(to_string(args[1].value))
@@ -418,6 +430,9 @@ class Context:
     instances: Mapping[str, Sequence[Mapping[str, str]]] = field(default_factory=dict)
     now: datetime | None = None
     choice_label: Callable[[str, str], str] | None = None  # (question, choice name) → label
+    # A repeated question's values with their iteration paths, outermost first.
+    indexed: Callable[[str], Sequence[tuple[tuple[int, ...], str]]] | None = None
+    version: str = ""  # the form's version (settings sheet)
 
 
 def evaluate(node: Node, context: Context) -> Value:
@@ -426,7 +441,8 @@ def evaluate(node: Node, context: Context) -> Value:
     expression in ODK leaves its field empty, and never stops the conversation."""
     try:
         return _evaluate(node, context)
-    except (ValueError, ArithmeticError, IndexError, KeyError, RecursionError):
+    except (ValueError, ArithmeticError, IndexError, KeyError, RecursionError,
+            binascii.Error):
         return ""
 
 
@@ -470,7 +486,8 @@ def _rows(node: Lookup, context: Context) -> list[Mapping[str, str]]:
     found: list[Mapping[str, str]] = []
     for row in rows:
         inner = Context(context.answers, context.current, context.today, row, context.lists,
-                        context.position, context.instances, context.now, context.choice_label)
+                        context.position, context.instances, context.now, context.choice_label,
+                        context.indexed, context.version)
         if isinstance(node.filter, Literal) and isinstance(node.filter.value, float):
             # item[3]: the third row (XPath positions count from 1)
             if len(found) == 0 and rows.index(row) == int(node.filter.value) - 1:
@@ -607,8 +624,20 @@ def _call(node: Call, context: Context) -> Value:
         if not numbers or any(math.isnan(n) for n in numbers):
             return math.nan
         return min(numbers) if name == "min" else max(numbers)
+    if name in ("distance", "area"):
+        lines = [_points(v) for arg in node.args for v in _nodeset(arg, context)]
+        if any(line is None for line in lines):
+            return math.nan
+        found = [point for line in lines if line is not None for point in line]
+        return _distance(found) if name == "distance" else _area(found)
     if name == "position":
         return float(context.position)
+    if name == "indexed-repeat" and len(node.args) > 3 and isinstance(node.args[0], Ref) \
+            and context.indexed is not None:
+        # indexed-repeat(${q}, ${outer}, i, ${inner}, j): the iteration at each level.
+        wanted = tuple(to_number(_evaluate(arg, context)) for arg in node.args[2::2])
+        return next((value for path, value in context.indexed(node.args[0].name)
+                     if path[:len(wanted)] == wanted), "")
     if name == "indexed-repeat":
         values = _nodeset(node.args[0], context)
         index = to_number(_evaluate(node.args[2], context))
@@ -692,9 +721,88 @@ def _call(node: Call, context: Context) -> Value:
             [to_number(a[0]), to_number(a[1]),
              *(float(to_bool(v)) if i % 2 == 0 else to_number(v)
                for i, v in enumerate(a[2:]))], True),
-        "version": lambda a: "",
+        "version": lambda a: context.version,
+        "geofence": lambda a: _inside(_points(to_string(a[0])), _points(to_string(a[1]))),
+        "digest": lambda a: _digest(*(to_string(v) for v in a)),
+        "base64-decode": lambda a: base64.b64decode(to_string(a[0]), validate=True).decode(
+            "utf-8", errors="replace"),
     }
     return simple[name](args)
+
+
+# --- geography: ODK's geopoint, geotrace and geoshape values ("lat lon alt acc;…") ---------
+
+EARTH_RADIUS = 6_378_100.0  # metres: the equatorial radius ODK (JavaRosa) computes with
+
+
+def _points(value: str) -> list[tuple[float, float]] | None:
+    """(latitude, longitude) of each point; None if one cannot be read."""
+    found = []
+    for part in value.split(";"):
+        numbers = part.split()
+        if not numbers:
+            continue
+        try:
+            latitude, longitude = float(numbers[0]), float(numbers[1])
+        except (ValueError, IndexError):
+            return None
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            return None
+        found.append((latitude, longitude))
+    return found
+
+
+def _distance(points: Sequence[tuple[float, float]]) -> float:
+    """The length in metres of the line through `points` (spherical law of cosines, as ODK)."""
+    total = 0.0
+    for (lat1, lon1), (lat2, lon2) in itertools.pairwise(points):
+        a, b = math.radians(lat1), math.radians(lat2)
+        cosine = math.sin(a) * math.sin(b) + math.cos(a) * math.cos(b) * math.cos(
+            math.radians(lon2 - lon1))
+        total += math.acos(max(-1.0, min(1.0, cosine))) * EARTH_RADIUS
+    return total
+
+
+def _area(points: Sequence[tuple[float, float]]) -> float:
+    """The area in square metres of a shape (ODK's method: each point projected on a plane
+    around the first one, then the shoelace formula)."""
+    if len(points) < 3:
+        return 0.0
+    circumference = 2 * math.pi * EARTH_RADIUS
+    lat0, lon0 = points[0]
+    xy = [((lon - lon0) * circumference * math.cos(math.radians(lat)) / 360,
+           (lat - lat0) * circumference / 360) for lat, lon in points[1:]]
+    twice = sum(y1 * x2 - x1 * y2 for (x1, y1), (x2, y2) in itertools.pairwise(xy))
+    return abs(twice / 2)
+
+
+def _inside(point: list[tuple[float, float]] | None,
+            shape: list[tuple[float, float]] | None) -> bool:
+    """Whether a geopoint lies inside a closed geoshape (crossing number, as ODK's
+    geofence())."""
+    if not point or not shape:
+        return False
+    latitude, longitude = point[0]
+    inside = False
+    for (lat1, lon1), (lat2, lon2) in itertools.pairwise(shape):
+        if (lat2 > latitude) != (lat1 > latitude) and \
+                longitude < (lon1 - lon2) * (latitude - lat2) / (lat1 - lat2) + lon2:
+            inside = not inside
+    return inside
+
+
+_DIGESTS = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384",
+            "SHA-512": "sha512"}
+
+
+def _digest(data: str, algorithm: str, encoding: str = "base64") -> str:
+    """ODK's digest(): a hash of the text, in base64 (default) or hex."""
+    name = _DIGESTS.get(algorithm.strip().upper())
+    encoding = encoding.strip().lower()
+    if name is None or encoding not in ("base64", "hex"):
+        raise ValueError(f"digest: unknown algorithm or encoding {algorithm!r}, {encoding!r}")
+    raw = hashlib.new(name, data.encode()).digest()  # not a secret: ODK's function
+    return raw.hex() if encoding == "hex" else base64.b64encode(raw).decode()
 
 
 def _safe(function: Callable[..., float], *numbers: float) -> float:

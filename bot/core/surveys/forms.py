@@ -22,11 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.config import LANGUAGES
 from bot.core.surveys import expressions as xpath
+from bot.core.surveys.limits import MAX_FILE, check_workbook
 from bot.core.surveys.limits import FormError as FormError  # raised here too, defined there
-from bot.core.surveys.limits import check_workbook
 
 QuestionType = Literal["text", "integer", "decimal", "select_one", "select_multiple", "date",
-                       "time", "datetime", "geopoint", "image", "audio", "video", "note",
+                       "time", "datetime", "geopoint", "geotrace", "geoshape", "image", "audio",
+                       "video", "note",
                        "acknowledge", "range", "rank", "calculate", "meta", "repeat"]
 # Never asked: computed (calculate), filled from the conversation itself (meta), or the
 # loop of a repeat (asked only when the repeat has no repeat_count; the engine decides).
@@ -34,6 +35,7 @@ NOT_ASKED: frozenset[str] = frozenset({"calculate", "meta"})
 NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
 Text = dict[str, str]  # language code ("fr", "en"… or "default") → text
 MAX_LABEL = 4000  # characters of one label, hint or message: a chat message holds 4,096
+MAX_NESTING = 3  # repeats inside repeats: an iteration is carried as one number (engine)
 
 
 class Choice(BaseModel):
@@ -72,6 +74,7 @@ class Question(BaseModel):
     meta: str = ""  # metadata kind (start, end, today, deviceid…) of a `meta` question
     repeat: str | None = None  # the repeat this question belongs to
     repeat_count: str | None = None  # on a `repeat` question: how many times, else asked
+    outer: str | None = None  # on a `repeat` question inside another repeat: that one
     media: dict[str, Text] = Field(default_factory=dict)  # image/audio/video → language → file
 
     @property
@@ -90,6 +93,10 @@ class Definition(BaseModel):
     # Secondary instances: choice lists and external data, read by `instance('x')/root/item`,
     # `pulldata()` and `jr:choice-name()`.
     instances: dict[str, tuple[dict[str, str], ...]] = Field(default_factory=dict)
+    # The data files the form names (select_one_from_file, csv-external, xml-external,
+    # pulldata) that were not given at import: the questionnaire cannot be sent until a new
+    # import gives them (as a Kobo project waits for its media files).
+    missing_files: tuple[str, ...] = ()
 
     def asked(self) -> list[Question]:
         return [q for q in self.questions if q.asks]
@@ -102,7 +109,15 @@ class Definition(BaseModel):
         return next((q for q in self.questions if q.type == "repeat" and q.name == name), None)
 
     def content_hash(self) -> str:
-        raw = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        dumped = self.model_dump(mode="json")
+        # Fields added since the first versions count only when set: a form imported before
+        # keeps its identity (importing it again changes nothing).
+        if not dumped["missing_files"]:
+            del dumped["missing_files"]
+        for question in dumped["questions"]:
+            if question["outer"] is None:
+                del question["outer"]
+        raw = json.dumps(dumped, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -117,7 +132,8 @@ def pick(text: Mapping[str, str], language: str, default_language: str = "defaul
 # --- checks shared by both sources --------------------------------------------------------
 
 def _where(where: Mapping[str, tuple[str, int]], name: str) -> tuple[str, int]:
-    return where.get(name, ("survey", 0))
+    # A name kept under its path (`group/name`) is found by its own row's name.
+    return where.get(name) or where.get(name.rpartition("/")[2], ("survey", 0))
 
 
 def check(definition: Definition, where: Mapping[str, tuple[str, int]],
@@ -167,7 +183,8 @@ def check(definition: Definition, where: Mapping[str, tuple[str, int]],
 _XLS_TYPES = {
     "text": "text", "string": "text", "integer": "integer", "int": "integer",
     "decimal": "decimal", "date": "date", "time": "time", "dateTime": "datetime",
-    "datetime": "datetime", "geopoint": "geopoint", "image": "image", "photo": "image",
+    "datetime": "datetime", "geopoint": "geopoint", "geotrace": "geotrace",
+    "geoshape": "geoshape", "image": "image", "photo": "image",
     "audio": "audio", "video": "video", "note": "note", "acknowledge": "acknowledge",
     "trigger": "acknowledge", "range": "range", "calculate": "calculate", "hidden": "calculate",
     "select one": "select_one", "select all that apply": "select_multiple",
@@ -189,11 +206,14 @@ METADATA = frozenset({"start", "end", "today", "deviceid", "username", "phonenum
                       "background-geopoint", "instanceID", "caseid", "simid", "imei"})
 # Needs a device the chat does not have.
 _DEVICE_TYPES = {
-    "barcode": "a barcode needs the phone's scanner", "geotrace": "a line drawn on a map",
-    "geoshape": "a shape drawn on a map", "osm": "an OpenStreetMap editor",
+    "barcode": "a barcode needs the phone's scanner", "osm": "an OpenStreetMap editor",
     "file": "a file picker",
-    "xml-external": "an external XML data file", "csv-external": "an external CSV data file",
 }
+# Declarations of a secondary instance read from a data file (`name.csv`, `name.xml`).
+_EXTERNAL = {"csv-external": ".csv", "xml-external": ".xml"}
+DATA_SUFFIXES = (".csv", ".xml", ".geojson")
+MAX_DATA_CELLS = 200_000  # values in one data file (rows × columns)
+_PULLDATA = re.compile(r"""pulldata\s*\(\s*['"‘’“”]([^'"‘’“”]+)['"‘’“”]""")
 # pyxform's entity declarations (records for a server's dataset): no answer to give.
 _NOT_QUESTIONS = frozenset({"entity", "attribute", "label"})
 _LANGUAGE = re.compile(r"\(([a-z]{2,3})\)\s*$")
@@ -268,9 +288,29 @@ def _choice_properties(raw: Mapping[str, Any]) -> dict[str, str]:
 
 
 def external_rows(path: Path) -> list[dict[str, str]]:
-    """The rows of a CSV, or the features of a GeoJSON file (ODK: `id` and `title`
-    properties become `name` and `label`), for select_one_from_file and lookups."""
-    data = path.read_bytes()
+    """The rows of a CSV, the items of an XML file (`<root><item><name>…`), or the features
+    of a GeoJSON file (ODK: `id` and `title` properties become `name` and `label`), for
+    select_one_from_file and lookups."""
+    if path.stat().st_size > MAX_FILE:
+        raise FormError(f"{path.name}: larger than {MAX_FILE // (1024 * 1024)} MB")
+    rows = _external_rows(path, path.read_bytes())
+    if sum(len(row) for row in rows) > MAX_DATA_CELLS:
+        raise FormError(f"{path.name}: more than {MAX_DATA_CELLS:,} values")
+    return rows
+
+
+def _external_rows(path: Path, data: bytes) -> list[dict[str, str]]:
+    if path.suffix.lower() == ".xml":
+        import xml.etree.ElementTree as ElementTree  # no DTD, so no entities: see below
+
+        if re.search(rb"<!(?:DOCTYPE|ENTITY)", data, re.IGNORECASE):
+            raise FormError(f"{path.name}: declares XML entities; refused")
+        try:
+            root = ElementTree.fromstring(data)  # noqa: S314 (entities refused above)
+        except ElementTree.ParseError as exc:
+            raise FormError(f"{path.name}: not valid XML ({exc})") from exc
+        return [{child.tag: (child.text or "").strip() for child in item}
+                for item in root if len(item)]
     if path.suffix.lower() == ".geojson":
         try:
             document = json.loads(data)
@@ -352,8 +392,13 @@ def _read_xlsform(path: Path, files: Mapping[str, Path]) -> Definition:
             {str(k): str(v) for k, v in row.items() if k not in ("list_name", "list name")})
     for list_name, rows in external.items():
         instances[list_name] = tuple(rows)
-    for file_name, file_path in (files or {}).items():
-        instances[Path(file_name).stem] = tuple(external_rows(file_path))
+    missing: list[str] = []
+    for file_name in _data_files(form.get("children") or [], set(instances)):
+        found = files.get(file_name) or _beside(path, file_name)
+        if found is None:
+            missing.append(file_name)
+        else:
+            instances[Path(file_name).stem] = tuple(external_rows(found))
     questions: list[Question] = []
     containers: set[str] = set()
 
@@ -362,48 +407,70 @@ def _read_xlsform(path: Path, files: Mapping[str, Path]) -> Definition:
         return FormError(f"sheet {sheet}, row {row_number}, column {column}: {reason}")
 
     used: set[str] = set()
+    repeats: list[str] = []  # the repeats around the rows being read
+
+    # Names of questions outside any group: one also used inside a group keeps its bare name.
+    top = {str(c.get("name")) for c in form.get("children") or []
+           if c.get("type") not in ("group", "repeat", "loop")}
 
     def walk(children: Sequence[Mapping[str, Any]], section: Text,
-             conditions: tuple[str, ...], repeat: str | None, groups: tuple[str, ...] = ()
-             ) -> None:
+             conditions: tuple[str, ...], repeat: str | None, groups: tuple[str, ...] = (),
+             pathed: bool = False) -> None:
         for child in children:
             name = str(child.get("name", ""))
             kind = str(child.get("type", ""))
             if kind == "group" and name == "meta" and child.get("control", {}).get("bodyless"):
                 walk(child.get("children") or [], section, conditions, repeat, groups)
                 continue
-            if name in used and kind not in ("group", "repeat"):
+            if kind not in ("group", "repeat", "loop") and (
+                    pathed or name in used or (groups and name in top)):
                 # pyxform allows one name in two groups (never referenced as ${name}: that
-                # would be ambiguous); the later one is kept under its path, as Kobo's
-                # export names it.
+                # would be ambiguous); the later one, and each one in a loop's groups, is
+                # kept under its path, as Kobo's export names it.
                 name = "/".join((*groups, name))
             used.add(name)
-            if kind in _NOT_QUESTIONS:
+            if kind in _NOT_QUESTIONS or kind in _EXTERNAL:
                 continue
             bind = child.get("bind") or {}
             relevant = bind.get("relevant")
             label = _texts(child.get("label"), default_language)
+            if kind == "loop":
+                # `begin loop over list`: pyxform's shorthand for one group per choice of the
+                # list, `%(name)s` and `%(label)s` in its rows standing for the choice's.
+                containers.add(name)
+                inner = conditions + ((f"({relevant})",) if relevant else ())
+                for column in child.get("columns") or []:
+                    if str(column.get("name")) == "none":
+                        continue  # as pyxform: the "none" of a select all that apply
+                    walk([_substitute(c, column) for c in child.get("children") or []],
+                         _texts(column.get("label"), default_language) or label or section,
+                         inner, repeat, (*groups, name, str(column.get("name"))), True)
+                continue
             if kind in ("group", "repeat"):
                 containers.add(name)
                 inner = conditions + ((f"({relevant})",) if relevant else ())
                 if kind == "group":
                     walk(child.get("children") or [], label or section, inner, repeat,
-                         (*groups, name))
+                         (*groups, name), pathed)
                     continue
-                if repeat is not None:
-                    raise refuse(name, "type", "a repeat inside a repeat is not supported")
+                depth = len(repeats) + 1
+                if depth > MAX_NESTING:
+                    raise refuse(name, "type", f"a repeat nested more than {MAX_NESTING} "
+                                 "deep is not supported")
+                repeats.append(name)
                 walk(child.get("children") or [], label or section, inner, name,
-                     (*groups, name))
+                     (*groups, name), pathed)
+                repeats.pop()
                 count = (child.get("control") or {}).get("jr:count")
                 questions.append(Question(
                     name=name, type="repeat", label=label or {"default": name},
                     section=label or section, repeat=name,
                     repeat_count=str(count) if count not in (None, "") else None,
-                    relevant=_joined(inner)))
+                    relevant=_joined(inner), outer=repeat))
                 continue
             questions.append(_question(child, name, kind, bind, label, section, conditions,
                                        repeat, refuse, instances, raw_by_name.get(name, {}),
-                                       default_language, questions))
+                                       default_language, questions, set(missing)))
 
     walk(form.get("children") or [], {}, (), None)
     title = _texts(form.get("title"), default_language) or {"default": str(form.get("id_string"))}
@@ -412,8 +479,72 @@ def _read_xlsform(path: Path, files: Mapping[str, Path]) -> Definition:
         version=str(form.get("version") or ""),
         default_language=language_code(default_language, "default")
         if default_language != "default" else "default",
-        questions=tuple(questions), instances=instances)
+        questions=tuple(questions), instances=instances, missing_files=tuple(missing))
     return check(definition, where, frozenset(containers))
+
+
+def _data_files(children: Sequence[Mapping[str, Any]], known: set[str]) -> list[str]:
+    """The data files a form names, in the order met: select_one_from_file's file,
+    csv-external and xml-external declarations, and pulldata()'s first argument (a CSV,
+    unless it names a list of the workbook)."""
+    declared: list[str] = []
+    pulled: list[str] = []
+
+    def walk(items: Sequence[Mapping[str, Any]]) -> None:
+        for child in items:
+            kind = str(child.get("type", ""))
+            if kind in _EXTERNAL:
+                declared.append(str(child.get("name", "")) + _EXTERNAL[kind])
+            itemset = str(child.get("itemset") or "")
+            if itemset.lower().endswith(DATA_SUFFIXES):
+                declared.append(itemset)
+            texts = [str(v) for v in (child.get("bind") or {}).values()]
+            texts += [str(child.get(k) or "") for k in ("choice_filter", "default")]
+            pulled.extend(name for text in texts for name in _PULLDATA.findall(text))
+            walk(child.get("children") or [])
+
+    walk(children)
+    stems = known | {Path(name).stem for name in declared}
+    found = declared + [name + ".csv" for name in pulled if name not in stems]
+    return list(dict.fromkeys(name for name in found if name))
+
+
+def _beside(form: Path, name: str) -> Path | None:
+    """A data file where Kobo and ODK tools put a form's files: beside the form, in
+    `media/` or `<form>-media/` (a name from the form is a file name, never a path)."""
+    if Path(name).name != name:
+        return None
+    for folder in (form.parent, form.parent / "media", form.parent / f"{form.stem}-media"):
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _substitute(row: Mapping[str, Any], column: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of a loop for one choice: `%(name)s` and `%(label)s` replaced in its texts (in
+    each language's label), as pyxform does."""
+    label = column.get("label")
+
+    def fill(text: str, language: str | None = None) -> str:
+        if isinstance(label, Mapping):
+            shown = label.get(language) if language in label else next(iter(label.values()), "")
+        else:
+            shown = label or ""
+        try:
+            return text % {"name": column.get("name", ""), "label": shown}
+        except (KeyError, ValueError, TypeError):
+            return text  # a `%` that is not a placeholder
+
+    found: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, str):
+            found[key] = fill(value)
+        elif isinstance(value, Mapping):
+            found[key] = {k: fill(v, k) if isinstance(v, str) else v for k, v in value.items()}
+        else:
+            found[key] = value
+    return found
 
 
 def _joined(conditions: Sequence[str]) -> str | None:
@@ -426,7 +557,7 @@ def _question(child: Mapping[str, Any], name: str, kind: str, bind: Mapping[str,
               label: Text, section: Text, conditions: tuple[str, ...], repeat: str | None,
               refuse: Any, instances: dict[str, tuple[dict[str, str], ...]],
               raw: Mapping[str, Any], default_language: str,
-              questions: Sequence[Question]) -> Question:
+              questions: Sequence[Question], missing: set[str]) -> Question:
     relevant = bind.get("relevant")
     appearance = str((child.get("control") or {}).get("appearance", "")).strip()
     appearances = set(appearance.lower().split())
@@ -471,19 +602,26 @@ def _question(child: Mapping[str, Any], name: str, kind: str, bind: Mapping[str,
         or_other = names[-1:] == ["other"] and "other" not in listed[:-1] and \
             str(raw.get("type", "")).strip().endswith("or_other")
     elif ours in ("select_one", "select_multiple", "rank"):
+        itemset = str(child.get("itemset") or "")
         key = Path(list_name).stem if "." in list_name else list_name
+        parameters = child.get("parameters") or {}
+        # select_one_from_file's `value` and `label` parameters name the file's columns.
+        value_column = str(parameters.get("value") or "name")
+        label_column = str(parameters.get("label") or "label")
         for row in instances.get(key, ()):
-            choices.append(Choice(name=row.get("name", ""),
-                                  label={"default": row.get("label", row.get("name", ""))},
+            if not row.get(value_column):
+                continue
+            labels = {language_code(k.split("::", 1)[1], default_language): v
+                      for k, v in row.items() if k.startswith(label_column + "::") and v}
+            labels = {"default": row.get(label_column) or row[value_column], **labels}
+            choices.append(Choice(name=row[value_column], label=labels,
                                   properties={k: v for k, v in row.items()
-                                              if k not in ("name", "label")}))
+                                              if k not in (value_column, label_column)}))
         list_name = key
-        if not choices and (required or required_if):
-            source = list_name if "." in str(child.get("itemset") or "") else "external_choices"
-            where = str(child.get("itemset") or list_name)
+        if not choices and itemset not in missing and (required or required_if):
+            where = itemset or list_name
             raise refuse(name, "type", f"the choices of this required question come from "
-                         f"{where!r}, which was not given (the {source} data: give the file "
-                         "with `palabre survey import FORM --choices FILE`)")
+                         f"{where!r}, which has none")
     parameters = child.get("parameters") or {}
     default_raw = child.get("default")
     default = None if default_raw is None else str(default_raw)
