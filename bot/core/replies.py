@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from bot.core.callbacks import CallbackRef
+
 
 def h(text: str | None) -> str:
     """Escape user-supplied text for the HTML subset the replies are written in."""
@@ -13,8 +15,19 @@ def h(text: str | None) -> str:
 
 @dataclass(frozen=True)
 class Button:
+    """A choice offered to the person: its label and the reference of what it means.
+
+    The reference is typed (`bot.core.callbacks`); each channel's renderer packs it into what
+    its choices carry back (Telegram's 64-byte callback data, WhatsApp's reply ids, an SMS
+    number kept by the bot) and refuses one that does not fit. `fallback`, when given, names
+    the same choice more briefly (e.g. by position in a list rather than by value): a
+    renderer uses it when `ref` is too long for its channel, so the core never needs to know
+    any channel's limit.
+    """
+
     label: str
-    data: str  # at most 64 bytes: Telegram's callback_data limit
+    ref: CallbackRef
+    fallback: CallbackRef | None = None
 
 
 @dataclass(frozen=True)
@@ -91,8 +104,3 @@ class Outcome:
     @classmethod
     def of(cls, *replies: Reply, toast: str | None = None, refresh_commands: bool = False) -> Outcome:
         return cls(replies=replies, toast=toast, refresh_commands=refresh_commands)
-
-
-def buttons_ok(reply: Reply) -> bool:
-    """Say whether every button's data fits Telegram's 64-byte limit."""
-    return all(len(b.data.encode()) <= 64 for row in reply.buttons for b in row)

@@ -30,7 +30,7 @@ from telegram.ext import ExtBot
 
 from bot.config import LANGUAGES
 from bot.core.commands import commands_for
-from bot.core.replies import Outcome, Reply, SentFile
+from bot.core.replies import Button, Outcome, Reply, SentFile
 from bot.i18n import _, use_language
 from storage.models import Member
 
@@ -38,12 +38,23 @@ log = logging.getLogger(__name__)
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 MAX_TEXT = 4096
 MAX_CAPTION = 1024  # Telegram's limit for a caption
+MAX_CALLBACK_DATA = 64  # bytes of a button's callback data
+
+
+def callback_data(button: Button) -> str:
+    """The button's reference packed as Telegram callback data, within its 64 bytes: the
+    shorter stand-in the core gave when the reference itself is too long."""
+    for ref in (button.ref, button.fallback):
+        if ref is not None and len((data := ref.pack()).encode()) <= MAX_CALLBACK_DATA:
+            return data
+    raise ValueError(f"the reference of button {button.label!r} exceeds Telegram's "
+                     f"{MAX_CALLBACK_DATA} bytes: {button.ref.pack()!r}")
 
 
 def markup(reply: Reply) -> Markup | None:
     if reply.buttons:
         return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+            [[InlineKeyboardButton(b.label, callback_data=callback_data(b)) for b in row]
              for row in reply.buttons]
         )
     if reply.menu:

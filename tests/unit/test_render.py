@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from bot.core.account import AccountService
 from bot.core.onboarding import OnboardingService
-from bot.core.replies import buttons_ok
-from bot.transport.render import split_text
+import pytest
+
+from bot.core.callbacks import AnnouncementAction
+from bot.core.replies import Button, Reply
+from bot.transport.render import MAX_CALLBACK_DATA, callback_data, markup, split_text
 
 
 def _utf16(text: str) -> int:
@@ -31,7 +34,29 @@ def test_every_keyboard_fits_telegram() -> None:
     replies.append(onboarding._consent_prompt("pt"))
     account = AccountService(None)  # type: ignore[arg-type]
     replies += list(account.forget_prompt().replies)
-    assert all(buttons_ok(r) for r in replies)
+    for reply in replies:
+        assert markup(reply) is not None  # each packs within the 64 bytes, or raises
+        assert all(len(callback_data(b).encode()) <= 64 for row in reply.buttons for b in row)
+
+
+def test_callback_data_packs_the_reference_within_64_bytes() -> None:
+    assert MAX_CALLBACK_DATA == 64
+    short = AnnouncementAction("av", 12, "p.eau")
+    assert callback_data(Button("Eau", short)) == "an:av:12:p.eau"
+    # A value too long to name in 64 bytes: the core's stand-in (its position) goes instead.
+    long = AnnouncementAction("av", 12, "o." + "x" * 60)
+    by_position = AnnouncementAction("av", 12, "o#3")
+    assert callback_data(Button("X", long, fallback=by_position)) == "an:av:12:o#3"
+    # Exactly 64 bytes still fits; one more without a stand-in is refused, never cut.
+    fits = AnnouncementAction("av", 12, "é" * 27 + "x")
+    assert len(fits.pack().encode()) == 64
+    assert callback_data(Button("É", fits)) == fits.pack()
+    with pytest.raises(ValueError, match="64 bytes"):
+        callback_data(Button("É", AnnouncementAction("av", 12, "é" * 28)))
+    with pytest.raises(ValueError, match="64 bytes"):
+        callback_data(Button("X", long))
+    with pytest.raises(ValueError):
+        markup(Reply("?", buttons=((Button("X", long),),)))
 
 
 def test_hard_cuts_never_split_markup() -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bot.channels.whatsapp.render import layout, text_of
+from bot.core.callbacks import SurveyLaunch
 from bot.core.replies import Button, Reply
 from bot.emulator.whatsapp import validate
 
 
 def _reply(count: int, label: str = "Option {i}", text: str = "Which one?") -> Reply:
-    return Reply(text, buttons=tuple((Button(label.format(i=i), f"sv:a:{i}"),)
+    return Reply(text, buttons=tuple((Button(label.format(i=i), SurveyLaunch("a", str(i))),)
                                      for i in range(count)))
 
 
@@ -48,5 +49,5 @@ def test_long_labels_are_whole_in_the_description_and_numbers_map_to_choices() -
     assert row["title"].endswith("…") and len(row["title"]) == 24
     assert row["description"].startswith(label)
     numbered = layout(_reply(12))
-    assert numbered.numbered["12"] == "sv:a:11"
+    assert numbered.numbered["12"] == "sl:a:11"
     assert "12. Option 11" in numbered.messages[-1][1]["body"]

@@ -23,6 +23,8 @@ ROW_TITLE = 24
 ROW_DESCRIPTION = 72
 MAX_BUTTONS = 3
 MAX_ROWS = 10
+BUTTON_ID = 256  # characters of a reply button's id
+ROW_ID = 200  # characters of a list row's id
 
 _MARKS = {"b": "*", "strong": "*", "i": "_", "em": "_", "s": "~", "strike": "~", "del": "~",
           "code": "```", "pre": "```"}
@@ -62,6 +64,16 @@ def text_of(markup: str) -> str:
     parser.feed(markup)
     parser.close()
     return html.unescape("".join(parser.parts))
+
+
+def reply_id(button: Button, limit: int = ROW_ID) -> str:
+    """The button's reference packed as the id its reply carries back, within `limit`
+    characters: the shorter stand-in the core gave when the reference itself is too long."""
+    for ref in (button.ref, button.fallback):
+        if ref is not None and len(data := ref.pack()) <= limit:
+            return data
+    raise ValueError(f"the reference of choice {button.label!r} exceeds WhatsApp's "
+                     f"{limit} characters: {button.ref.pack()!r}")
 
 
 def shorten(text: str, limit: int) -> str:
@@ -114,8 +126,9 @@ def layout(reply: Reply, *, list_button: str = "Options") -> Layout:
     if len(choices) <= MAX_BUTTONS and all(len(b.label) <= BUTTON_TITLE for b in choices):
         messages.append(("interactive", {
             "type": "button", "body": {"text": body},
-            "action": {"buttons": [{"type": "reply", "reply": {"id": b.data, "title": b.label}}
-                                   for b in choices]}}))
+            "action": {"buttons": [
+                {"type": "reply", "reply": {"id": reply_id(b, BUTTON_ID), "title": b.label}}
+                for b in choices]}}))
         return Layout(tuple(messages), {})
     if len(choices) <= MAX_ROWS:
         messages.append(("interactive", {
@@ -123,7 +136,7 @@ def layout(reply: Reply, *, list_button: str = "Options") -> Layout:
             "action": {"button": shorten(list_button, BUTTON_TITLE),
                        "sections": [{"rows": [_row(b) for b in choices]}]}}))
         return Layout(tuple(messages), {})
-    numbered = {str(i): b.data for i, b in enumerate(choices, start=1)}
+    numbered = {str(i): reply_id(b) for i, b in enumerate(choices, start=1)}
     lines = [f"{i}. {b.label}" for i, b in enumerate(choices, start=1)]
     for part in split(body + "\n\n" + "\n".join(lines)):
         messages.append(("text", {"body": part, "preview_url": False}))
@@ -131,7 +144,7 @@ def layout(reply: Reply, *, list_button: str = "Options") -> Layout:
 
 
 def _row(button: Button) -> dict[str, str]:
-    row = {"id": button.data, "title": shorten(button.label, ROW_TITLE)}
+    row = {"id": reply_id(button, ROW_ID), "title": shorten(button.label, ROW_TITLE)}
     if len(button.label) > ROW_TITLE:
         row["description"] = shorten(button.label, ROW_DESCRIPTION)
     return row

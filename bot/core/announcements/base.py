@@ -71,8 +71,8 @@ class AnnouncementBase:
         return member.role in AUTHORS and member.is_active
 
     @staticmethod
-    def _cb(action: str, announcement_id: int, argument: str = "") -> str:
-        return AnnouncementAction(action, announcement_id, argument).pack()
+    def _cb(action: str, announcement_id: int, argument: str = "") -> AnnouncementAction:
+        return AnnouncementAction(action, announcement_id, argument)
 
     async def _authors(self, announcement: Announcement) -> list[Member]:
         """Who hears about an announcement: its author, or the administrators for one sent
