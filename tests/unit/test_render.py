@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.core.account import AccountService
-from bot.core.onboarding import OnboardingService
 import pytest
 
+from bot.core.account import AccountService
 from bot.core.callbacks import AnnouncementAction
+from bot.core.onboarding import OnboardingService
 from bot.core.replies import Button, Reply
 from bot.transport.render import MAX_CALLBACK_DATA, callback_data, markup, split_text
 
@@ -55,7 +55,7 @@ def test_callback_data_packs_the_reference_within_64_bytes() -> None:
         callback_data(Button("É", AnnouncementAction("av", 12, "é" * 28)))
     with pytest.raises(ValueError, match="64 bytes"):
         callback_data(Button("X", long))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="64 bytes"):
         markup(Reply("?", buttons=((Button("X", long),),)))
 
 
