@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 from bot.core.callbacks import CallbackRef
+from bot.core.text import h
 
-
-def h(text: str | None) -> str:
-    """Escape user-supplied text for the HTML subset the replies are written in."""
-    return html.escape(text or "", quote=False)
+__all__ = ["Button", "Document", "Edit", "Notice", "Outcome", "Reply", "SentFile", "h"]
 
 
 @dataclass(frozen=True)
@@ -43,14 +40,23 @@ class SentFile:
 
     kind: str  # photo, video, document, voice, audio, location
     file_id: str | None = None
-    caption: str = ""  # HTML, escaped by the core
+    caption: str = ""  # in the core's notation (`bot.core.text`), user text through `h()`
     latitude: float | None = None
     longitude: float | None = None
 
 
 @dataclass(frozen=True)
 class Reply:
-    """One message to the person, in Telegram's HTML subset."""
+    """One message to the person, in a form no channel owns.
+
+    `text` is plain text with semantic emphasis, written in the core's notation
+    (`bot.core.text`: strong, emphasis, code, links; user text through `h()`); `buttons` are
+    choices, each a label and the typed reference of what it means (`Button`); `menu` offers
+    answers to type, `document`, `photo`, `upload`, `files` and `media` carry media. Nothing
+    here knows a channel's limits: each channel's renderer writes the reply in its own form
+    and pages what does not fit (`bot.transport.render` for Telegram,
+    `bot.channels.whatsapp.render`, `bot.channels.sms.render`).
+    """
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html as markup_escape
 import io
 import logging
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ from telegram.ext import ExtBot
 from bot.config import LANGUAGES
 from bot.core.commands import commands_for
 from bot.core.replies import Button, Outcome, Reply, SentFile
+from bot.core.text import Plain, Span, parse
 from bot.i18n import _, use_language
 from storage.models import Member
 
@@ -49,6 +51,29 @@ def callback_data(button: Button) -> str:
             return data
     raise ValueError(f"the reference of button {button.label!r} exceeds Telegram's "
                      f"{MAX_CALLBACK_DATA} bytes: {button.ref.pack()!r}")
+
+
+_TAG = {"strong": "b", "emphasis": "i", "underline": "u", "strike": "s", "code": "code"}
+
+
+def html_of(spans: Sequence[Span]) -> str:
+    """Spans as Telegram's HTML: emphasis as its tags, every character of text escaped."""
+    out: list[str] = []
+    for span in spans:
+        if isinstance(span, Plain):
+            out.append(markup_escape.escape(span.text, quote=False))
+        elif span.emphasis == "link":
+            href = markup_escape.escape(span.href, quote=False).replace('"', "&quot;")
+            out.append(f'<a href="{href}">{html_of(span.spans)}</a>')
+        else:
+            tag = _TAG[span.emphasis]
+            out.append(f"<{tag}>{html_of(span.spans)}</{tag}>")
+    return "".join(out)
+
+
+def html(text: str) -> str:
+    """A text in the core's notation as Telegram's HTML."""
+    return html_of(parse(text))
 
 
 def markup(reply: Reply) -> Markup | None:
@@ -132,6 +157,11 @@ async def deliver(update: Update, bot: ExtBot[None], outcome: Outcome) -> None:
         await send_reply(bot, chat.id, reply, update)
 
 
+async def edit_text(bot: ExtBot[None], chat_id: int, message_id: int, reply: Reply) -> None:
+    """Replace the text of a message sent earlier (another coordinator's card, say)."""
+    await bot.edit_message_text(html(reply.text), chat_id=chat_id, message_id=message_id)
+
+
 async def send_reply(bot: ExtBot[None], chat_id: int, reply: Reply,
                      update: Update | None = None) -> None:
     query = None if update is None else update.callback_query
@@ -142,7 +172,7 @@ async def send_reply(bot: ExtBot[None], chat_id: int, reply: Reply,
     if reply.replace and query is not None and query.message is not None and not reply.document:
         inline = keyboard if isinstance(keyboard, InlineKeyboardMarkup) else None
         try:
-            await bot.edit_message_text(reply.text, chat_id=chat_id,
+            await bot.edit_message_text(html(reply.text), chat_id=chat_id,
                                         message_id=query.message.message_id, reply_markup=inline)
             return
         except BadRequest as exc:
@@ -153,7 +183,7 @@ async def send_reply(bot: ExtBot[None], chat_id: int, reply: Reply,
     if reply.upload is not None:
         kind, upload = reply.upload
         data = InputFile(io.BytesIO(upload.content), filename=upload.filename)
-        caption = caption_of(reply.text) or None
+        caption = caption_of(html(reply.text)) or None
         if kind == "voice":
             await bot.send_voice(chat_id, data, caption=caption)
         elif kind == "video":
@@ -164,12 +194,12 @@ async def send_reply(bot: ExtBot[None], chat_id: int, reply: Reply,
     if reply.photo is not None:
         await bot.send_photo(
             chat_id, InputFile(io.BytesIO(reply.photo.content), filename=reply.photo.filename),
-            caption=caption_of(reply.text), reply_markup=keyboard,
+            caption=caption_of(html(reply.text)), reply_markup=keyboard,
         )
         return
     if reply.files:
         if reply.text:
-            for part in split_text(reply.text):
+            for part in split_text(html(reply.text)):
                 await bot.send_message(chat_id, part)
         await send_files(bot, chat_id, reply.files)
         return
@@ -177,10 +207,10 @@ async def send_reply(bot: ExtBot[None], chat_id: int, reply: Reply,
         doc = reply.document
         await bot.send_document(
             chat_id, InputFile(io.BytesIO(doc.content), filename=doc.filename),
-            caption=caption_of(reply.text), reply_markup=keyboard,
+            caption=caption_of(html(reply.text)), reply_markup=keyboard,
         )
         return
-    parts = split_text(reply.text)
+    parts = split_text(html(reply.text))
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
         await bot.send_message(chat_id, part, reply_markup=keyboard if last else None)
@@ -199,7 +229,7 @@ async def send_files(bot: ExtBot[None], chat_id: int, files: Sequence[SentFile])
         if item.kind == "location" and item.latitude is not None and item.longitude is not None:
             await bot.send_location(chat_id, item.latitude, item.longitude)
         elif item.kind == "voice" and item.file_id:
-            await bot.send_voice(chat_id, item.file_id, caption=caption_of(item.caption) or None)
+            await bot.send_voice(chat_id, item.file_id, caption=caption_of(html(item.caption)) or None)
         elif item.kind in _ALBUM_FAMILY and item.file_id:
             families.setdefault(_ALBUM_FAMILY[item.kind], []).append(item)
     for members in families.values():
@@ -209,13 +239,13 @@ async def send_files(bot: ExtBot[None], chat_id: int, files: Sequence[SentFile])
                 await _send_one(bot, chat_id, chunk[0])
                 continue
             await bot.send_media_group(chat_id, [
-                _ALBUM_KINDS[i.kind](i.file_id, caption=caption_of(i.caption) or None)
+                _ALBUM_KINDS[i.kind](i.file_id, caption=caption_of(html(i.caption)) or None)
                 for i in chunk])
 
 
 async def _send_one(bot: ExtBot[None], chat_id: int, item: SentFile) -> None:
     assert item.file_id is not None
-    caption = caption_of(item.caption) or None
+    caption = caption_of(html(item.caption)) or None
     if item.kind == "photo":
         await bot.send_photo(chat_id, item.file_id, caption=caption)
     elif item.kind == "video":
@@ -234,15 +264,15 @@ async def send_one(bot: ExtBot[Any], chat_id: int, reply: Reply,
     if reply.media is not None:
         kind, file_id = reply.media
         if kind == "photo":
-            return await bot.send_photo(chat_id, file_id, caption=reply.text or None,
+            return await bot.send_photo(chat_id, file_id, caption=html(reply.text) or None,
                                         reply_markup=keyboard, reply_parameters=answer_to,
                                         rate_limit_args=rate_limit_args,
                                         read_timeout=read_timeout)
-        return await bot.send_document(chat_id, file_id, caption=reply.text or None,
+        return await bot.send_document(chat_id, file_id, caption=html(reply.text) or None,
                                        reply_markup=keyboard, reply_parameters=answer_to,
                                        rate_limit_args=rate_limit_args,
                                        read_timeout=read_timeout)
-    return await bot.send_message(chat_id, reply.text, reply_markup=keyboard,
+    return await bot.send_message(chat_id, html(reply.text), reply_markup=keyboard,
                                   reply_parameters=answer_to, rate_limit_args=rate_limit_args,
                                   read_timeout=read_timeout)
 
