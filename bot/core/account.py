@@ -175,6 +175,7 @@ class AccountService:
 
     def unknown_command(self, member: Member | None, command: str) -> Outcome:
         menu = None if member is None else _menu(member)
+        # Echoed short: a name, not whatever was pasted after a slash.
         return Outcome.of(Reply(
             _("I don't know the command {command}. Send /help to see what I can do.").format(
                 command=h(command[:64])), menu=menu))

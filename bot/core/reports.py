@@ -31,7 +31,7 @@ from storage import Store
 from storage.models import Attachment, Draft, DraftStep, Indicator, Member, Project, Report
 
 AMEND_WINDOW = timedelta(hours=72)
-MAX_NARRATIVE = 10_000  # above Telegram's 4,096: what a person typed is never cut
+MAX_NARRATIVE = 10_000  # longer than any chat message: what a person typed is never cut
 
 
 def status_name(status: str) -> str:
@@ -824,7 +824,7 @@ async def add_attachment(store: Store, member: Member, draft_id: int | None, med
     return await store.reports.add_attachment(
         member_id=member.id, draft_id=draft_id, now=now, purpose=purpose, kind=media.kind,
         file_id=media.file_id, file_unique_id=media.file_unique_id, mime_type=media.mime_type,
-        size=media.size, caption=(media.caption or "")[:1024] or None,
+        size=media.size, caption=(media.caption or "")[:MAX_NARRATIVE] or None,
         body=(media.body or "")[:MAX_NARRATIVE] or None, latitude=media.latitude,
         longitude=media.longitude, media_group_id=media.media_group_id, chat_id=media.chat_id,
         message_id=media.message_id, state=state,

@@ -91,11 +91,14 @@ def markup(reply: Reply) -> Markup | None:
     return None
 
 
+def _size(text: str) -> int:
+    """Telegram's measure of a text: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Cut a long text at line ends so each part fits Telegram's limit (tags never span lines)."""
-    def size(part: str) -> int:
-        return len(part.encode("utf-16-le")) // 2
-
+    size = _size
     if size(text) <= limit:
         return [text]
     parts: list[str] = []
@@ -119,9 +122,19 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     return parts
 
 
+def caption_and_rest(text: str) -> tuple[str, list[str]]:
+    """A caption within Telegram's limit, cut at a line end, and the rest of the text paged as
+    messages to follow the file."""
+    if _size(text) <= MAX_CAPTION:
+        return text, []
+    caption = split_text(text, MAX_CAPTION)[0]
+    rest = text[len(caption):].removeprefix("\n")
+    return caption, split_text(rest) if rest else []
+
+
 def caption_of(text: str) -> str:
     """Shorten a caption to Telegram's limit without cutting through a tag or an entity."""
-    if len(text.encode("utf-16-le")) // 2 <= MAX_CAPTION:
+    if _size(text) <= MAX_CAPTION:
         return text
     cut = _safe_cut(text, MAX_CAPTION // 2)
     return text[:cut] + "…"
@@ -183,19 +196,22 @@ async def send_reply(bot: ExtBot[None], chat_id: int, reply: Reply,
     if reply.upload is not None:
         kind, upload = reply.upload
         data = InputFile(io.BytesIO(upload.content), filename=upload.filename)
-        caption = caption_of(html(reply.text)) or None
+        caption, rest = caption_and_rest(html(reply.text))
         if kind == "voice":
-            await bot.send_voice(chat_id, data, caption=caption)
+            await bot.send_voice(chat_id, data, caption=caption or None)
         elif kind == "video":
-            await bot.send_video(chat_id, data, caption=caption)
+            await bot.send_video(chat_id, data, caption=caption or None)
         else:
-            await bot.send_photo(chat_id, data, caption=caption)
+            await bot.send_photo(chat_id, data, caption=caption or None)
+        await _send_parts(bot, chat_id, rest, None)
         return
     if reply.photo is not None:
+        caption, rest = caption_and_rest(html(reply.text))
         await bot.send_photo(
             chat_id, InputFile(io.BytesIO(reply.photo.content), filename=reply.photo.filename),
-            caption=caption_of(html(reply.text)), reply_markup=keyboard,
+            caption=caption, reply_markup=None if rest else keyboard,
         )
+        await _send_parts(bot, chat_id, rest, keyboard)
         return
     if reply.files:
         if reply.text:
@@ -205,12 +221,19 @@ async def send_reply(bot: ExtBot[None], chat_id: int, reply: Reply,
         return
     if reply.document is not None:
         doc = reply.document
+        caption, rest = caption_and_rest(html(reply.text))
         await bot.send_document(
             chat_id, InputFile(io.BytesIO(doc.content), filename=doc.filename),
-            caption=caption_of(html(reply.text)), reply_markup=keyboard,
+            caption=caption, reply_markup=None if rest else keyboard,
         )
+        await _send_parts(bot, chat_id, rest, keyboard)
         return
-    parts = split_text(html(reply.text))
+    await _send_parts(bot, chat_id, split_text(html(reply.text)), keyboard)
+
+
+async def _send_parts(bot: ExtBot[None], chat_id: int, parts: Sequence[str],
+                      keyboard: Markup | None) -> None:
+    """Send the pages of a text, the keyboard under the last (the question it answers)."""
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
         await bot.send_message(chat_id, part, reply_markup=keyboard if last else None)
@@ -257,24 +280,29 @@ async def _send_one(bot: ExtBot[None], chat_id: int, item: SentFile) -> None:
 async def send_one(bot: ExtBot[Any], chat_id: int, reply: Reply,
                    rate_limit_args: Any = None, read_timeout: float | None = None) -> Message:
     """Send one message: a text, or a photo or document by file id with the text as its
-    caption (the outbox uses it too, so a preview is exactly what recipients get)."""
+    caption (the outbox uses it too, so a preview is exactly what recipients get). A text
+    beyond Telegram's limits goes on in more messages, the keyboard under the last, which is
+    returned (the core keeps announcements, cards and reminders short enough for one)."""
     keyboard = markup(reply)
     answer_to = (None if reply.reply_to is None
                  else ReplyParameters(reply.reply_to, allow_sending_without_reply=True))
+    options: dict[str, Any] = {"rate_limit_args": rate_limit_args, "read_timeout": read_timeout}
     if reply.media is not None:
         kind, file_id = reply.media
-        if kind == "photo":
-            return await bot.send_photo(chat_id, file_id, caption=html(reply.text) or None,
-                                        reply_markup=keyboard, reply_parameters=answer_to,
-                                        rate_limit_args=rate_limit_args,
-                                        read_timeout=read_timeout)
-        return await bot.send_document(chat_id, file_id, caption=html(reply.text) or None,
-                                       reply_markup=keyboard, reply_parameters=answer_to,
-                                       rate_limit_args=rate_limit_args,
-                                       read_timeout=read_timeout)
-    return await bot.send_message(chat_id, html(reply.text), reply_markup=keyboard,
-                                  reply_parameters=answer_to, rate_limit_args=rate_limit_args,
-                                  read_timeout=read_timeout)
+        caption, parts = caption_and_rest(html(reply.text))
+        send_file = bot.send_photo if kind == "photo" else bot.send_document
+        sent: Message = await send_file(chat_id, file_id, caption=caption or None,
+                                        reply_markup=None if parts else keyboard,
+                                        reply_parameters=answer_to, **options)
+    else:
+        first, *parts = split_text(html(reply.text))
+        sent = await bot.send_message(chat_id, first, reply_markup=None if parts else keyboard,
+                                      reply_parameters=answer_to, **options)
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        sent = await bot.send_message(chat_id, part, reply_markup=keyboard if last else None,
+                                      **options)
+    return sent
 
 
 def _bot_commands(role: Member | None) -> list[BotCommand]:

@@ -1,14 +1,27 @@
-"""Rendering limits: long texts are cut at line ends, buttons fit callback_data."""
+"""Telegram's limits, held by its renderer: long texts and captions paged at line ends, the
+choices under the last page, references packed within 64 bytes."""
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 import pytest
 
 from bot.core.account import AccountService
 from bot.core.callbacks import AnnouncementAction
 from bot.core.onboarding import OnboardingService
-from bot.core.replies import Button, Reply
-from bot.transport.render import MAX_CALLBACK_DATA, callback_data, markup, split_text
+from bot.core.replies import Button, Document, Reply, h
+from bot.transport.render import (
+    MAX_CALLBACK_DATA,
+    callback_data,
+    caption_and_rest,
+    html,
+    markup,
+    send_one,
+    send_reply,
+    split_text,
+)
 
 
 def _utf16(text: str) -> int:
@@ -66,3 +79,48 @@ def test_hard_cuts_never_split_markup() -> None:
     for part in parts:
         assert part.count("<") == part.count(">")
         assert part.count("&") == part.count(";")
+
+
+def test_a_long_caption_goes_on_in_messages() -> None:
+    text = "\n".join(f"ligne {i} " + "é" * 40 for i in range(80))
+    caption, rest = caption_and_rest(text)
+    assert _utf16(caption) <= 1024 and rest
+    assert all(_utf16(p) <= 4096 for p in rest)
+    assert "\n".join([caption, *rest]) == text
+    assert caption_and_rest("court") == ("court", [])
+
+
+class _Bot:
+    """Records what the renderer asks Telegram to send."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append((name, {"args": args, **kwargs}))
+            return len(self.calls)
+        return call
+
+
+def test_the_renderer_pages_and_puts_the_choices_under_the_last_page() -> None:
+    ask = (Button("Oui", AnnouncementAction("ok", 1)),)
+    long = "\n".join("<b>ligne</b> " + h("<x> & ") * 20 for _ in range(200))
+    bot = _Bot()
+    asyncio.run(send_reply(bot, 7, Reply(long, buttons=(ask,))))  # type: ignore[arg-type]
+    assert len(bot.calls) > 1 and {name for name, _ in bot.calls} == {"send_message"}
+    assert [c["reply_markup"] is not None for _, c in bot.calls] == \
+        [False] * (len(bot.calls) - 1) + [True]
+    assert "\n".join(c["args"][1] for _, c in bot.calls) == html(long)
+    chart = Document("chart.png", b"png")
+    bot = _Bot()
+    asyncio.run(send_reply(bot, 7, Reply(long, buttons=(ask,), photo=chart)))  # type: ignore[arg-type]
+    (first, photo), *texts = bot.calls
+    assert first == "send_photo" and _utf16(photo["caption"]) <= 1024
+    assert photo["reply_markup"] is None and texts[-1][1]["reply_markup"] is not None
+    # One message for the outbox: the keyboard, and the message returned, are the last page's.
+    bot = _Bot()
+    sent = asyncio.run(send_one(bot, 7, Reply(long, buttons=(ask,), reply_to=3)))  # type: ignore[arg-type]
+    assert sent == len(bot.calls) > 1
+    assert bot.calls[0][1]["reply_parameters"] is not None
+    assert bot.calls[-1][1]["reply_markup"] is not None
