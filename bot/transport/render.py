@@ -6,6 +6,7 @@ import asyncio
 import html as markup_escape
 import io
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -122,14 +123,58 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     return parts
 
 
+_HTML_TAG = re.compile(r'<(/?)(b|i|u|s|code|a)(?: href="[^"]*")?>')
+
+
+def _balance(parts: list[str]) -> list[str]:
+    """Close at the end of each part what is still open there, and open it again at the start
+    of the next: Telegram refuses a message whose tags do not close (a bold passage, say, cut
+    between two pages). Parts whose tags close already are left as they are."""
+    balanced: list[str] = []
+    opened: list[tuple[str, str]] = []  # (name, opening tag)
+    for part in parts:
+        prefix = "".join(tag for _name, tag in opened)
+        for match in _HTML_TAG.finditer(part):
+            if not match.group(1):
+                opened.append((match.group(2), match.group()))
+            elif opened and opened[-1][0] == match.group(2):
+                opened.pop()
+        suffix = "".join(f"</{name}>" for name, _tag in reversed(opened))
+        balanced.append(prefix + part + suffix)
+    return balanced
+
+
+def _paged(text: str, first: int, then: int) -> list[str]:
+    """The text cut at line ends, the first part within `first`, the others within `then`,
+    each with its tags closed."""
+    margin = 0
+    while True:
+        if _size(text) <= first:
+            return [text]
+        if first == then:
+            raw = split_text(text, first - margin)
+        else:
+            head = split_text(text, first - margin)[0]
+            rest = text[len(head):].removeprefix("\n")
+            raw = [head, *(split_text(rest, then - margin) if rest else [])]
+        parts = _balance(raw)
+        # Tags reopened on a page may push it over: cut again with room for them.
+        over = max(_size(part) - (first if i == 0 else then) for i, part in enumerate(parts))
+        if over <= 0 or margin >= then // 2:
+            return parts
+        margin += over
+
+
+def pages(text: str) -> list[str]:
+    """A text in Telegram's HTML as messages within its limit, cut at line ends."""
+    return _paged(text, MAX_TEXT, MAX_TEXT)
+
+
 def caption_and_rest(text: str) -> tuple[str, list[str]]:
     """A caption within Telegram's limit, cut at a line end, and the rest of the text paged as
     messages to follow the file."""
-    if _size(text) <= MAX_CAPTION:
-        return text, []
-    caption = split_text(text, MAX_CAPTION)[0]
-    rest = text[len(caption):].removeprefix("\n")
-    return caption, split_text(rest) if rest else []
+    caption, *rest = _paged(text, MAX_CAPTION, MAX_TEXT)
+    return caption, rest
 
 
 def caption_of(text: str) -> str:
@@ -215,7 +260,7 @@ async def send_reply(bot: ExtBot[None], chat_id: int, reply: Reply,
         return
     if reply.files:
         if reply.text:
-            for part in split_text(html(reply.text)):
+            for part in pages(html(reply.text)):
                 await bot.send_message(chat_id, part)
         await send_files(bot, chat_id, reply.files)
         return
@@ -228,7 +273,7 @@ async def send_reply(bot: ExtBot[None], chat_id: int, reply: Reply,
         )
         await _send_parts(bot, chat_id, rest, keyboard)
         return
-    await _send_parts(bot, chat_id, split_text(html(reply.text)), keyboard)
+    await _send_parts(bot, chat_id, pages(html(reply.text)), keyboard)
 
 
 async def _send_parts(bot: ExtBot[None], chat_id: int, parts: Sequence[str],
@@ -295,7 +340,7 @@ async def send_one(bot: ExtBot[Any], chat_id: int, reply: Reply,
                                         reply_markup=None if parts else keyboard,
                                         reply_parameters=answer_to, **options)
     else:
-        first, *parts = split_text(html(reply.text))
+        first, *parts = pages(html(reply.text))
         sent = await bot.send_message(chat_id, first, reply_markup=None if parts else keyboard,
                                       reply_parameters=answer_to, **options)
     for index, part in enumerate(parts):

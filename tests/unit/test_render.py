@@ -12,12 +12,14 @@ from bot.core.account import AccountService
 from bot.core.callbacks import AnnouncementAction
 from bot.core.onboarding import OnboardingService
 from bot.core.replies import Button, Document, Reply, h
+from bot.core.text import parse
 from bot.transport.render import (
     MAX_CALLBACK_DATA,
     callback_data,
     caption_and_rest,
     html,
     markup,
+    pages,
     send_one,
     send_reply,
     split_text,
@@ -124,3 +126,18 @@ def test_the_renderer_pages_and_puts_the_choices_under_the_last_page() -> None:
     assert sent == len(bot.calls) > 1
     assert bot.calls[0][1]["reply_parameters"] is not None
     assert bot.calls[-1][1]["reply_markup"] is not None
+
+
+def test_a_tag_cut_between_pages_is_closed_and_opened_again() -> None:
+    text = "<b>" + "\n".join("gras " * 30 for _ in range(60)) + "</b>\nfin"
+    parts = pages(text)
+    assert len(parts) > 1 and all(_utf16(p) <= 4096 for p in parts)
+    for part in parts:
+        assert parse(part)  # each page is whole: Telegram would refuse an unclosed <b>
+    assert parts[0].startswith("<b>") and parts[0].endswith("</b>")
+    assert parts[1].startswith("<b>")
+    # Pages whose tags close already are exactly split_text's.
+    plain_pages = "\n".join(f"<b>{i}</b> " + "x" * 90 for i in range(200))
+    assert pages(plain_pages) == split_text(plain_pages)
+    caption, rest = caption_and_rest(text)
+    assert _utf16(caption) <= 1024 and caption.endswith("</b>") and rest[0].startswith("<b>")
