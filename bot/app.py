@@ -110,8 +110,8 @@ async def _plan_reminders(context: PalabreContext) -> None:
 
 
 async def _send_reminders(context: PalabreContext) -> None:
-    """Send the reminders that are due."""
-    await reminder_sender(context.application).tick()
+    """Start sending the reminders that are due (in the background, until none is)."""
+    reminder_sender(context.application).start_tick()
 
 
 def reminder_sender(app: Application[Any, Any, Any, Any, Any, Any]) -> ReminderSender:
@@ -125,6 +125,9 @@ async def _post_stop(app: PalabreApp) -> None:
     sender: OutboxSender | None = app.bot_data.get("outbox")
     if sender is not None:
         await sender.stop()
+    reminders: ReminderSender | None = app.bot_data.get("reminders")
+    if reminders is not None:
+        await reminders.stop()
 
 
 async def _post_shutdown(app: PalabreApp) -> None:

@@ -1,6 +1,8 @@
 """Send due reminders from the store, exactly once each, at the broadcast pace.
 
-Run by the JobQueue (APScheduler): `plan` every hour and at start-up, `tick` every 30 s. The
+Run by the JobQueue (APScheduler): `plan` every hour and at start-up, `tick` every 30 s (in
+the background: a tick goes on until nothing is due, and the next one only starts one when
+none is running, so a long batch has no gap at the 30 s boundaries). The
 rows are the truth: a reminder is claimed (`planned` → `sending`, with a token) in a committed
 transaction before its HTTP call and settled with Telegram's answer, so two overlapping ticks
 or a restart can never send it twice; one left `sending` by a crash, or whose call failed
@@ -11,6 +13,7 @@ never re-sent (counted in the coordinators' digest).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from datetime import datetime
@@ -29,9 +32,11 @@ from storage.models import ReminderRow
 
 log = logging.getLogger(__name__)
 BATCH = 500
-# A tick stops after this long and leaves the rest to the next one (every 30 s), so the
-# scheduler never finds it still running.
-TICK_BUDGET = 25.0
+
+
+def _log_failure(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("reminder tick failed", exc_info=task.exception())
 
 
 class ReminderSender:
@@ -40,6 +45,8 @@ class ReminderSender:
         self.bot = bot
         self.limiter = limiter
         self._lock = asyncio.Lock()  # one tick at a time in this process
+        self._ticking: asyncio.Task[int] | None = None
+        self._stopping = False
         self.stats = {"sent": 0, "settled": 0, "deferred": 0, "429": 0, "unreachable": 0,
                       "uncertain": 0}
 
@@ -61,16 +68,39 @@ class ReminderSender:
             log.info("planned %d reminder(s)", created)
         return created
 
+    def start_tick(self) -> None:
+        """Start a tick in the background unless one is under way (that one goes on until
+        nothing is due: no gap at the scheduler's 30 s boundaries)."""
+        if self._lock.locked() or self._stopping:
+            return
+        self._ticking = asyncio.create_task(self.tick(), name="palabre-reminders")
+        self._ticking.add_done_callback(_log_failure)
+
+    async def drained(self) -> None:
+        """Wait for the background tick under way, if any, to finish."""
+        task = self._ticking
+        if task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(task)
+
+    async def stop(self) -> None:
+        """Stop after the reminder being sent (before the HTTP client closes)."""
+        self._stopping = True
+        task, self._ticking = self._ticking, None
+        if task is not None:
+            with contextlib.suppress(Exception):
+                await task
+
     async def tick(self) -> int:
-        """Send what is due now (after a downtime: what is still useful); return how many."""
+        """Send what is due now (after a downtime: what is still useful), until nothing is
+        due any more; return how many."""
         async with self._lock:
             sent = 0
-            deadline = asyncio.get_running_loop().time() + TICK_BUDGET
             while True:
                 rows = await self.services.store.reminders.due(self.services.clock(), BATCH)
                 progressed = False
                 for row in rows:
-                    if asyncio.get_running_loop().time() > deadline:
+                    if self._stopping:
                         return sent
                     outcome = await self._one(row)
                     if outcome == "paused":

@@ -261,3 +261,40 @@ async def test_an_ambiguous_failure_is_uncertain_never_resent_and_shown(
     emulator.drain_events(coordinator.user_id)
     [late] = await coordinator.send("/overdue")
     assert "❔ " + tr("fr", "a reminder may not have arrived") in late.text
+
+
+async def test_a_background_tick_runs_once_and_stops_cleanly(runner: BotRunner, phone_factory,
+                                                             emulator: BotApiEmulator) -> None:
+    """The scheduler's tick runs in the background until nothing is due (no gap at its 30 s
+    boundaries); asking again meanwhile starts nothing; stopping ends it after the reminder
+    under way, and what was not sent stays planned."""
+    partners = []
+    for name in ("Aminata", "Binta", "Coumba", "Dieynaba"):
+        partners.append(phone_factory(name, language_code="fr"))
+        await join(runner, partners[-1])
+        emulator.drain_events(partners[-1].user_id)
+    runner.clock.now = datetime(2026, 3, 22, 8, 0, 30, tzinfo=UTC)
+    assert runner.app is not None
+    sender = reminder_sender(runner.app)
+    await sender.plan()
+    sender.start_tick()
+    sender.start_tick()  # one is under way: nothing more
+    await sender.drained()
+    assert [len(_reminders(emulator, p)) for p in partners] == [1, 1, 1, 1]
+    states = [r[0] for r in await runner.store.db.fetchall(
+        "SELECT state FROM reminders WHERE subject = 'report:2026-03-25' AND kind = 'before'"
+        " AND step = 3")]
+    assert states == ["sent"] * 4
+    # Stopping: the tick under way ends after its reminder; nothing starts afterwards.
+    runner.clock.now = datetime(2026, 3, 25, 8, 0, 30, tzinfo=UTC)  # the due day's reminders
+    await sender.plan()
+    sender.start_tick()
+    await sender.stop()
+    sender.start_tick()
+    await sender.drained()
+    states = [r[0] for r in await runner.store.db.fetchall(
+        "SELECT state FROM reminders WHERE subject = 'report:2026-03-25' AND kind = 'before'"
+        " AND step = 0")]
+    sent = [len(_reminders(emulator, p)) - 1 for p in partners]
+    assert all(n <= 1 for n in sent)  # never twice
+    assert states.count("sent") == sum(sent) and set(states) <= {"sent", "planned"}
