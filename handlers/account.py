@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.channels.telegram import scope as scopes
+from bot.channels.telegram.context import PalabreContext
 from bot.core.callbacks import AccountLanguage, Forget
-from bot.transport import scope as scopes
-from bot.transport.context import PalabreContext
 from handlers.common import PRIVATE, answer, callback_data, members_only, now, person
 from storage.models import Member
 

@@ -12,13 +12,13 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import filters
 
+from bot.channels.telegram import scope as scopes
+from bot.channels.telegram.context import PalabreContext
 from bot.core.onboarding import expired_button
 from bot.core.people import Person
 from bot.core.replies import Outcome
 from bot.logs import redact
 from bot.transport import render
-from bot.transport import scope as scopes
-from bot.transport.context import PalabreContext
 from storage.models import Member
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ from telegram import Update
 from telegram.constants import ChatAction
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.channels.telegram.context import PalabreContext
 from bot.core.callbacks import LatestPage, OpenReport
-from bot.transport.context import PalabreContext
 from handlers.common import PRIVATE, answer, members_only, now
 from storage.models import Member
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
+from bot.channels.telegram import scope as scopes
+from bot.channels.telegram.context import PalabreContext
 from bot.core import codes, guided
 from bot.core.commands import menu_action
 from bot.core.media import Media
 from bot.core.onboarding import expired_button
 from bot.core.replies import Outcome
-from bot.transport import scope as scopes
-from bot.transport.context import PalabreContext
 from handlers import account, announcements, consultation, reports, surveys
 from handlers.common import PRIVATE, answer, now, person
 from storage.models import Member

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.channels.telegram.context import PalabreContext
 from bot.core.callbacks import OnboardingBack, OnboardingConsent, OnboardingLanguage
-from bot.transport.context import PalabreContext
 from handlers.common import PRIVATE, answer, callback_data, now, person
 
 

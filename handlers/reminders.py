@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.channels.telegram.context import PalabreContext
 from bot.core.callbacks import Reminder
-from bot.transport.context import PalabreContext
 from handlers.common import PRIVATE, answer, members_only, now
 from storage.models import Member
 

@@ -7,12 +7,12 @@ from typing import Protocol
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.channels.telegram.context import PalabreContext
 from bot.core import guided
 from bot.core.callbacks import Amend, FieldUpdate, MyReportsPage, Notifications, ReportStep, Review
 from bot.core.media import Media, MediaKind, location_refused
 from bot.core.onboarding import expired_button
 from bot.core.replies import Outcome
-from bot.transport.context import PalabreContext
 from handlers import announcements
 from handlers.common import PRIVATE, answer, members_only, now
 from storage.models import Member

@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.channels.telegram.context import PalabreContext
 from bot.core.callbacks import SurveyAnswer, SurveyExport, SurveyLaunch, SurveyResults
 from bot.core.onboarding import expired_button
-from bot.transport.context import PalabreContext
 from handlers.common import PRIVATE, answer, members_only, now
 from storage.models import Member
 
