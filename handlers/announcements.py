@@ -1,13 +1,13 @@
-"""Announcements: /announce, /announcements, their buttons, and replies to announcements."""
+"""Announcements: /announce, /announcements and their buttons (replies to announcements are
+free input: `bot/core/free_input.py`)."""
 
 from __future__ import annotations
 
-from telegram import Message, Update
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.channels.telegram.context import PalabreContext
 from bot.core.callbacks import AnnouncementAction
-from bot.core.replies import Outcome
 from handlers.common import PRIVATE, answer, members_only, now
 from storage.models import Member
 
@@ -39,18 +39,6 @@ async def announcement_button(update: Update, context: PalabreContext, member: M
     else:
         outcome = await service.on_callback(member, data, now(context))
     await answer(update, context, outcome)
-
-
-async def reply_outcome(message: Message, context: PalabreContext,
-                        member: Member) -> Outcome | None:
-    """Pass a Telegram reply to an announcement on to its author; None if the message is not
-    one (it is then handled as usual)."""
-    target = message.reply_to_message
-    body = message.text or message.caption or ""
-    if target is None or not body.strip():
-        return None
-    return await context.services.announcements.on_reply(
-        member, message.chat_id, target.message_id, message.message_id, body, now(context))
 
 
 HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [

@@ -14,6 +14,7 @@ from telegram.ext import filters
 
 from bot.channels.telegram import scope as scopes
 from bot.channels.telegram.context import PalabreContext
+from bot.channels.telegram.inbound import sender_of
 from bot.core.onboarding import expired_button
 from bot.core.people import Person
 from bot.core.replies import Outcome
@@ -31,11 +32,8 @@ MemberCallback = Callable[[Update, PalabreContext, Member], Coroutine[Any, Any, 
 
 
 def person(update: Update) -> Person:
-    user = update.effective_user
-    if user is None:
-        raise ValueError("update without a user")
-    return Person(user_id=user.id, first_name=user.first_name, last_name=user.last_name,
-                  username=user.username, language_code=user.language_code)
+    """The person an update comes from."""
+    return sender_of(update)
 
 
 def callback_data(update: Update) -> str:
