@@ -172,10 +172,10 @@ def _choice_data(kind: str, body: Mapping[str, Any]) -> str | None:
     if kind == "button":  # a template's quick-reply button: its payload
         payload = body.get("payload")
         return payload if isinstance(payload, str) else None
-    kind = body.get("type")
-    if kind not in ("button_reply", "list_reply"):
+    reply_kind = body.get("type")
+    if reply_kind not in ("button_reply", "list_reply"):
         return None
-    choice_id = _mapping(body.get(kind)).get("id")
+    choice_id = _mapping(body.get(reply_kind)).get("id")
     return choice_id if isinstance(choice_id, str) else None
 
 
