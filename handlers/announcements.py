@@ -7,7 +7,9 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.channels.telegram.context import PalabreContext
+from bot.channels.telegram.inbound import event_of
 from bot.core.callbacks import AnnouncementAction
+from bot.core.events import Choice
 from handlers.common import PRIVATE, answer, members_only, now
 from storage.models import Member
 
@@ -27,13 +29,13 @@ async def announcements(update: Update, context: PalabreContext, member: Member)
 @members_only
 async def announcement_button(update: Update, context: PalabreContext, member: Member) -> None:
     """Handle a button of an announcement: composing, following up, or "Received"."""
-    query = update.callback_query
-    data = (query and query.data) or ""
+    event = event_of(update)
+    data = event.data if isinstance(event, Choice) else ""
     service = context.services.announcements
     ref = AnnouncementAction.parse(data)
     if ref is not None and ref.action == "ack" and not ref.argument and data == ref.pack():
         # The pressed message's id proves delivery of a row left uncertain by a crash.
-        message_id = query.message.message_id if query and query.message else None
+        message_id = event.numeric_message_id if isinstance(event, Choice) else None
         outcome = await service.acknowledge(member, ref.announcement_id, now(context),
                                             message_id)
     else:

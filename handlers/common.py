@@ -14,7 +14,8 @@ from telegram.ext import filters
 
 from bot.channels.telegram import scope as scopes
 from bot.channels.telegram.context import PalabreContext
-from bot.channels.telegram.inbound import sender_of
+from bot.channels.telegram.inbound import event_of, sender_of
+from bot.core.events import Choice, Command
 from bot.core.onboarding import expired_button
 from bot.core.people import Person
 from bot.core.replies import Outcome
@@ -37,8 +38,17 @@ def person(update: Update) -> Person:
 
 
 def callback_data(update: Update) -> str:
-    """The reference a pressed button carries ("" for anything else)."""
-    return (update.callback_query and update.callback_query.data) or ""
+    """The reference a pressed button carries ("" for anything else), read as the neutral
+    `Choice` event."""
+    event = event_of(update)
+    return event.data if isinstance(event, Choice) else ""
+
+
+def command_args(update: Update) -> tuple[str, ...]:
+    """The words after a command (as python-telegram-bot's `context.args`), read as the
+    neutral `Command` event; () for anything else (a menu label standing for the command)."""
+    event = event_of(update)
+    return event.args if isinstance(event, Command) else ()
 
 
 def now(context: PalabreContext) -> datetime:

@@ -9,37 +9,34 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.channels.telegram.context import PalabreContext
 from bot.core.callbacks import Amend, FieldUpdate, MyReportsPage, Notifications, ReportStep, Review
 from bot.core.onboarding import expired_button
-from handlers.common import PRIVATE, answer, members_only, now
+from handlers.common import PRIVATE, answer, callback_data, command_args, members_only, now
 from storage.models import Member
 
 
 @members_only
 async def report(update: Update, context: PalabreContext, member: Member) -> None:
     """Show the report named after the command, else start (or resume) a guided report."""
-    if context.args:
+    args = command_args(update)
+    if args:
         # `/report R-2026-000042`: anyone may read a report of the projects they follow.
-        outcome = await context.services.consultation.show(member, " ".join(context.args)[:60],
+        outcome = await context.services.consultation.show(member, " ".join(args)[:60],
                                                            now(context))
     else:
         outcome = await context.services.reports.begin(member, now(context))
     await answer(update, context, outcome)
 
 
-def _data(update: Update) -> str:
-    return (update.callback_query and update.callback_query.data) or ""
-
-
 @members_only
 async def report_button(update: Update, context: PalabreContext, member: Member) -> None:
     """Handle a button of the guided report."""
-    outcome = await context.services.reports.on_callback(member, _data(update), now(context))
+    outcome = await context.services.reports.on_callback(member, callback_data(update), now(context))
     await answer(update, context, outcome)
 
 
 @members_only
 async def my_reports(update: Update, context: PalabreContext, member: Member) -> None:
     """List the member's reports, newest first, with amend buttons."""
-    page = MyReportsPage.parse(_data(update))
+    page = MyReportsPage.parse(callback_data(update))
     outcome = await context.services.reports.my_reports(
         member, page.offset if page is not None else 0, now(context),
         paging=update.callback_query is not None)
@@ -49,7 +46,7 @@ async def my_reports(update: Update, context: PalabreContext, member: Member) ->
 @members_only
 async def amend(update: Update, context: PalabreContext, member: Member) -> None:
     """Start amending one of the member's reports."""
-    ref = Amend.parse(_data(update))
+    ref = Amend.parse(callback_data(update))
     if ref is None:
         await answer(update, context, expired_button())
         return
@@ -60,7 +57,7 @@ async def amend(update: Update, context: PalabreContext, member: Member) -> None
 @members_only
 async def field_update_button(update: Update, context: PalabreContext, member: Member) -> None:
     """File a field update in a project, or keep it unsent."""
-    outcome = await context.services.field_updates.on_callback(member, _data(update),
+    outcome = await context.services.field_updates.on_callback(member, callback_data(update),
                                                                now(context))
     await answer(update, context, outcome)
 
@@ -68,7 +65,7 @@ async def field_update_button(update: Update, context: PalabreContext, member: M
 @members_only
 async def review_button(update: Update, context: PalabreContext, member: Member) -> None:
     """Accept a report, or start writing a comment to return it."""
-    outcome = await context.services.reviews.on_callback(member, _data(update), now(context))
+    outcome = await context.services.reviews.on_callback(member, callback_data(update), now(context))
     await answer(update, context, outcome)
 
 
@@ -84,7 +81,7 @@ async def notifications_button(update: Update, context: PalabreContext, member: 
     if member.role not in ("coordinator", "admin"):
         await answer(update, context, expired_button())
         return
-    ref = Notifications.parse(_data(update))
+    ref = Notifications.parse(callback_data(update))
     on = ref is not None and ref.on
     await answer(update, context,
                  await context.services.reviews.set_notifications(member, on, now(context)))
