@@ -78,3 +78,28 @@ def test_files_places_and_the_rest() -> None:
                                         "height": 1, "is_animated": False, "is_video": False,
                                         "type": "regular"}))
     assert isinstance(sticker, Unsupported) and sticker.kind == "sticker"
+
+
+def test_the_media_handlers_filter_takes_exactly_the_files_and_places() -> None:
+    """handlers/messages.py's media handler gives what its filter takes to the core's list of
+    free-input flows, which accepts files and places only."""
+    from handlers.messages import MEDIA
+
+    samples = [
+        _update(text="hello"),
+        _update(location={"latitude": 1.0, "longitude": 2.0}),
+        _update(venue={"location": {"latitude": 1.0, "longitude": 2.0}, "title": "Puits",
+                       "address": "Ziguinchor"},
+                location={"latitude": 1.0, "longitude": 2.0}),
+        _update(photo=[{"file_id": "p", "file_unique_id": "pu", "width": 1, "height": 1}]),
+        _update(audio={"file_id": "a", "file_unique_id": "au", "duration": 1}),
+        _update(video={"file_id": "v", "file_unique_id": "vu", "width": 1, "height": 1,
+                       "duration": 1}),
+        _update(animation={"file_id": "g", "file_unique_id": "gu", "width": 1, "height": 1,
+                           "duration": 1},
+                document={"file_id": "g", "file_unique_id": "gu"}),
+        _update(contact={"phone_number": "+221770000001", "first_name": "Awa"}),
+    ]
+    for update in samples:
+        taken = bool(MEDIA.check_update(update))
+        assert taken == isinstance(event_of(update), MediaMessage | Location), update.to_dict()
