@@ -76,8 +76,7 @@ async def answer(update: Update, context: PalabreContext, outcome: Outcome) -> N
             log.warning("could not notify %s: %s", notice.telegram_user_id, redact(str(exc)))
     for edit in outcome.edits:
         try:
-            await context.bot.edit_message_text(edit.reply.text, chat_id=edit.chat_id,
-                                                message_id=edit.message_id)
+            await render.edit_text(context.bot, edit.chat_id, edit.message_id, edit.reply)
         except TelegramError as exc:  # deleted by its reader, say: nothing to mend
             log.info("could not update message %s: %s", edit.message_id, redact(str(exc)))
     if outcome.refresh_commands and update.effective_chat is not None and update.effective_user:

@@ -45,7 +45,7 @@ class AccountService:
     def language_prompt(self, member: Member) -> Outcome:
         buttons = tuple(
             (Button(("✓ " if lang == member.language else "") + LANGUAGE_NAMES[lang],
-                    AccountLanguage(lang).pack()),)
+                    AccountLanguage(lang)),)
             for lang in UI_LANGUAGES
         )
         return Outcome.of(Reply(_("Which language do you prefer?"), buttons=buttons))
@@ -129,8 +129,8 @@ class AccountService:
         return Outcome.of(Reply(
             _("This deletes your name, the link to your Telegram account and your settings. What you "
               "submitted stays with the project, without your name. Delete your personal data?"),
-            buttons=((Button(_("Yes, delete"), Forget(True).pack()),
-                      Button(_("No"), Forget(False).pack())),),
+            buttons=((Button(_("Yes, delete"), Forget(True)),
+                      Button(_("No"), Forget(False))),),
         ))
 
     async def forget(self, member: Member, confirmed: bool, now: datetime) -> Outcome:
@@ -175,6 +175,7 @@ class AccountService:
 
     def unknown_command(self, member: Member | None, command: str) -> Outcome:
         menu = None if member is None else _menu(member)
+        # Echoed short: a name, not whatever was pasted after a slash.
         return Outcome.of(Reply(
             _("I don't know the command {command}. Send /help to see what I can do.").format(
                 command=h(command[:64])), menu=menu))

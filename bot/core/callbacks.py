@@ -1,6 +1,8 @@
 """The references a choice carries back (a button's callback data): one small frozen class per
-prefix, with `pack` and `parse`, used by the core to write them and by the handlers to route
-them. No other code writes or splits them.
+prefix, with `pack` and `parse`. The core puts them in its choices (`Button.ref`) as they are;
+each channel's renderer packs them within its own limits (Telegram's 64 bytes, WhatsApp's
+reply ids), and the handlers parse them to route the press. No other code writes or splits
+them.
 
 A reference is `<prefix>:<field>:<field>…`, its fields in the order the class declares them:
 `int` (digits), `bool` (`1` or `0`), `str` (no colon, except in the last field, which takes the

@@ -169,13 +169,13 @@ class ConsultationService:
             icon = "📝" if line.kind == "report" else "📷"
             lines.append(f"{icon} <b>{line.reference}</b> · {h(titles[line.project_id])}\n"
                          f"   {day} · {who} · {status_name(line.status)}")
-            buttons.append((Button(line.reference, OpenReport(line.id).pack()),))
+            buttons.append((Button(line.reference, OpenReport(line.id)),))
         scope = projects[0].id if slug and len(projects) == 1 else 0
         nav = []
         if offset > 0:
-            nav.append(Button("◀", LatestPage(offset - PAGE, scope).pack()))
+            nav.append(Button("◀", LatestPage(offset - PAGE, scope)))
         if offset + PAGE < total:
-            nav.append(Button("▶", LatestPage(offset + PAGE, scope).pack()))
+            nav.append(Button("▶", LatestPage(offset + PAGE, scope)))
         if nav:
             buttons.append(tuple(nav))
         return Outcome.of(Reply("\n".join(lines), buttons=tuple(buttons), replace=paging))
@@ -257,8 +257,8 @@ class ConsultationService:
         if (member.role not in ("coordinator", "admin") or report.kind != "report"
                 or report.status not in ("submitted", "amended")):
             return ()
-        return ((Button("✅ " + _("Accept"), Review("ok", report.id).pack()),
-                 Button("↩ " + _("Return with a comment"), Review("re", report.id).pack())),)
+        return ((Button("✅ " + _("Accept"), Review("ok", report.id)),
+                 Button("↩ " + _("Return with a comment"), Review("re", report.id))),)
 
     async def to_review(self, member: Member) -> Outcome:
         """The reports in the reader's projects that wait for a decision, oldest first."""
@@ -276,7 +276,7 @@ class ConsultationService:
             day, _time = received_at(line.created_at, member.timezone)
             lines.append(f"📝 <b>{line.reference}</b> · "
                          f"{h(projects[line.project_id].title(member.language))} · {day}")
-            buttons.append((Button(line.reference, OpenReport(line.id).pack()),))
+            buttons.append((Button(line.reference, OpenReport(line.id)),))
         return Outcome.of(Reply("\n".join(lines), buttons=tuple(buttons)))
 
     async def _describe(self, report: Report, values: dict[int, Decimal], narrative: str | None,

@@ -70,14 +70,14 @@ class FieldUpdateService:
                         answering: tuple[OutboxRow, str] | None = None) -> Reply:
         projects = ([] if member.role != "partner"
                     else await self.store.members.projects(member.id))
-        no = Button("✖ " + _("No, don't send"), FieldUpdate("no", draft.id).pack())
+        no = Button("✖ " + _("No, don't send"), FieldUpdate("no", draft.id))
         if answering is not None:
             # Typed soon after an announcement: most likely an answer to it.
             row, author = answering
             rows = [(Button("💬 " + _("Yes, send it to {name}").format(name=author),
-                            FieldUpdate("an", draft.id, str(row.id)).pack()),)]
+                            FieldUpdate("an", draft.id, str(row.id))),)]
             rows += [(Button("📷 " + _("No, a field update: {project}").format(
-                project=p.title(member.language)), FieldUpdate("ok", draft.id, str(p.id)).pack()),)
+                project=p.title(member.language)), FieldUpdate("ok", draft.id, str(p.id))),)
                 for p in projects]
             rows.append((no,))
             return Reply(_("Is this your answer to the announcement from {name}?").format(
@@ -89,10 +89,10 @@ class FieldUpdateService:
             project = projects[0]
             return Reply(_("Send this as a field update for <b>{project}</b>?").format(
                 project=h(project.title(member.language))), buttons=((
-                    Button("✅ " + _("Send"), FieldUpdate("ok", draft.id, str(project.id)).pack()),
+                    Button("✅ " + _("Send"), FieldUpdate("ok", draft.id, str(project.id))),
                     no),))
         choices = tuple((Button(p.title(member.language),
-                                FieldUpdate("ok", draft.id, str(p.id)).pack()),)
+                                FieldUpdate("ok", draft.id, str(p.id))),)
                         for p in projects)
         return Reply(_("Which project is this field update for?"), buttons=(*choices, (no,)))
 

@@ -61,8 +61,8 @@ class OnboardingService:
     def _language_prompt(self, suggested: str) -> Reply:
         with use_language(suggested):
             text = _("Welcome to Palabre! Which language do you prefer?")
-        first = (Button(f"{LANGUAGE_NAMES[suggested]} ✓", OnboardingLanguage(suggested).pack()),)
-        others = [Button(LANGUAGE_NAMES[lang], OnboardingLanguage(lang).pack())
+        first = (Button(f"{LANGUAGE_NAMES[suggested]} ✓", OnboardingLanguage(suggested)),)
+        others = [Button(LANGUAGE_NAMES[lang], OnboardingLanguage(lang))
                   for lang in UI_LANGUAGES if lang != suggested]
         # Two a row: "Português (Brasil)" beside three others would be cut on a small phone.
         rows = tuple(tuple(others[i:i + 2]) for i in range(0, len(others), 2))
@@ -79,9 +79,9 @@ class OnboardingService:
                 "",
                 _("Do you agree?"),
             ])
-            buttons = ((Button("✅ " + _("I agree"), OnboardingConsent(True).pack()),
-                        Button(_("No, thanks"), OnboardingConsent(False).pack())),
-                       (Button("🌐 " + LANGUAGE_NAMES[language], OnboardingBack().pack()),))
+            buttons = ((Button("✅ " + _("I agree"), OnboardingConsent(True)),
+                        Button(_("No, thanks"), OnboardingConsent(False))),
+                       (Button("🌐 " + LANGUAGE_NAMES[language], OnboardingBack()),))
         return Reply(text, buttons=buttons)
 
     async def _begin(self, person: Person, invitation_id: int | None, now: datetime) -> Outcome:

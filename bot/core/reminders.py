@@ -237,9 +237,9 @@ class ReminderService:
                                  year=False)
         text = "📋 " + _("<b>{title}</b>: your answers are awaited before {deadline}.").format(
             title=h(self.surveys.title(loaded, member.language)), deadline=deadline)
-        buttons = ((Button(_("📋 Answer now"), SurveyStart(campaign_id).pack()),),
-                   (Button(_("⏰ Tomorrow"), Reminder("1", row.id).pack()),
-                    Button(_("In 3 days"), Reminder("3", row.id).pack())))
+        buttons = ((Button(_("📋 Answer now"), SurveyStart(campaign_id)),),
+                   (Button(_("⏰ Tomorrow"), Reminder("1", row.id)),
+                    Button(_("In 3 days"), Reminder("3", row.id))))
         return Reply(text, buttons=buttons)
 
     async def _compose(self, row: ReminderRow, member: Member, project: Project,
@@ -268,9 +268,9 @@ class ReminderService:
         else:
             text = "📝 " + _("<b>{project}</b>: the report for {period} is due on {due}.").format(
                 project=title, period=period.label(), due=due)
-        buttons = ((Button(_("📝 Report now"), Reminder("go", row.id).pack()),),
-                   (Button(_("⏰ Tomorrow"), Reminder("1", row.id).pack()),
-                    Button(_("In 3 days"), Reminder("3", row.id).pack())))
+        buttons = ((Button(_("📝 Report now"), Reminder("go", row.id)),),
+                   (Button(_("⏰ Tomorrow"), Reminder("1", row.id)),
+                    Button(_("In 3 days"), Reminder("3", row.id))))
         return Reply(text, buttons=buttons)
 
     # --- buttons ------------------------------------------------------------------------

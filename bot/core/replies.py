@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
+from bot.core.callbacks import CallbackRef
+from bot.core.text import h
 
-def h(text: str | None) -> str:
-    """Escape user-supplied text for the HTML subset the replies are written in."""
-    return html.escape(text or "", quote=False)
+__all__ = ["Button", "Document", "Edit", "Notice", "Outcome", "Reply", "SentFile", "h"]
 
 
 @dataclass(frozen=True)
 class Button:
+    """A choice offered to the person: its label and the reference of what it means.
+
+    The reference is typed (`bot.core.callbacks`); each channel's renderer packs it into what
+    its choices carry back (Telegram's 64-byte callback data, WhatsApp's reply ids, an SMS
+    number kept by the bot) and refuses one that does not fit. `fallback`, when given, names
+    the same choice more briefly (e.g. by position in a list rather than by value): a
+    renderer uses it when `ref` is too long for its channel, so the core never needs to know
+    any channel's limit.
+    """
+
     label: str
-    data: str  # at most 64 bytes: Telegram's callback_data limit
+    ref: CallbackRef
+    fallback: CallbackRef | None = None
 
 
 @dataclass(frozen=True)
@@ -30,14 +40,23 @@ class SentFile:
 
     kind: str  # photo, video, document, voice, audio, location
     file_id: str | None = None
-    caption: str = ""  # HTML, escaped by the core
+    caption: str = ""  # in the core's notation (`bot.core.text`), user text through `h()`
     latitude: float | None = None
     longitude: float | None = None
 
 
 @dataclass(frozen=True)
 class Reply:
-    """One message to the person, in Telegram's HTML subset."""
+    """One message to the person, in a form no channel owns.
+
+    `text` is plain text with semantic emphasis, written in the core's notation
+    (`bot.core.text`: strong, emphasis, code, links; user text through `h()`); `buttons` are
+    choices, each a label and the typed reference of what it means (`Button`); `menu` offers
+    answers to type, `document`, `photo`, `upload`, `files` and `media` carry media. Nothing
+    here knows a channel's limits: each channel's renderer writes the reply in its own form
+    and pages what does not fit (`bot.transport.render` for Telegram,
+    `bot.channels.whatsapp.render`, `bot.channels.sms.render`).
+    """
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
@@ -91,8 +110,3 @@ class Outcome:
     @classmethod
     def of(cls, *replies: Reply, toast: str | None = None, refresh_commands: bool = False) -> Outcome:
         return cls(replies=replies, toast=toast, refresh_commands=refresh_commands)
-
-
-def buttons_ok(reply: Reply) -> bool:
-    """Say whether every button's data fits Telegram's 64-byte limit."""
-    return all(len(b.data.encode()) <= 64 for row in reply.buttons for b in row)

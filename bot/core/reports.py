@@ -31,7 +31,7 @@ from storage import Store
 from storage.models import Attachment, Draft, DraftStep, Indicator, Member, Project, Report
 
 AMEND_WINDOW = timedelta(hours=72)
-MAX_NARRATIVE = 10_000  # above Telegram's 4,096: what a person typed is never cut
+MAX_NARRATIVE = 10_000  # longer than any chat message: what a person typed is never cut
 
 
 def status_name(status: str) -> str:
@@ -110,8 +110,8 @@ class ReportService:
         if draft is not None:
             return Outcome.of(Reply(
                 _("You have a report in progress. Continue where you stopped?"),
-                buttons=((Button("▶ " + _("Continue"), ReportStep("rs", draft.id).pack()),
-                          Button(_("Start again"), ReportStep("new", draft.id).pack())),)))
+                buttons=((Button("▶ " + _("Continue"), ReportStep("rs", draft.id)),
+                          Button(_("Start again"), ReportStep("new", draft.id))),)))
         return Outcome(replies=(*notes, *await self._new_draft(member, projects, now, late)))
 
     async def _stale(self, draft: Draft, member: Member, now: datetime) -> bool:
@@ -183,8 +183,8 @@ class ReportService:
         cannot act on the current one."""
         return f"{draft.step}.{draft.position}"
 
-    def _cb(self, action: str, draft: Draft) -> str:
-        return ReportStep(action, draft.id, self._token(draft)).pack()
+    def _cb(self, action: str, draft: Draft) -> ReportStep:
+        return ReportStep(action, draft.id, self._token(draft))
 
     async def prompt(self, draft: Draft, member: Member, now: datetime) -> Reply:
         """The question of the step the draft is at."""
@@ -193,7 +193,7 @@ class ReportService:
         if draft.step == DraftStep.PROJECT:
             projects = await self._projects(member)
             rows = tuple((Button(p.title(member.language),
-                                 ReportStep("pj", draft.id, str(p.id)).pack()),)
+                                 ReportStep("pj", draft.id, str(p.id))),)
                          for p in projects)
             return Reply(_("Which project is this report for?"), buttons=(*rows, (cancel,)))
         project = await self._project(draft)
@@ -202,7 +202,7 @@ class ReportService:
             awaited = await self._awaited(project, periods)
             ticked = awaited[0] if awaited else (periods[0] if periods else None)
             rows = tuple((Button(("✓ " if p == ticked else "") + p.label(),
-                                 ReportStep("pe", draft.id, p.key()).pack()),)
+                                 ReportStep("pe", draft.id, p.key())),)
                          for p in periods)
             several = len(await self._projects(member)) > 1
             text = _("<b>{project}</b>\nWhich period does the report cover?").format(
@@ -595,9 +595,9 @@ class ReportService:
     def _already_sent(self, report: Report, member: Member, now: datetime) -> Reply:
         """Say that a report for this period exists, with ways to read or amend it."""
         day, time = received_at(report.created_at, member.timezone)
-        row = [Button("👁 " + _("View"), OpenReport(report.id).pack())]
+        row = [Button("👁 " + _("View"), OpenReport(report.id))]
         if self.can_amend(report, member, now):
-            row.append(Button("✏️ " + _("Amend"), Amend(report.id).pack()))
+            row.append(Button("✏️ " + _("Amend"), Amend(report.id)))
         rows: tuple[tuple[Button, ...], ...] = (tuple(row),)
         return Reply(_("✅ Your report {reference} for this period was received on {date} at "
                        "{time}. Nothing was sent twice.").format(
@@ -706,8 +706,8 @@ class ReportService:
             text += f"\n\n{footer}"
         buttons: tuple[tuple[Button, ...], ...] = ()
         if with_buttons:
-            buttons = ((Button("✅ " + _("Accept"), Review("ok", report.id).pack()),
-                        Button("↩ " + _("Return with a comment"), Review("re", report.id).pack())),)
+            buttons = ((Button("✅ " + _("Accept"), Review("ok", report.id)),
+                        Button("↩ " + _("Return with a comment"), Review("re", report.id))),)
         return Reply(text, buttons=buttons)
 
     @staticmethod
@@ -761,16 +761,16 @@ class ReportService:
             when = format_date(report.created_at.astimezone(ZoneInfo(member.timezone)), "medium")
             title = h(projects[report.project_id].title(member.language))
             lines.append(f"{report.reference} · {when} · {title} · {status_name(report.status)}")
-            row = [Button("👁 " + report.reference, OpenReport(report.id).pack())]
+            row = [Button("👁 " + report.reference, OpenReport(report.id))]
             if self.can_amend(report, member, now):
                 row.append(Button("✏️ " + _("Amend {reference}").format(
-                    reference=report.reference), Amend(report.id).pack()))
+                    reference=report.reference), Amend(report.id)))
             rows.append(tuple(row))
         navigation = []
         if offset > 0:
-            navigation.append(Button("◀ " + _("Newer"), MyReportsPage(max(0, offset - page)).pack()))
+            navigation.append(Button("◀ " + _("Newer"), MyReportsPage(max(0, offset - page))))
         if offset + page < total:
-            navigation.append(Button(_("Older") + " ▶", MyReportsPage(offset + page).pack()))
+            navigation.append(Button(_("Older") + " ▶", MyReportsPage(offset + page)))
         if navigation:
             rows.append(tuple(navigation))
         return Outcome.of(Reply("\n".join(lines), buttons=tuple(rows), replace=paging))
@@ -824,7 +824,7 @@ async def add_attachment(store: Store, member: Member, draft_id: int | None, med
     return await store.reports.add_attachment(
         member_id=member.id, draft_id=draft_id, now=now, purpose=purpose, kind=media.kind,
         file_id=media.file_id, file_unique_id=media.file_unique_id, mime_type=media.mime_type,
-        size=media.size, caption=(media.caption or "")[:1024] or None,
+        size=media.size, caption=(media.caption or "")[:MAX_NARRATIVE] or None,
         body=(media.body or "")[:MAX_NARRATIVE] or None, latitude=media.latitude,
         longitude=media.longitude, media_group_id=media.media_group_id, chat_id=media.chat_id,
         message_id=media.message_id, state=state,

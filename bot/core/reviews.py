@@ -58,7 +58,7 @@ class ReviewService:
             return Outcome(replies=(Reply(
                 _("Write your comment for {name} about {reference} in one message. /cancel to "
                   "leave it.").format(name=name, reference=report.reference),
-                buttons=((Button("✖ " + _("Cancel"), Review("cx", report.id).pack()),),)),),
+                buttons=((Button("✖ " + _("Cancel"), Review("cx", report.id)),),)),),
                 toast=_("Write your comment"))
         if ref.action == "cx":
             outcome = await self.cancel(member)
@@ -134,7 +134,7 @@ class ReviewService:
                 name=reviewer, reference=report.reference) + f"\n«{h(comment)}»\n"
             + _("You can amend it with the button below."),
             buttons=((Button("✏️ " + _("Amend {reference}").format(reference=report.reference),
-                             Amend(report.id).pack()),),)))
+                             Amend(report.id)),),)))
         edits = await self._other_cards(report, member, lambda: "↩ " + _(
             "Returned by {name} with a comment.").format(name=reviewer))
         return Outcome(replies=(Reply(_("Comment sent to {name}.").format(name=name)),),
@@ -168,5 +168,5 @@ class ReviewService:
         state = _("on") if member.notify_reports else _("off")
         return Outcome.of(Reply(
             _("Notifications of new reports are {state}.").format(state=state),
-            buttons=((Button("🔔 " + _("On"), Notifications(True).pack()),
-                      Button("🔕 " + _("Off"), Notifications(False).pack())),)))
+            buttons=((Button("🔔 " + _("On"), Notifications(True)),
+                      Button("🔕 " + _("Off"), Notifications(False))),)))

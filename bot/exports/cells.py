@@ -15,7 +15,7 @@ kept and typed as a string cell, which no spreadsheet evaluates); both start fro
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, overload
 
 # XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -32,8 +32,20 @@ def is_formula_like(text: str) -> bool:
     return text.startswith(_FORMULA_START) or text.lstrip()[:1] in ("=", "+", "-", "@")
 
 
-def csv_text(text: str) -> str:
-    """A text for a CSV cell: cleaned, and quoted with `'` when it could run as a formula."""
+@overload
+def csv_text(text: str) -> str: ...
+@overload
+def csv_text(text: None) -> None: ...
+def csv_text(text: str | None) -> str | None:
+    """A text for a CSV cell: cleaned, and quoted with `'` when it could run as a formula
+    (None and "" as they come: both are an empty field)."""
+    if not text:
+        return text
+    # Nearly every cell is already safe: one scan for a forbidden character and a look at the
+    # first one decide it (an export writes millions of text cells; this is their whole cost).
+    first = text[0]
+    if first not in "=+-@" and not first.isspace() and _ILLEGAL.search(text) is None:
+        return text
     text = clean(text)
     return "'" + text if is_formula_like(text) else text
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import functools
-import itertools
+import io
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
@@ -18,7 +18,16 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.exports.cells import csv_text
-from bot.exports.tables import TABLES, Cell, Scope, Table, connect_readonly, headers
+from bot.exports.tables import (
+    TABLES,
+    After,
+    Cell,
+    Scope,
+    Stored,
+    Table,
+    connect_readonly,
+    headers,
+)
 from bot.exports.xlsx_stream import Workbook
 from bot.i18n import _
 
@@ -29,10 +38,10 @@ Progress = Callable[[int], None]  # called with the number of rows written since
 PROGRESS_EVERY = 1000
 
 
-def _text(value: str) -> str:
-    """A text cell as written to a CSV file: never run as a formula (CSV injection), without
-    the characters a spreadsheet cannot hold (see `bot.exports.cells`)."""
-    return csv_text(value)
+# A text cell as written to a CSV file: never run as a formula (CSV injection), without the
+# characters a spreadsheet cannot hold (see `bot.exports.cells`). The same function, not a
+# wrapper: one call less on every text cell.
+_text = csv_text
 
 
 # --- XLSX -----------------------------------------------------------------------------------
@@ -67,9 +76,29 @@ def write_xlsx(database: Path, out: Path, scope: Scope, timezone: str,
 # --- CSV ------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=4096)  # an instant repeats on each value of a report version
-def _csv_time(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M")
+def _csv_time(value: datetime | None) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+
+class _CsvLocal(dict[str | None, str | None]):
+    """A chunk's stored UTC instants as the reader's local times (`2026-11-24 12:38`), each
+    distinct instant once: a report version's instant repeats on each of its values."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        super().__init__()
+        self.zone = zone
+
+    def __missing__(self, value: str | None) -> str | None:
+        # isoformat in C; strftime was the export's slowest call, about 4 times slower.
+        local = None if value is None else datetime.fromisoformat(value).astimezone(
+            self.zone).replace(tzinfo=None).isoformat(" ", "minutes")
+        self[value] = local
+        return local
+
+
+def _csv_local(zone: ZoneInfo) -> Callable[[Iterable[str | None]], Iterable[str | None]]:
+    """A column of stored instants as local times, with a cache per chunk (bounded)."""
+    return lambda column: map(_CsvLocal(zone).__getitem__, column)
 
 
 def _comma(value: Any) -> Any:
@@ -80,27 +109,32 @@ def _comma(value: Any) -> Any:
     return str(int(value)) if value.is_integer() else repr(float(value)).replace(".", ",")
 
 
-# A cell's conversion by column kind; None: written as it comes (the csv module writes None
-# as an empty field, numbers with repr, and a day as its ISO form).
-_CSV_BY_KIND: dict[str, Callable[[Any], Any] | None] = {
-    "text": _text, "number": None, "date": None, "datetime": _csv_time}
+class _SafeTexts(dict[str | None, str | None]):
+    """A chunk's text cells made safe, each distinct text once: a name, a unit or a status
+    repeats down a column, and a hit is a lookup in C, not a call."""
+
+    def __missing__(self, text: str | None) -> str | None:
+        safe = self[text] = _text(text)
+        return safe
 
 
-def _csv_rows(table: Table, rows: Iterable[Sequence[Cell]],
-              decimal: str = ".") -> Iterable[list[Any]]:
-    kinds = _CSV_BY_KIND if decimal == "." else {**_CSV_BY_KIND, "number": _comma}
-    converted = [(index, convert) for index, column in enumerate(table.columns)
-                 if (convert := kinds.get(column.kind, _csv_any)) is not None]
-    for row in rows:
-        out = list(row)
-        for index, convert in converted:
-            value = out[index]
-            if value is not None:
-                out[index] = convert(value)
-        yield out
+def _safe_texts(column: Iterable[str | None]) -> Iterable[str | None]:
+    return map(_SafeTexts().__getitem__, column)  # a dict per chunk: its size stays bounded
 
 
-def _csv_any(value: Cell) -> str | int | float:
+def _csv_conversions(table: Table, zone: ZoneInfo, decimal: str = ".") -> After:
+    """The CSV's conversion of each column, chosen by its kind. Days and numbers are written
+    from the stored values (an ISO day, a number: what the csv module writes of a date or a
+    percent anyway), instants from the stored UTC one, texts made safe."""
+    number = Stored(None if decimal == "." else functools.partial(map, _comma))
+    by_kind: dict[str, Callable[[Iterable[Any]], Iterable[Any]] | Stored] = {
+        "text": _safe_texts, "number": number, "date": Stored(),
+        "datetime": Stored(_csv_local(zone))}
+    return {index: by_kind.get(column.kind, functools.partial(map, _csv_any))
+            for index, column in enumerate(table.columns)}
+
+
+def _csv_any(value: Cell) -> str | int | float | None:
     """A cell of a column with no declared kind, typed by its value."""
     if isinstance(value, datetime):
         return _csv_time(value)
@@ -108,7 +142,7 @@ def _csv_any(value: Cell) -> str | int | float:
         return value.isoformat()
     if isinstance(value, str):
         return _text(value)
-    return "" if value is None else value
+    return value
 
 
 def csv_paths(out: Path) -> dict[str, Path]:
@@ -129,13 +163,19 @@ def write_csv(database: Path, out: Path, scope: Scope, timezone: str, delimiter:
     try:
         for table in TABLES:
             with paths[table.key].open("w", encoding="utf-8-sig", newline="") as handle:
-                writer = csv.writer(handle, delimiter=delimiter)
+                # Rows go to a buffer, and the buffer to the file once a chunk: one encoding
+                # and one write a chunk rather than one a row.
+                buffer = io.StringIO()
+                writer = csv.writer(buffer, delimiter=delimiter)
                 writer.writerow(headers(table, timezone))
-                rows = iter(_csv_rows(table, table.rows(conn, scope, zone), decimal))
-                while chunk := list(itertools.islice(rows, PROGRESS_EVERY)):
-                    writer.writerows(chunk)  # a thousand rows in one call, in C
+                for chunk in table.chunks(conn, scope, zone, _csv_conversions(table, zone, decimal)):
+                    writer.writerows(chunk)  # a chunk of rows in one call, in C
+                    handle.write(buffer.getvalue())
+                    buffer.seek(0)
+                    buffer.truncate()
                     if progress is not None:
                         progress(len(chunk))
+                handle.write(buffer.getvalue())
     finally:
         conn.close()
     return paths

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import html as markup_escape
 import io
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,7 +32,8 @@ from telegram.ext import ExtBot
 
 from bot.config import LANGUAGES
 from bot.core.commands import commands_for
-from bot.core.replies import Outcome, Reply, SentFile
+from bot.core.replies import Button, Outcome, Reply, SentFile
+from bot.core.text import Plain, Span, parse
 from bot.i18n import _, use_language
 from storage.models import Member
 
@@ -38,12 +41,46 @@ log = logging.getLogger(__name__)
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 MAX_TEXT = 4096
 MAX_CAPTION = 1024  # Telegram's limit for a caption
+MAX_CALLBACK_DATA = 64  # bytes of a button's callback data
+
+
+def callback_data(button: Button) -> str:
+    """The button's reference packed as Telegram callback data, within its 64 bytes: the
+    shorter stand-in the core gave when the reference itself is too long."""
+    for ref in (button.ref, button.fallback):
+        if ref is not None and len((data := ref.pack()).encode()) <= MAX_CALLBACK_DATA:
+            return data
+    raise ValueError(f"the reference of button {button.label!r} exceeds Telegram's "
+                     f"{MAX_CALLBACK_DATA} bytes: {button.ref.pack()!r}")
+
+
+_TAG = {"strong": "b", "emphasis": "i", "underline": "u", "strike": "s", "code": "code"}
+
+
+def html_of(spans: Sequence[Span]) -> str:
+    """Spans as Telegram's HTML: emphasis as its tags, every character of text escaped."""
+    out: list[str] = []
+    for span in spans:
+        if isinstance(span, Plain):
+            out.append(markup_escape.escape(span.text, quote=False))
+        elif span.emphasis == "link":
+            href = markup_escape.escape(span.href, quote=False).replace('"', "&quot;")
+            out.append(f'<a href="{href}">{html_of(span.spans)}</a>')
+        else:
+            tag = _TAG[span.emphasis]
+            out.append(f"<{tag}>{html_of(span.spans)}</{tag}>")
+    return "".join(out)
+
+
+def html(text: str) -> str:
+    """A text in the core's notation as Telegram's HTML."""
+    return html_of(parse(text))
 
 
 def markup(reply: Reply) -> Markup | None:
     if reply.buttons:
         return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+            [[InlineKeyboardButton(b.label, callback_data=callback_data(b)) for b in row]
              for row in reply.buttons]
         )
     if reply.menu:
@@ -55,11 +92,14 @@ def markup(reply: Reply) -> Markup | None:
     return None
 
 
+def _size(text: str) -> int:
+    """Telegram's measure of a text: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Cut a long text at line ends so each part fits Telegram's limit (tags never span lines)."""
-    def size(part: str) -> int:
-        return len(part.encode("utf-16-le")) // 2
-
+    size = _size
     if size(text) <= limit:
         return [text]
     parts: list[str] = []
@@ -83,9 +123,63 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     return parts
 
 
+_HTML_TAG = re.compile(r'<(/?)(b|i|u|s|code|a)(?: href="[^"]*")?>')
+
+
+def _balance(parts: list[str]) -> list[str]:
+    """Close at the end of each part what is still open there, and open it again at the start
+    of the next: Telegram refuses a message whose tags do not close (a bold passage, say, cut
+    between two pages). Parts whose tags close already are left as they are."""
+    balanced: list[str] = []
+    opened: list[tuple[str, str]] = []  # (name, opening tag)
+    for part in parts:
+        prefix = "".join(tag for _name, tag in opened)
+        for match in _HTML_TAG.finditer(part):
+            if not match.group(1):
+                opened.append((match.group(2), match.group()))
+            elif opened and opened[-1][0] == match.group(2):
+                opened.pop()
+        suffix = "".join(f"</{name}>" for name, _tag in reversed(opened))
+        balanced.append(prefix + part + suffix)
+    return balanced
+
+
+def _paged(text: str, first: int, then: int) -> list[str]:
+    """The text cut at line ends, the first part within `first`, the others within `then`,
+    each with its tags closed."""
+    margin = 0
+    while True:
+        if _size(text) <= first:
+            return [text]
+        if first == then:
+            raw = split_text(text, first - margin)
+        else:
+            head = split_text(text, first - margin)[0]
+            rest = text[len(head):].removeprefix("\n")
+            raw = [head, *(split_text(rest, then - margin) if rest else [])]
+        parts = _balance(raw)
+        # Tags reopened on a page may push it over: cut again with room for them.
+        over = max(_size(part) - (first if i == 0 else then) for i, part in enumerate(parts))
+        if over <= 0 or margin >= then // 2:
+            return parts
+        margin += over
+
+
+def pages(text: str) -> list[str]:
+    """A text in Telegram's HTML as messages within its limit, cut at line ends."""
+    return _paged(text, MAX_TEXT, MAX_TEXT)
+
+
+def caption_and_rest(text: str) -> tuple[str, list[str]]:
+    """A caption within Telegram's limit, cut at a line end, and the rest of the text paged as
+    messages to follow the file."""
+    caption, *rest = _paged(text, MAX_CAPTION, MAX_TEXT)
+    return caption, rest
+
+
 def caption_of(text: str) -> str:
     """Shorten a caption to Telegram's limit without cutting through a tag or an entity."""
-    if len(text.encode("utf-16-le")) // 2 <= MAX_CAPTION:
+    if _size(text) <= MAX_CAPTION:
         return text
     cut = _safe_cut(text, MAX_CAPTION // 2)
     return text[:cut] + "…"
@@ -121,6 +215,11 @@ async def deliver(update: Update, bot: ExtBot[None], outcome: Outcome) -> None:
         await send_reply(bot, chat.id, reply, update)
 
 
+async def edit_text(bot: ExtBot[None], chat_id: int, message_id: int, reply: Reply) -> None:
+    """Replace the text of a message sent earlier (another coordinator's card, say)."""
+    await bot.edit_message_text(html(reply.text), chat_id=chat_id, message_id=message_id)
+
+
 async def send_reply(bot: ExtBot[None], chat_id: int, reply: Reply,
                      update: Update | None = None) -> None:
     query = None if update is None else update.callback_query
@@ -131,7 +230,7 @@ async def send_reply(bot: ExtBot[None], chat_id: int, reply: Reply,
     if reply.replace and query is not None and query.message is not None and not reply.document:
         inline = keyboard if isinstance(keyboard, InlineKeyboardMarkup) else None
         try:
-            await bot.edit_message_text(reply.text, chat_id=chat_id,
+            await bot.edit_message_text(html(reply.text), chat_id=chat_id,
                                         message_id=query.message.message_id, reply_markup=inline)
             return
         except BadRequest as exc:
@@ -142,34 +241,44 @@ async def send_reply(bot: ExtBot[None], chat_id: int, reply: Reply,
     if reply.upload is not None:
         kind, upload = reply.upload
         data = InputFile(io.BytesIO(upload.content), filename=upload.filename)
-        caption = caption_of(reply.text) or None
+        caption, rest = caption_and_rest(html(reply.text))
         if kind == "voice":
-            await bot.send_voice(chat_id, data, caption=caption)
+            await bot.send_voice(chat_id, data, caption=caption or None)
         elif kind == "video":
-            await bot.send_video(chat_id, data, caption=caption)
+            await bot.send_video(chat_id, data, caption=caption or None)
         else:
-            await bot.send_photo(chat_id, data, caption=caption)
+            await bot.send_photo(chat_id, data, caption=caption or None)
+        await _send_parts(bot, chat_id, rest, None)
         return
     if reply.photo is not None:
+        caption, rest = caption_and_rest(html(reply.text))
         await bot.send_photo(
             chat_id, InputFile(io.BytesIO(reply.photo.content), filename=reply.photo.filename),
-            caption=caption_of(reply.text), reply_markup=keyboard,
+            caption=caption, reply_markup=None if rest else keyboard,
         )
+        await _send_parts(bot, chat_id, rest, keyboard)
         return
     if reply.files:
         if reply.text:
-            for part in split_text(reply.text):
+            for part in pages(html(reply.text)):
                 await bot.send_message(chat_id, part)
         await send_files(bot, chat_id, reply.files)
         return
     if reply.document is not None:
         doc = reply.document
+        caption, rest = caption_and_rest(html(reply.text))
         await bot.send_document(
             chat_id, InputFile(io.BytesIO(doc.content), filename=doc.filename),
-            caption=caption_of(reply.text), reply_markup=keyboard,
+            caption=caption, reply_markup=None if rest else keyboard,
         )
+        await _send_parts(bot, chat_id, rest, keyboard)
         return
-    parts = split_text(reply.text)
+    await _send_parts(bot, chat_id, pages(html(reply.text)), keyboard)
+
+
+async def _send_parts(bot: ExtBot[None], chat_id: int, parts: Sequence[str],
+                      keyboard: Markup | None) -> None:
+    """Send the pages of a text, the keyboard under the last (the question it answers)."""
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
         await bot.send_message(chat_id, part, reply_markup=keyboard if last else None)
@@ -188,7 +297,7 @@ async def send_files(bot: ExtBot[None], chat_id: int, files: Sequence[SentFile])
         if item.kind == "location" and item.latitude is not None and item.longitude is not None:
             await bot.send_location(chat_id, item.latitude, item.longitude)
         elif item.kind == "voice" and item.file_id:
-            await bot.send_voice(chat_id, item.file_id, caption=caption_of(item.caption) or None)
+            await bot.send_voice(chat_id, item.file_id, caption=caption_of(html(item.caption)) or None)
         elif item.kind in _ALBUM_FAMILY and item.file_id:
             families.setdefault(_ALBUM_FAMILY[item.kind], []).append(item)
     for members in families.values():
@@ -198,13 +307,13 @@ async def send_files(bot: ExtBot[None], chat_id: int, files: Sequence[SentFile])
                 await _send_one(bot, chat_id, chunk[0])
                 continue
             await bot.send_media_group(chat_id, [
-                _ALBUM_KINDS[i.kind](i.file_id, caption=caption_of(i.caption) or None)
+                _ALBUM_KINDS[i.kind](i.file_id, caption=caption_of(html(i.caption)) or None)
                 for i in chunk])
 
 
 async def _send_one(bot: ExtBot[None], chat_id: int, item: SentFile) -> None:
     assert item.file_id is not None
-    caption = caption_of(item.caption) or None
+    caption = caption_of(html(item.caption)) or None
     if item.kind == "photo":
         await bot.send_photo(chat_id, item.file_id, caption=caption)
     elif item.kind == "video":
@@ -216,24 +325,29 @@ async def _send_one(bot: ExtBot[None], chat_id: int, item: SentFile) -> None:
 async def send_one(bot: ExtBot[Any], chat_id: int, reply: Reply,
                    rate_limit_args: Any = None, read_timeout: float | None = None) -> Message:
     """Send one message: a text, or a photo or document by file id with the text as its
-    caption (the outbox uses it too, so a preview is exactly what recipients get)."""
+    caption (the outbox uses it too, so a preview is exactly what recipients get). A text
+    beyond Telegram's limits goes on in more messages, the keyboard under the last, which is
+    returned (the core keeps announcements, cards and reminders short enough for one)."""
     keyboard = markup(reply)
     answer_to = (None if reply.reply_to is None
                  else ReplyParameters(reply.reply_to, allow_sending_without_reply=True))
+    options: dict[str, Any] = {"rate_limit_args": rate_limit_args, "read_timeout": read_timeout}
     if reply.media is not None:
         kind, file_id = reply.media
-        if kind == "photo":
-            return await bot.send_photo(chat_id, file_id, caption=reply.text or None,
-                                        reply_markup=keyboard, reply_parameters=answer_to,
-                                        rate_limit_args=rate_limit_args,
-                                        read_timeout=read_timeout)
-        return await bot.send_document(chat_id, file_id, caption=reply.text or None,
-                                       reply_markup=keyboard, reply_parameters=answer_to,
-                                       rate_limit_args=rate_limit_args,
-                                       read_timeout=read_timeout)
-    return await bot.send_message(chat_id, reply.text, reply_markup=keyboard,
-                                  reply_parameters=answer_to, rate_limit_args=rate_limit_args,
-                                  read_timeout=read_timeout)
+        caption, parts = caption_and_rest(html(reply.text))
+        send_file = bot.send_photo if kind == "photo" else bot.send_document
+        sent: Message = await send_file(chat_id, file_id, caption=caption or None,
+                                        reply_markup=None if parts else keyboard,
+                                        reply_parameters=answer_to, **options)
+    else:
+        first, *parts = pages(html(reply.text))
+        sent = await bot.send_message(chat_id, first, reply_markup=None if parts else keyboard,
+                                      reply_parameters=answer_to, **options)
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        sent = await bot.send_message(chat_id, part, reply_markup=keyboard if last else None,
+                                      **options)
+    return sent
 
 
 def _bot_commands(role: Member | None) -> list[BotCommand]:

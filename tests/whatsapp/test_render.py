@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bot.channels.whatsapp.render import layout, text_of
-from bot.core.replies import Button, Reply
+from bot.core.callbacks import SurveyLaunch
+from bot.core.replies import Button, Reply, h
 from bot.emulator.whatsapp import validate
 
 
 def _reply(count: int, label: str = "Option {i}", text: str = "Which one?") -> Reply:
-    return Reply(text, buttons=tuple((Button(label.format(i=i), f"sv:a:{i}"),)
+    return Reply(text, buttons=tuple((Button(label.format(i=i), SurveyLaunch("a", str(i))),)
                                      for i in range(count)))
 
 
@@ -24,7 +25,7 @@ def _accepted_by_meta(reply: Reply) -> list[str]:
 
 def test_html_becomes_whatsapp_marks() -> None:
     markup = ('<b>Eau</b> &amp; <i>assainissement</i> &lt;3 <a href="https://x.org">lien</a>'
-              "<br>ligne")
+              "\nligne")
     assert text_of(markup) == "*Eau* & _assainissement_ <3 lien (https://x.org)\nligne"
 
 
@@ -48,5 +49,24 @@ def test_long_labels_are_whole_in_the_description_and_numbers_map_to_choices() -
     assert row["title"].endswith("…") and len(row["title"]) == 24
     assert row["description"].startswith(label)
     numbered = layout(_reply(12))
-    assert numbered.numbered["12"] == "sv:a:11"
+    assert numbered.numbered["12"] == "sl:a:11"
     assert "12. Option 11" in numbered.messages[-1][1]["body"]
+
+
+def test_user_text_never_styles_on_whatsapp() -> None:
+    typed = "*urgent* _vite_ ~non~ ```x``` `y` my_var 5 * 3"
+    shown = text_of("<b>" + h(typed) + "</b>")
+    assert shown.startswith("*") and shown.endswith("*")
+    inner = shown[1:-1]
+    assert not any(mark in inner.replace("my_var", "") for mark in "*_~`")
+    assert "my_var" in inner and "urgent" in inner
+    # Spaces stay outside the marks, which must touch the words they style.
+    assert text_of("<b> Eau </b>, <code>x</code>") == " *Eau* , ```x```"
+
+
+def test_a_reference_too_long_for_a_reply_id_goes_as_its_stand_in() -> None:
+    long = Button("X", SurveyLaunch("a", "x" * 300), fallback=SurveyLaunch("a", "k#0"))
+    [(_kind, content)] = layout(Reply("?", buttons=((long,),))).messages
+    assert content["action"]["buttons"][0]["reply"]["id"] == "sl:a:k#0"
+    with pytest.raises(ValueError, match="256 characters"):
+        layout(Reply("?", buttons=((Button("X", SurveyLaunch("a", "x" * 300)),),)))

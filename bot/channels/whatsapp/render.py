@@ -9,12 +9,13 @@ too long for a row title is shortened with an ellipsis and given whole in the de
 
 from __future__ import annotations
 
-import html
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any
 
 from bot.core.replies import Button, Reply
+from bot.core.text import Plain, Span, parse
 
 TEXT_LIMIT = 4096
 BODY_LIMIT = 1024
@@ -23,45 +24,57 @@ ROW_TITLE = 24
 ROW_DESCRIPTION = 72
 MAX_BUTTONS = 3
 MAX_ROWS = 10
+BUTTON_ID = 256  # characters of a reply button's id
+ROW_ID = 200  # characters of a list row's id
 
-_MARKS = {"b": "*", "strong": "*", "i": "_", "em": "_", "s": "~", "strike": "~", "del": "~",
-          "code": "```", "pre": "```"}
-
-
-class _ToWhatsApp(HTMLParser):
-    """Telegram's HTML subset to WhatsApp's own marks (*bold*, _italic_, ~struck~)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._links: list[str | None] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _MARKS:
-            self.parts.append(_MARKS[tag])
-        elif tag == "a":
-            self._links.append(dict(attrs).get("href"))
-        elif tag == "br":
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _MARKS:
-            self.parts.append(_MARKS[tag])
-        elif tag == "a" and self._links:
-            href = self._links.pop()
-            if href:
-                self.parts.append(f" ({href})")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+_MARKS = {"strong": "*", "emphasis": "_", "strike": "~", "code": "```"}
+# WhatsApp has no escape for its marks: a mark in plain text (a person's words) that touches
+# anything but letters on both sides, and so might open or close a style, is shown as a
+# look-alike that styles nothing: `*urgent*` typed by a partner reads the same but stays plain.
+# A mark inside a word (`my_var`) styles nothing and is kept.
+_LOOK_ALIKE = {"*": "\u2217", "_": "\uff3f", "~": "\u223c", "`": "\u02cb"}
+_MARK_AT_EDGE = re.compile(r"(?<!\w)[*_~`]|[*_~`](?!\w)")
 
 
-def text_of(markup: str) -> str:
-    """WhatsApp text for a reply's HTML (marks kept, tags dropped, entities decoded)."""
-    parser = _ToWhatsApp()
-    parser.feed(markup)
-    parser.close()
-    return html.unescape("".join(parser.parts))
+def _neutral(text: str) -> str:
+    return _MARK_AT_EDGE.sub(lambda m: _LOOK_ALIKE[m.group()], text)
+
+
+def whatsapp_of(spans: Sequence[Span]) -> str:
+    """Spans as WhatsApp text: *strong*, _emphasis_, ~struck~, ```code```, a link's words
+    followed by its address; plain text neutralised."""
+    out: list[str] = []
+    for span in spans:
+        if isinstance(span, Plain):
+            out.append(_neutral(span.text))
+            continue
+        inner = whatsapp_of(span.spans)
+        if span.emphasis == "link":
+            out.append(f"{inner} ({span.href})" if span.href else inner)
+        elif span.emphasis not in _MARKS or not inner.strip():
+            out.append(inner)  # no underline on WhatsApp
+        else:
+            # A mark must touch the words it styles: spaces go outside.
+            body = inner.strip()
+            lead, trail = inner[:len(inner) - len(inner.lstrip())], inner[len(inner.rstrip()):]
+            mark = _MARKS[span.emphasis]
+            out.append(f"{lead}{mark}{body}{mark}{trail}")
+    return "".join(out)
+
+
+def text_of(text: str) -> str:
+    """WhatsApp text for a reply's text in the core's notation."""
+    return whatsapp_of(parse(text))
+
+
+def reply_id(button: Button, limit: int = ROW_ID) -> str:
+    """The button's reference packed as the id its reply carries back, within `limit`
+    characters: the shorter stand-in the core gave when the reference itself is too long."""
+    for ref in (button.ref, button.fallback):
+        if ref is not None and len(data := ref.pack()) <= limit:
+            return data
+    raise ValueError(f"the reference of choice {button.label!r} exceeds WhatsApp's "
+                     f"{limit} characters: {button.ref.pack()!r}")
 
 
 def shorten(text: str, limit: int) -> str:
@@ -114,8 +127,9 @@ def layout(reply: Reply, *, list_button: str = "Options") -> Layout:
     if len(choices) <= MAX_BUTTONS and all(len(b.label) <= BUTTON_TITLE for b in choices):
         messages.append(("interactive", {
             "type": "button", "body": {"text": body},
-            "action": {"buttons": [{"type": "reply", "reply": {"id": b.data, "title": b.label}}
-                                   for b in choices]}}))
+            "action": {"buttons": [
+                {"type": "reply", "reply": {"id": reply_id(b, BUTTON_ID), "title": b.label}}
+                for b in choices]}}))
         return Layout(tuple(messages), {})
     if len(choices) <= MAX_ROWS:
         messages.append(("interactive", {
@@ -123,7 +137,7 @@ def layout(reply: Reply, *, list_button: str = "Options") -> Layout:
             "action": {"button": shorten(list_button, BUTTON_TITLE),
                        "sections": [{"rows": [_row(b) for b in choices]}]}}))
         return Layout(tuple(messages), {})
-    numbered = {str(i): b.data for i, b in enumerate(choices, start=1)}
+    numbered = {str(i): reply_id(b) for i, b in enumerate(choices, start=1)}
     lines = [f"{i}. {b.label}" for i, b in enumerate(choices, start=1)]
     for part in split(body + "\n\n" + "\n".join(lines)):
         messages.append(("text", {"body": part, "preview_url": False}))
@@ -131,7 +145,7 @@ def layout(reply: Reply, *, list_button: str = "Options") -> Layout:
 
 
 def _row(button: Button) -> dict[str, str]:
-    row = {"id": button.data, "title": shorten(button.label, ROW_TITLE)}
+    row = {"id": reply_id(button, ROW_ID), "title": shorten(button.label, ROW_TITLE)}
     if len(button.label) > ROW_TITLE:
         row["description"] = shorten(button.label, ROW_DESCRIPTION)
     return row

@@ -200,12 +200,16 @@ class AudiencePicker:
         """The values of one criterion (`p`, `c`, `o`, `r`, `l`) in scope, with their counts."""
         rows: list[tuple[Button, ...]] = []
         for index, (value, label, count) in enumerate(await self.options(member, LONG[short])):
-            data = refs.choose(f"{short}#{index}")
+            by_position = refs.choose(f"{short}#{index}")
             if refs.by_value:
-                named = refs.choose(f"{short}.{value}")
-                if len(named.encode()) <= 64:  # else a long id: point at it by position
-                    data = named
-            rows.append((Button(f"{label} ({count})", data),))
+                # Named by value, so that a press still means the same value if the list has
+                # changed since it was shown; the position stands in where a channel's choice
+                # ids cannot hold a long value (the renderer decides, knowing its limit).
+                button = Button(f"{label} ({count})", refs.choose(f"{short}.{value}"),
+                                fallback=by_position)
+            else:
+                button = Button(f"{label} ({count})", by_position)
+            rows.append((button,))
         rows.append((Button("◀ " + _("Back"), refs.menu),))
         return Reply(question, buttons=tuple(rows), replace=True)
 

@@ -20,8 +20,12 @@ from storage.models import (
     Recipient,
 )
 
-MAX_TEXT = 3500  # leaves room for the header within Telegram's 4,096
-MAX_CAPTION = 900  # a photo's or document's caption is limited to 1,024 by Telegram
+# What an announcement may hold: a notice read at a glance and acknowledged as one message,
+# its header included (a product rule, documented in docs/security.md). Each channel's
+# renderer still pages whatever does not fit its own limits.
+MAX_TEXT = 3500
+MAX_CAPTION = 900  # beside a photo or a document: a short caption, the file says the rest
+MAX_ANSWER = 4000  # characters of a member's answer kept and passed on to the author
 
 MAX_ATTEMPTS = 8  # transient failures (5xx, timeouts) before a row is reported as failed
 RECENT = 5
@@ -71,8 +75,8 @@ class AnnouncementBase:
         return member.role in AUTHORS and member.is_active
 
     @staticmethod
-    def _cb(action: str, announcement_id: int, argument: str = "") -> str:
-        return AnnouncementAction(action, announcement_id, argument).pack()
+    def _cb(action: str, announcement_id: int, argument: str = "") -> AnnouncementAction:
+        return AnnouncementAction(action, announcement_id, argument)
 
     async def _authors(self, announcement: Announcement) -> list[Member]:
         """Who hears about an announcement: its author, or the administrators for one sent

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.core.announcements.base import RECENT, REPLY_WINDOW, _excerpt
+from bot.core.announcements.base import MAX_ANSWER, RECENT, REPLY_WINDOW, _excerpt
 from bot.core.announcements.outbox import Outbox
 from bot.core.onboarding import expired_button
 from bot.core.replies import Button, Notice, Outcome, Reply, h
@@ -162,7 +162,7 @@ class FollowUp(Outbox):
         assert announcement is not None
         async with self.store.transaction():
             await self.store.announcements.add_reply(
-                announcement_id=row.announcement_id, member_id=member.id, text=body[:4000],
+                announcement_id=row.announcement_id, member_id=member.id, text=body[:MAX_ANSWER],
                 chat_id=chat_id, message_id=message_id, now=now)
         org = (None if member.organisation_id is None
                else await self.store.network.organisation_by_id(member.organisation_id))
@@ -178,7 +178,7 @@ class FollowUp(Outbox):
                     name=h(member.display_name or "?"), where=h(" · ".join(where)) or "—",
                     excerpt=h(_excerpt(announcement.text, 50)))
                 notices.append(Notice(author.telegram_user_id,
-                                      Reply(f"{head}\n\n{h(body[:3500])}")))
+                                      Reply(f"{head}\n\n{h(body[:MAX_ANSWER])}")))
         names = ", ".join(a.display_name or "" for a in authors) or _("the coordination")
         return Outcome(replies=(Reply("✅ " + _("Your answer was passed on to {name}.").format(
             name=h(names))),), notices=tuple(notices))

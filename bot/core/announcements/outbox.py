@@ -88,7 +88,7 @@ class Outbox(AnnouncementBase):
             buttons: tuple[tuple[Button, ...], ...] = ()
             if announcement.campaign_id is not None:
                 # An invitation: its answer is the questionnaire, started with this button.
-                buttons = ((Button("▶ " + _("Start"), SurveyStart(announcement.campaign_id).pack()),),)
+                buttons = ((Button("▶ " + _("Start"), SurveyStart(announcement.campaign_id)),),)
             else:
                 lines += ["", "<i>" + _("Reply to this message to answer.") + "</i>"]
             if announcement.ack:

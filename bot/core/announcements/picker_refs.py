@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.core.callbacks import CallbackRef
+
 
 @dataclass(frozen=True)
 class PickerRefs:
-    """The callback data of the picker's buttons on one screen."""
+    """The references of the picker's buttons on one screen."""
 
-    menu: str  # back to the menu of criteria
-    kind: Callable[[str], str]  # a criterion's values (its short name: p, c, o, r, l)
-    choose: Callable[[str], str]  # an audience (all, <short>#<index>, <short>.<value>)
+    menu: CallbackRef  # back to the menu of criteria
+    kind: Callable[[str], CallbackRef]  # a criterion's values (its short name: p, c, o, r, l)
+    choose: Callable[[str], CallbackRef]  # an audience (all, <short>#<index>, <short>.<value>)
     by_value: bool = False  # name values (falling back to indexes) rather than indexes only

@@ -116,7 +116,9 @@ class SurveyBase:
 
 
 def fit(lines: list[str], limit: int = 3900) -> str:
-    """Whole lines up to `limit` characters (Telegram takes 4,096), never half an HTML tag."""
+    """Whole lines up to `limit` characters, never half a tag of the notation: a screen whose
+    buttons act on what it shows is kept to what a person reads at once (the channel's
+    renderer pages a longer text all the same)."""
     kept: list[str] = []
     size = 0
     for line in lines:

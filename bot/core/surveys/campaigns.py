@@ -152,7 +152,7 @@ class Campaigns(SurveyBase):
                          + f" · {state}")
             label = ("▶ " + _("Continue") if response is not None else "▶ " + _("Start"))
             rows.append((Button(f"{label}: {self.title(loaded, member.language)[:40]}",
-                                SurveyStart(campaign.id).pack()),))
+                                SurveyStart(campaign.id)),))
         return Outcome.of(Reply("\n".join(lines), buttons=tuple(rows)))
 
 
@@ -181,11 +181,11 @@ class Campaigns(SurveyBase):
                                       "administrator imports one with “palabre survey import”.")))
         await self._drop_draft(member)
         rows = tuple((Button(f"{self._form_title(f, member)[:50]} (v{f.version})",
-                             SurveyLaunch("f", str(f.id)).pack()),)
+                             SurveyLaunch("f", str(f.id))),)
                      for f in forms[:10])
         return Outcome.of(Reply("📋 " + _("Which questionnaire do you want to send?"),
                                 buttons=(*rows, (Button("✖ " + _("Cancel"),
-                                                        SurveyLaunch("x").pack()),))))
+                                                        SurveyLaunch("x")),))))
 
     async def on_launch_callback(self, member: Member, data: str, now: datetime) -> Outcome:
         if not self.may_launch(member):
@@ -262,28 +262,28 @@ class Campaigns(SurveyBase):
                  "⏰ " + _("Deadline: {date}, end of the day").format(
                      date=format_day(self._deadline(member, draft, now), weekday=True))]
         deadline_row = tuple(Button(("✓ " if d == days else "") + _("{days} days").format(days=d),
-                                    SurveyLaunch("d", str(d)).pack()) for d in DEADLINES)
+                                    SurveyLaunch("d", str(d))) for d in DEADLINES)
         opening_row = (Button(("✓ " if not later else "") + _("Open now"),
-                              SurveyLaunch("o", "0").pack()),
+                              SurveyLaunch("o", "0")),
                        Button(("✓ " if later else "") + _("Tomorrow 08:00"),
-                              SurveyLaunch("o", "1").pack()))
-        rows = ((Button("👥 " + _("Audience"), SurveyLaunch("au").pack()),
-                 Button("🤝 " + _("Joint: change"), SurveyLaunch("j").pack())),
+                              SurveyLaunch("o", "1")))
+        rows = ((Button("👥 " + _("Audience"), SurveyLaunch("au")),
+                 Button("🤝 " + _("Joint: change"), SurveyLaunch("j"))),
                 opening_row,
                 deadline_row,
-                (Button("🚀 " + _("Send"), SurveyLaunch("go").pack()),
-                 Button("✖ " + _("Cancel"), SurveyLaunch("x").pack())))
+                (Button("🚀 " + _("Send"), SurveyLaunch("go")),
+                 Button("✖ " + _("Cancel"), SurveyLaunch("x"))))
         return Reply("\n".join(lines), buttons=rows, replace=replace)
 
     # The audience picker of /announce, with this screen's references (by position only).
-    PICKER = PickerRefs(menu=SurveyLaunch("au").pack(),
-                        kind=lambda short: SurveyLaunch("k", short).pack(),
-                        choose=lambda argument: SurveyLaunch("a", argument).pack())
+    PICKER = PickerRefs(menu=SurveyLaunch("au"),
+                        kind=lambda short: SurveyLaunch("k", short),
+                        choose=lambda argument: SurveyLaunch("a", argument))
 
     async def _audience_menu(self, member: Member) -> Reply:
         return await self.announcements.audiences.menu(
             member, _("Who should answer?"), self.PICKER, replace=True,
-            footer=((Button("◀ " + _("Back"), SurveyLaunch("h").pack()),),))
+            footer=((Button("◀ " + _("Back"), SurveyLaunch("h")),),))
 
     async def _kind_menu(self, member: Member, short: str) -> Reply:
         return await self.announcements.audiences.kind_menu(member, short,

@@ -88,8 +88,8 @@ class Conversation(SurveyBase):
             return "r"
         return f"{response.position}.{response.iteration}"
 
-    def _cb(self, action: str, response: SurveyResponse, argument: str = "") -> str:
-        return SurveyAnswer(action, response.id, self._token(response), argument).pack()
+    def _cb(self, action: str, response: SurveyResponse, argument: str = "") -> SurveyAnswer:
+        return SurveyAnswer(action, response.id, self._token(response), argument)
 
     async def _state(self, response: SurveyResponse, member: Member, now: datetime
                      ) -> tuple[Loaded, State]:

@@ -34,7 +34,9 @@ QuestionType = Literal["text", "integer", "decimal", "select_one", "select_multi
 NOT_ASKED: frozenset[str] = frozenset({"calculate", "meta"})
 NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
 Text = dict[str, str]  # language code ("fr", "en"… or "default") → text
-MAX_LABEL = 4000  # characters of one label, hint or message: a chat message holds 4,096
+# Characters of one label, hint or message: a screenful on a phone; longer is a mistake in
+# the form (a pasted document), refused at import rather than paged at every question.
+MAX_LABEL = 4000
 MAX_NESTING = 3  # repeats inside repeats: an iteration is carried as one number (engine)
 
 

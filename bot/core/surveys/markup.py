@@ -1,13 +1,15 @@
 """Form text in the chat: `${name}` replaced by the answer (as ODK's output does; empty when
 the question was not asked), and the styling XLSForm authors write (ODK's Markdown subset and
-HTML such as `<br/>`, `<span style>`, `<b>`) turned into Telegram's HTML subset. Everything
-else is escaped."""
+HTML such as `<br/>`, `<span style>`, `<b>`) turned into the core's notation
+(`bot.core.text`). Everything else is escaped."""
 
 from __future__ import annotations
 
 import html
 import re
 from collections.abc import Mapping
+
+from bot.core import text as notation
 
 _REF = re.compile(r"\$\{([A-Za-z_][\w.\-]*)\}")
 _TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][A-Za-z0-9]*)\b[^>]*?(/?)\s*>")
@@ -18,18 +20,18 @@ _MARK = "\x00"
 
 
 def _html(text: str) -> str:
-    """Escape the text but keep the styling tags Telegram knows; drop the others."""
+    """Escape the text but keep the styling tags the notation knows; drop the others."""
     out: list[str] = []
     position = 0
     for match in _TAG.finditer(text):
-        out.append(html.escape(html.unescape(text[position:match.start()]), quote=False))
+        out.append(notation.h(html.unescape(text[position:match.start()])))
         closing, name, _self = match.group(1), match.group(2).lower(), match.group(3)
         if name in _KEEP:
             out.append(f"<{'/' if closing else ''}{_KEEP[name]}>")
         elif name in _BREAK and (name == "br" or closing):
             out.append("\n")
         position = match.end()
-    out.append(html.escape(html.unescape(text[position:]), quote=False))
+    out.append(notation.h(html.unescape(text[position:])))
     return "".join(out)
 
 
@@ -39,11 +41,11 @@ def _markdown(text: str) -> str:
     text = re.sub(r"(?<![\w_])__(?=\S)(.+?)(?<=\S)__(?![\w_])", r"<b>\1</b>", text)
     text = re.sub(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])", r"<i>\1</i>", text)
     text = re.sub(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])", r"<i>\1</i>", text)
-    return re.sub(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)", r'<a href="\2">\1</a>', text)
+    return re.sub(r"\[([^\]\n]+)\]\((https?://[^)\s\"<>]+)\)", r'<a href="\2">\1</a>', text)
 
 
 def _balanced(text: str) -> str:
-    """Close what is open and drop what closes nothing: Telegram refuses unbalanced HTML."""
+    """Close what is open and drop what closes nothing: the notation is balanced."""
     stack: list[str] = []
     out: list[str] = []
     for part in re.split(r"(</?(?:b|i|u|s|code|a)(?: href=\"[^\"]*\")?>)", text):
@@ -61,7 +63,7 @@ def _balanced(text: str) -> str:
 
 
 def render(text: str, values: Mapping[str, str], limit: int = 3000) -> str:
-    """The form's text as Telegram HTML, answers in place of `${name}` (escaped)."""
+    """The form's text in the core's notation, answers in place of `${name}` (escaped)."""
     found: list[str] = []
 
     def hold(match: re.Match[str]) -> str:
@@ -72,9 +74,9 @@ def render(text: str, values: Mapping[str, str], limit: int = 3000) -> str:
     rendered = _balanced(_markdown(_html(held)))
     rendered = re.sub(r"\n{3,}", "\n\n", rendered).strip()
     return re.sub(f"{_MARK}(\\d+){_MARK}",
-                  lambda m: html.escape(found[int(m.group(1))], quote=False), rendered)
+                  lambda m: notation.h(found[int(m.group(1))]), rendered)
 
 
 def plain(text: str, values: Mapping[str, str]) -> str:
     """The same text without any markup (a button's label)."""
-    return html.unescape(re.sub(r"<[^>]+>", "", render(text, values)))
+    return notation.plain(render(text, values))

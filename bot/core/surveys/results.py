@@ -93,7 +93,7 @@ class Results(SurveyBase):
             loaded = await self.load(campaign.id)
             assert loaded is not None
             rows.append((Button(self.title(loaded, reader.language)[:50],
-                                SurveyResults(campaign.id).pack()),))
+                                SurveyResults(campaign.id)),))
         if not rows:
             return Outcome.of(Reply(_("No questionnaire has been sent in your projects yet.")))
         return Outcome.of(Reply(_("Which questionnaire?"), buttons=tuple(rows)))
@@ -195,17 +195,17 @@ class Results(SurveyBase):
             for index, question in enumerate(questions[first:first + PAGE], start=first):
                 label = self._label(reading, question, reader.language)
                 rows.append((Button(f"{index + 1}. {label[:40]}",
-                                    SurveyResults(campaign.id, f"q{index}").pack()),))
+                                    SurveyResults(campaign.id, f"q{index}")),))
             paging = []
             if page > 0:
                 paging.append(Button("◀ " + _("Previous questions"),
-                                     SurveyResults(campaign.id, f"p{page - 1}").pack()))
+                                     SurveyResults(campaign.id, f"p{page - 1}")))
             if first + PAGE < len(questions):
                 paging.append(Button(_("More questions") + " ▶",
-                                     SurveyResults(campaign.id, f"p{page + 1}").pack()))
+                                     SurveyResults(campaign.id, f"p{page + 1}")))
             if paging:
                 rows.append(tuple(paging))
-        rows.append((Button("📥 " + _("All answers (XLSX)"), SurveyExport(campaign.id).pack()),))
+        rows.append((Button("📥 " + _("All answers (XLSX)"), SurveyExport(campaign.id)),))
         return Reply(fit(lines, 3600), buttons=tuple(rows))
 
     @staticmethod
@@ -274,10 +274,10 @@ class Results(SurveyBase):
         buttons = []
         if index > 0:
             buttons.append(Button("◀ " + _("Previous question"),
-                                  SurveyResults(reading.loaded.campaign.id, f"q{index - 1}").pack()))
+                                  SurveyResults(reading.loaded.campaign.id, f"q{index - 1}")))
         if index + 1 < len(questions):
             buttons.append(Button(_("Next question") + " ▶",
-                                  SurveyResults(reading.loaded.campaign.id, f"q{index + 1}").pack()))
+                                  SurveyResults(reading.loaded.campaign.id, f"q{index + 1}")))
         return Outcome.of(Reply(fit(lines, 3800), buttons=(tuple(buttons),) if buttons else ()))
 
     def _latest(self, reading: _Reading, question: Question, given: list[_Given],
