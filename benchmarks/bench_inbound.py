@@ -4,7 +4,7 @@ Same emulator, same load shape (U people × S steps, each waiting for the answer
 next step, flood limits lifted), measured one after the other in this process:
 - a bare PTB echo bot with PTB's defaults (its httpx client), `concurrent_updates(64)` as
   Palabre, long polling with the same timeout;
-- the same echo bot on the fastest client adopted (`bot.transport.aiohttp_request`);
+- the same echo bot on the fastest client adopted (`bot.channels.telegram.aiohttp_request`);
 - Palabre's guided `/report` steps (8 updates per partner, as bench_reports.py);
 - Palabre's `/help` (S times per member);
 - p95 reply latency of `/help` sent at a fixed rate (200 updates/s) by many members.
@@ -28,8 +28,8 @@ from harness import LIFTED, deployment, percentiles, running_bot, seed_members
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
+from bot.channels.telegram.aiohttp_request import AiohttpRequest
 from bot.emulator import BotApiEmulator
-from bot.transport.aiohttp_request import AiohttpRequest
 
 FIRST_USER = 40_000
 ECHO_TEXT = "Deux puits réparés, la pompe arrive."

@@ -15,18 +15,18 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
+from bot.channels.telegram.aiohttp_request import AiohttpRequest
+from bot.channels.telegram.context import PalabreContext
+from bot.channels.telegram.media import MediaFetcher
+from bot.channels.telegram.outbox import OutboxSender
+from bot.channels.telegram.processor import InboxUpdateProcessor
+from bot.channels.telegram.ratelimit import FloodLimiter
+from bot.channels.telegram.recording_request import RecordingRequest
+from bot.channels.telegram.reminders import ReminderSender
 from bot.config import Settings
 from bot.logs import add_secret
 from bot.services import Clock, Services, system_clock
 from bot.transport import render
-from bot.transport.aiohttp_request import AiohttpRequest
-from bot.transport.context import PalabreContext
-from bot.transport.media import MediaFetcher
-from bot.transport.outbox import OutboxSender
-from bot.transport.processor import InboxUpdateProcessor
-from bot.transport.ratelimit import FloodLimiter
-from bot.transport.recording_request import RecordingRequest
-from bot.transport.reminders import ReminderSender
 
 log = logging.getLogger(__name__)
 PalabreApp = Application[Any, PalabreContext, Any, Any, Any, Any]

@@ -12,6 +12,7 @@ from bot.core.account import AccountService
 from bot.core.announcements import AnnouncementService
 from bot.core.consultation import ConsultationService
 from bot.core.field_updates import FieldUpdateService
+from bot.core.free_input import FreeInputRouter
 from bot.core.onboarding import OnboardingService
 from bot.core.reminders import ReminderService
 from bot.core.reports import ReportService
@@ -61,6 +62,7 @@ class Services:
         self._announcements: AnnouncementService | None = None
         self._reminders: ReminderService | None = None
         self._surveys: SurveyService | None = None
+        self._free_input: FreeInputRouter | None = None
 
     async def open(self) -> None:
         self._store = await Store.open(self.settings.database)
@@ -78,6 +80,11 @@ class Services:
                                                  documents)
         self._reminders = ReminderService(self._store, self._reports, self._surveys,
                                           self.settings.timezone)
+        self._free_input = FreeInputRouter(
+            self._store, onboarding=self._onboarding, account=self._account,
+            announcements=self._announcements, reviews=self._reviews, reports=self._reports,
+            surveys=self._surveys, field_updates=self._field_updates,
+            max_download_bytes=lambda: self.settings.max_download_bytes)
 
     async def close(self) -> None:
         if self._store is not None:
@@ -123,6 +130,10 @@ class Services:
     @property
     def surveys(self) -> SurveyService:
         return _opened(self._surveys)
+
+    @property
+    def free_input(self) -> FreeInputRouter:
+        return _opened(self._free_input)
 
     async def record_updates(self, raw_updates: Sequence[Mapping[str, Any]],
                              quarantined: Sequence[tuple[int, str, str]] = ()) -> None:

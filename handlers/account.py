@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.channels.telegram import scope as scopes
+from bot.channels.telegram.context import PalabreContext
 from bot.core.callbacks import AccountLanguage, Forget
-from bot.transport import scope as scopes
-from bot.transport.context import PalabreContext
 from handlers.common import PRIVATE, answer, callback_data, members_only, now, person
 from storage.models import Member
 
@@ -33,18 +33,9 @@ async def set_language(update: Update, context: PalabreContext, member: Member) 
 
 
 async def cancel(update: Update, context: PalabreContext) -> None:
-    """Leave the flow under way, if any."""
-    services = context.services
-    member = scopes.current().member
-    outcome = None
-    if member is not None:
-        outcome = (await services.announcements.cancel(member, now(context))
-                   or await services.reviews.cancel(member)
-                   or await services.reports.cancel(member, now(context))
-                   or await services.surveys.cancel(member, now(context))
-                   or await services.field_updates.cancel(member, now(context)))
-    if outcome is None:
-        outcome = await services.account.cancel(person(update).user_id, member)
+    """Leave the flow under way, if any (the first in the core's list of flows)."""
+    outcome = await context.services.free_input.cancel(scopes.current().member,
+                                                       person(update).user_id, now(context))
     await answer(update, context, outcome)
 
 

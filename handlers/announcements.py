@@ -1,13 +1,15 @@
-"""Announcements: /announce, /announcements, their buttons, and replies to announcements."""
+"""Announcements: /announce, /announcements and their buttons (replies to announcements are
+free input: `bot/core/free_input.py`)."""
 
 from __future__ import annotations
 
-from telegram import Message, Update
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.channels.telegram.context import PalabreContext
+from bot.channels.telegram.inbound import event_of
 from bot.core.callbacks import AnnouncementAction
-from bot.core.replies import Outcome
-from bot.transport.context import PalabreContext
+from bot.core.events import Choice
 from handlers.common import PRIVATE, answer, members_only, now
 from storage.models import Member
 
@@ -27,30 +29,18 @@ async def announcements(update: Update, context: PalabreContext, member: Member)
 @members_only
 async def announcement_button(update: Update, context: PalabreContext, member: Member) -> None:
     """Handle a button of an announcement: composing, following up, or "Received"."""
-    query = update.callback_query
-    data = (query and query.data) or ""
+    event = event_of(update)
+    data = event.data if isinstance(event, Choice) else ""
     service = context.services.announcements
     ref = AnnouncementAction.parse(data)
     if ref is not None and ref.action == "ack" and not ref.argument and data == ref.pack():
         # The pressed message's id proves delivery of a row left uncertain by a crash.
-        message_id = query.message.message_id if query and query.message else None
+        message_id = event.numeric_message_id if isinstance(event, Choice) else None
         outcome = await service.acknowledge(member, ref.announcement_id, now(context),
                                             message_id)
     else:
         outcome = await service.on_callback(member, data, now(context))
     await answer(update, context, outcome)
-
-
-async def reply_outcome(message: Message, context: PalabreContext,
-                        member: Member) -> Outcome | None:
-    """Pass a Telegram reply to an announcement on to its author; None if the message is not
-    one (it is then handled as usual)."""
-    target = message.reply_to_message
-    body = message.text or message.caption or ""
-    if target is None or not body.strip():
-        return None
-    return await context.services.announcements.on_reply(
-        member, message.chat_id, target.message_id, message.message_id, body, now(context))
 
 
 HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [

@@ -12,13 +12,15 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import filters
 
+from bot.channels.telegram import scope as scopes
+from bot.channels.telegram.context import PalabreContext
+from bot.channels.telegram.inbound import event_of, sender_of
+from bot.core.events import Choice, Command
 from bot.core.onboarding import expired_button
 from bot.core.people import Person
 from bot.core.replies import Outcome
 from bot.logs import redact
 from bot.transport import render
-from bot.transport import scope as scopes
-from bot.transport.context import PalabreContext
 from storage.models import Member
 
 log = logging.getLogger(__name__)
@@ -31,16 +33,22 @@ MemberCallback = Callable[[Update, PalabreContext, Member], Coroutine[Any, Any, 
 
 
 def person(update: Update) -> Person:
-    user = update.effective_user
-    if user is None:
-        raise ValueError("update without a user")
-    return Person(user_id=user.id, first_name=user.first_name, last_name=user.last_name,
-                  username=user.username, language_code=user.language_code)
+    """The person an update comes from."""
+    return sender_of(update)
 
 
 def callback_data(update: Update) -> str:
-    """The reference a pressed button carries ("" for anything else)."""
-    return (update.callback_query and update.callback_query.data) or ""
+    """The reference a pressed button carries ("" for anything else), read as the neutral
+    `Choice` event."""
+    event = event_of(update)
+    return event.data if isinstance(event, Choice) else ""
+
+
+def command_args(update: Update) -> tuple[str, ...]:
+    """The words after a command (as python-telegram-bot's `context.args`), read as the
+    neutral `Command` event; () for anything else (a menu label standing for the command)."""
+    event = event_of(update)
+    return event.args if isinstance(event, Command) else ()
 
 
 def now(context: PalabreContext) -> datetime:

@@ -6,18 +6,15 @@ from telegram import Update
 from telegram.constants import ChatAction
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.channels.telegram.context import PalabreContext
 from bot.core.callbacks import LatestPage, OpenReport
-from bot.transport.context import PalabreContext
-from handlers.common import PRIVATE, answer, members_only, now
+from handlers.common import PRIVATE, answer, callback_data, command_args, members_only, now
 from storage.models import Member
 
 
-def _argument(context: PalabreContext) -> str | None:
-    return " ".join(context.args)[:100] if context.args else None
-
-
-def _data(update: Update) -> str:
-    return (update.callback_query and update.callback_query.data) or ""
+def _argument(update: Update) -> str | None:
+    args = command_args(update)
+    return " ".join(args)[:100] if args else None
 
 
 async def _busy(update: Update, context: PalabreContext, action: str) -> None:
@@ -29,7 +26,7 @@ async def _busy(update: Update, context: PalabreContext, action: str) -> None:
 @members_only
 async def summary(update: Update, context: PalabreContext, member: Member) -> None:
     """Show where each project in scope stands, with a chart of its indicators."""
-    consultation, slug = context.services.consultation, _argument(context)
+    consultation, slug = context.services.consultation, _argument(update)
     await answer(update, context, await consultation.summary_text(member, now(context), slug))
     await _busy(update, context, ChatAction.UPLOAD_PHOTO)
     charts = await consultation.summary_charts(member, slug)
@@ -40,7 +37,7 @@ async def summary(update: Update, context: PalabreContext, member: Member) -> No
 @members_only
 async def latest(update: Update, context: PalabreContext, member: Member) -> None:
     """List the latest reports in scope, newest first."""
-    outcome = await context.services.consultation.latest(member, 0, _argument(context))
+    outcome = await context.services.consultation.latest(member, 0, _argument(update))
     await answer(update, context, outcome)
 
 
@@ -48,14 +45,14 @@ async def latest(update: Update, context: PalabreContext, member: Member) -> Non
 async def latest_page(update: Update, context: PalabreContext, member: Member) -> None:
     """Turn a page of the latest reports."""
     await answer(update, context,
-                 await context.services.consultation.latest_page(member, _data(update)))
+                 await context.services.consultation.latest_page(member, callback_data(update)))
 
 
 @members_only
 async def open_report(update: Update, context: PalabreContext, member: Member) -> None:
     """Show a report picked in the latest reports."""
     await answer(update, context,
-                 await context.services.consultation.show_by_id(member, _data(update)))
+                 await context.services.consultation.show_by_id(member, callback_data(update)))
 
 
 @members_only

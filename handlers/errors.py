@@ -7,11 +7,11 @@ import logging
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
 
+from bot.channels.telegram import scope as scopes
+from bot.channels.telegram.context import PalabreContext
+from bot.channels.telegram.processor import AlreadyHandled
 from bot.i18n import _
 from bot.logs import redact
-from bot.transport import scope as scopes
-from bot.transport.context import PalabreContext
-from bot.transport.processor import AlreadyHandled
 
 log = logging.getLogger("palabre.errors")
 

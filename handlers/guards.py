@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
+from bot.channels.telegram.context import PalabreContext
 from bot.core.callbacks import is_out_of_range
 from bot.core.onboarding import expired_button
-from bot.transport.context import PalabreContext
 from handlers.common import answer
 
 

@@ -1,20 +1,23 @@
-"""Everything not caught before: menu buttons, typed codes, unknown commands, stale buttons."""
+"""Everything not caught before: menu labels, free input (texts, typed codes, files,
+locations: given to the core's ordered list of flows, `bot/core/free_input.py`), unknown
+commands, other messages, stale buttons."""
 
 from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
-from bot.core import codes, guided
+from bot.channels.telegram import inbound
+from bot.channels.telegram import scope as scopes
+from bot.channels.telegram.context import PalabreContext
 from bot.core.commands import menu_action
-from bot.core.media import Media
+from bot.core.events import Location, MediaMessage, Text
 from bot.core.onboarding import expired_button
-from bot.core.replies import Outcome
-from bot.transport import scope as scopes
-from bot.transport.context import PalabreContext
 from handlers import account, announcements, consultation, reports, surveys
-from handlers.common import PRIVATE, answer, now, person
-from storage.models import Member
+from handlers.common import PRIVATE, answer, now
+
+MEDIA = (filters.PHOTO | filters.VOICE | filters.AUDIO | filters.VIDEO | filters.Document.ALL
+         | filters.LOCATION)
 
 # Menu labels lead to the same callbacks as the commands they stand for.
 MENU_ACTIONS = {
@@ -31,69 +34,33 @@ MENU_ACTIONS = {
 
 
 async def text(update: Update, context: PalabreContext) -> None:
-    """Route a menu label, take a typed invitation code, or explain what to do."""
+    """Route a menu label, else give the text to the flow that takes it (bot/core/free_input)."""
     message = update.effective_message
     body = (message.text if message else "") or ""
     action = menu_action(body)
     if action in MENU_ACTIONS:
         await MENU_ACTIONS[action](update, context)
         return
-    services = context.services
-    member = scopes.current().member
-    who = person(update)
-    if member is None and codes.looks_like_code(body):
-        # A visitor typed the code instead of opening the link: the same as /start CODE. A
-        # member's text is never read as a code (a report's words, a comment…), so it never
-        # counts towards the wrong-code lockout either.
-        await answer(update, context, await services.onboarding.start(who, body, now(context)))
-        return
-    if member is not None:
-        # A reply to an announcement, then an announcement or a comment being written, then
-        # (when the last reply may have been lost) the state of the flow under way shown
-        # again, then an answer to the guided flow touched last (a report, a questionnaire),
-        # then (from a partner) a field update: free text is never dropped.
-        scope = scopes.current()
-        outcome = ((message and await announcements.reply_outcome(message, context, member))
-                   or await services.announcements.on_text(member, body, now(context))
-                   or await services.reviews.on_text(member, body, now(context))
-                   or (scope.reply_lost and await _reshow(context, member))
-                   or await _guided_text(context, member, body))
-        if outcome is None:
-            # A partner's text becomes a field update; anyone's text typed soon after an
-            # announcement is offered to its author as an answer.
-            outcome = await services.field_updates.receive_text(
-                member, Media("text", body=body, chat_id=message.chat_id if message else None,
-                              message_id=message.message_id if message else None),
-                now(context))
-        await answer(update, context, outcome or services.account.not_understood(member))
-        return
-    pending = await services.store.onboarding.get(who.user_id)
-    outcome = (services.onboarding.resume(pending) if pending
-               else await services.account.help(None))
-    await answer(update, context, outcome)
+    await take_free_input(update, context)
 
 
-async def _guided_text(context: PalabreContext, member: Member, body: str) -> Outcome | None:
-    """Give the text to the guided flow the member touched last (a report, a questionnaire)."""
-    services, moment = context.services, now(context)
-    for flow in await guided.under_way(services.store, member):
-        outcome = (await services.reports.on_text(member, body, moment) if flow == "report"
-                   else await services.surveys.on_text(member, body, moment))
-        if outcome is not None:
-            return outcome
-    return None
+async def media(update: Update, context: PalabreContext) -> None:
+    """Keep a file or location: for the flow under way, else as a partner's field update."""
+    await take_free_input(update, context)
 
 
-async def _reshow(context: PalabreContext, member: Member) -> Outcome | None:
-    """Show the flow under way again instead of taking the text as its next answer."""
-    services, moment = context.services, now(context)
-    for flow in await guided.under_way(services.store, member):
-        outcome = (await services.reports.reshow(member, moment) if flow == "report"
-                   else await services.surveys.where_you_are(member, moment))
-        if outcome is not None:
-            scopes.current().shows_state = True
-            return outcome
-    return None
+async def take_free_input(update: Update, context: PalabreContext) -> None:
+    """Give a text, file or location to the first flow of the core's list that takes it."""
+    event = inbound.event_of(update)
+    scope = scopes.current()
+    if not isinstance(event, Text | MediaMessage | Location):
+        # Only the text and media handlers call this, with such messages.
+        raise TypeError(f"not a free input: {type(event).__name__}")
+    taken = await context.services.free_input.take(event, scope.member, now(context),
+                                                   reply_lost=scope.reply_lost)
+    if taken.shows_state:
+        scope.shows_state = True
+    await answer(update, context, taken.outcome)
 
 
 async def unknown_command(update: Update, context: PalabreContext) -> None:
@@ -121,6 +88,9 @@ async def stale_button(update: Update, context: PalabreContext) -> None:
 HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
     MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, text),
     MessageHandler(PRIVATE & filters.COMMAND, unknown_command),
+    # Files and places (a message is a text or a file, never both: the order among these
+    # does not matter).
+    MessageHandler(PRIVATE & MEDIA, media),
     MessageHandler(PRIVATE, other),
     CallbackQueryHandler(stale_button),
 ]

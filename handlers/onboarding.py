@@ -5,14 +5,14 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.channels.telegram.context import PalabreContext
 from bot.core.callbacks import OnboardingBack, OnboardingConsent, OnboardingLanguage
-from bot.transport.context import PalabreContext
-from handlers.common import PRIVATE, answer, callback_data, now, person
+from handlers.common import PRIVATE, answer, callback_data, command_args, now, person
 
 
 async def start(update: Update, context: PalabreContext) -> None:
     """Greet a member, or start joining with the invitation code from the link."""
-    payload = " ".join(context.args or []) or None
+    payload = " ".join(command_args(update)) or None
     outcome = await context.services.onboarding.start(person(update), payload, now(context))
     await answer(update, context, outcome)
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.channels.telegram.context import PalabreContext
 from bot.core.callbacks import Reminder
-from bot.transport.context import PalabreContext
-from handlers.common import PRIVATE, answer, members_only, now
+from handlers.common import PRIVATE, answer, callback_data, members_only, now
 from storage.models import Member
 
 
 @members_only
 async def reminder_button(update: Update, context: PalabreContext, member: Member) -> None:
     """Start the report a reminder is about, or move the reminder later."""
-    data = (update.callback_query and update.callback_query.data) or ""
+    data = callback_data(update)
     await answer(update, context,
                  await context.services.reminders.on_callback(member, data, now(context)))
 

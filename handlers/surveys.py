@@ -5,15 +5,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.channels.telegram.context import PalabreContext
 from bot.core.callbacks import SurveyAnswer, SurveyExport, SurveyLaunch, SurveyResults
 from bot.core.onboarding import expired_button
-from bot.transport.context import PalabreContext
-from handlers.common import PRIVATE, answer, members_only, now
+from handlers.common import PRIVATE, answer, callback_data, members_only, now
 from storage.models import Member
-
-
-def _data(update: Update) -> str:
-    return (update.callback_query and update.callback_query.data) or ""
 
 
 @members_only
@@ -38,13 +34,13 @@ async def results(update: Update, context: PalabreContext, member: Member) -> No
 async def results_button(update: Update, context: PalabreContext, member: Member) -> None:
     """Show the results of one campaign (overview and chart), or one question's answers."""
     await answer(update, context, await context.services.surveys.on_results_callback(
-        member, _data(update), now(context)))
+        member, callback_data(update), now(context)))
 
 
 @members_only
 async def export_button(update: Update, context: PalabreContext, member: Member) -> None:
     """Send a campaign's answers in the member's scope as a spreadsheet."""
-    ref = SurveyExport.parse(_data(update))
+    ref = SurveyExport.parse(callback_data(update))
     if ref is None:
         await answer(update, context, expired_button())
         return
@@ -56,14 +52,14 @@ async def export_button(update: Update, context: PalabreContext, member: Member)
 async def answer_button(update: Update, context: PalabreContext, member: Member) -> None:
     """Handle a button of the questionnaire under way."""
     await answer(update, context, await context.services.surveys.on_callback(
-        member, _data(update), now(context)))
+        member, callback_data(update), now(context)))
 
 
 @members_only
 async def launch_button(update: Update, context: PalabreContext, member: Member) -> None:
     """Handle a button of the /newsurvey screens."""
     await answer(update, context, await context.services.surveys.on_launch_callback(
-        member, _data(update), now(context)))
+        member, callback_data(update), now(context)))
 
 
 HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import PalabreApp, build_application, serve, services_of, wait_handled
+from bot.channels.telegram.processor import InboxUpdateProcessor
 from bot.config import Settings
 from bot.core import invitations, network_file
 from bot.emulator import BotApiEmulator, SentMessage
 from bot.services import Services
-from bot.transport.processor import InboxUpdateProcessor
 from storage import Store
 
 

@@ -1,5 +1,5 @@
 """The aiohttp request class under PTB's Bot, against the emulator: answers, errors, files,
-timeouts, and what a failure proves about delivery (`bot.transport.delivery`)."""
+timeouts, and what a failure proves about delivery (`bot.channels.telegram.delivery`)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
+from bot.channels.telegram.aiohttp_request import AiohttpRequest
+from bot.channels.telegram.delivery import NotSent, Outcome, classify
 from bot.emulator import BotApiEmulator
-from bot.transport.aiohttp_request import AiohttpRequest
-from bot.transport.delivery import NotSent, Outcome, classify
 
 USER = 4242
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from bot.channels.telegram.outbox import OutboxSender
 from bot.emulator import BotApiEmulator, SentMessage
-from bot.transport.outbox import OutboxSender
 from tests.auxil.members import join
 from tests.auxil.runner import BotRunner, Phone
 from tests.auxil.texts import tr, trn

@@ -43,7 +43,7 @@ async def test_an_unwritable_media_folder(runner: BotRunner, phone_factory,
     if folder.exists():
         folder.rmdir()
     folder.write_text("not a folder")
-    caplog.set_level(logging.DEBUG, logger="bot.transport.media")
+    caplog.set_level(logging.DEBUG, logger="bot.channels.telegram.media")
     for _round in range(3):
         assert await fetcher.run_once(runner.app.bot) == 0
         runner.clock.advance(hours=2)  # past any pause: every file is due again

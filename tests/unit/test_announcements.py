@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels.telegram.ratelimit import FloodLimiter
 from bot.core.announcements import (
     AnnouncementService,
     Audience,
@@ -15,7 +16,6 @@ from bot.core.announcements import (
     choose_text,
     parse_moment,
 )
-from bot.transport.ratelimit import FloodLimiter
 from storage import Store
 from storage.models import Recipient
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.transport import poison
+from bot.channels.telegram import poison
 
 MESSAGE = {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"},
            "from": {"id": 5, "is_bot": False, "first_name": "A"}}

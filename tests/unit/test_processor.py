@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels.telegram.processor import InboxUpdateProcessor
 from bot.config import Settings
 from bot.services import Services
-from bot.transport.processor import InboxUpdateProcessor
 from storage import Store
 from tests.auxil.factories import make_message_update
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from telegram.error import RetryAfter
 
-from bot.transport.ratelimit import Cadence, FloodLimiter
+from bot.channels.telegram.ratelimit import Cadence, FloodLimiter
 
 
 class Clock:
@@ -51,7 +51,7 @@ async def test_retry_after_is_honoured_for_that_call_only(monkeypatch: pytest.Mo
     async def fake_sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr("bot.transport.ratelimit.asyncio.sleep", fake_sleep)
+    monkeypatch.setattr("bot.channels.telegram.ratelimit.asyncio.sleep", fake_sleep)
     limiter = FloodLimiter(clock=Clock())
     calls = 0
 

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from bot.channels.telegram.delivery import Outcome
 from bot.channels.whatsapp.client import WhatsAppClient, WhatsAppError
 from bot.emulator.whatsapp import WhatsAppEmulator
-from bot.transport.delivery import Outcome
 
 AWA = "221770000001"
 

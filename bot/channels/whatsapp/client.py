@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.transport.delivery import Outcome
+from bot.channels.telegram.delivery import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class MediaFile:
 
 
 def outcome_of(http_status: int, code: int) -> Outcome:
-    """What an error answer proves about the message (see `bot.transport.delivery`)."""
+    """What an error answer proves about the message (see `bot.channels.telegram.delivery`)."""
     if code in _NOT_PROCESSED or http_status == 429:
         return Outcome.NOT_PROCESSED
     if code in _UNREACHABLE:

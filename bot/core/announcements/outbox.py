@@ -1,7 +1,7 @@
 """The outbox state machine (with `storage/announcements.py`): rows queued at confirmation,
 claimed, settled with what Telegram answered, uncertain when that cannot be known; what each
 recipient receives; the author's report once nothing is left to send. The transport's sender
-(`bot/transport/outbox.py`) only decides *when* a row may go."""
+(`bot/channels/telegram/outbox.py`) only decides *when* a row may go."""
 
 from __future__ import annotations
 

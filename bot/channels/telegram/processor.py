@@ -12,8 +12,8 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 from bot import i18n
+from bot.channels.telegram import scope as scopes
 from bot.services import Services
-from bot.transport import scope as scopes
 from storage.db import commit_hook
 from storage.models import Member
 

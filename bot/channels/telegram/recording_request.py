@@ -10,8 +10,8 @@ from typing import Any
 from telegram._utils.types import ODVInput
 from telegram.request import BaseRequest, RequestData
 
-from bot.transport import poison as poison_updates
-from bot.transport.aiohttp_request import AiohttpRequest
+from bot.channels.telegram import poison as poison_updates
+from bot.channels.telegram.aiohttp_request import AiohttpRequest
 
 # Records a batch: the updates to handle, and the quarantined ones (id, escaped JSON, reason).
 Recorder = Callable[[Sequence[Mapping[str, Any]], Sequence[tuple[int, str, str]]],
@@ -25,7 +25,7 @@ class RecordingRequest(AiohttpRequest):
     handlers ran. Recording here, before the batch reaches the application, means that no
     update is confirmed to Telegram before it is in the inbox. If recording fails the call
     fails, PTB retries, and Telegram keeps the updates. An update that cannot be stored or
-    parsed is quarantined instead (see `bot.transport.poison`), so it cannot block the others.
+    parsed is quarantined instead (see `bot.channels.telegram.poison`), so it cannot block the others.
     """
 
     def __init__(self, recorder: Recorder, **kwargs: Any) -> None:

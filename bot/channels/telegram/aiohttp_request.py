@@ -4,7 +4,7 @@ PTB's default client (httpx over httpcore) walks its whole connection pool on ev
 with the pool of 64 the bot needs, that walk was half of the bot's CPU per update. aiohttp
 (already used by the emulator) keeps idle connections per host and hands one out directly.
 
-Errors keep what they prove about delivery (see `bot.transport.delivery`): a request that
+Errors keep what they prove about delivery (see `bot.channels.telegram.delivery`): a request that
 certainly never reached the server (the connection was refused or failed, no free connection
 in time, an unusable URL) raises `NotSent`; a timeout once the request was on its way raises
 `TimedOut`; any other transport failure `NetworkError` (the outcome is unknown).
@@ -21,7 +21,7 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.transport.delivery import NotSent
+from bot.channels.telegram.delivery import NotSent
 
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 # Raised before a single byte of the request was written.

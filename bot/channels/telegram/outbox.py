@@ -1,7 +1,7 @@
 """The outbox's sender: drains announcement rows at Telegram's pace, exactly once each.
 
 Each row is claimed (`pending` → `sending`, with a fresh token) in a committed transaction
-before its HTTP call, and settled with what Telegram's answer proves (`bot.transport.delivery`):
+before its HTTP call, and settled with what Telegram's answer proves (`bot.channels.telegram.delivery`):
 `sent` with the message id; `pending` again after a 429 or an error raised before the request
 left; `unreachable` after a 403; `failed` after a refusal; `uncertain` when the outcome is
 unknown (a read timeout, a connection closed after sending, a 5xx), never re-sent on its own.
@@ -22,12 +22,13 @@ from typing import Any
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
+from bot.channels.telegram import delivery
+from bot.channels.telegram.delivery import Outcome
+from bot.channels.telegram.ratelimit import PACED, FloodLimiter, retry_after_seconds
 from bot.core.announcements import AnnouncementService
 from bot.logs import redact
 from bot.services import Services
-from bot.transport import delivery, render
-from bot.transport.delivery import Outcome
-from bot.transport.ratelimit import PACED, FloodLimiter, retry_after_seconds
+from bot.transport import render
 from storage.models import OutboxRow
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.transport import scope as scopes
+from bot.channels.telegram import scope as scopes
 from storage.db import flush_current_unit
 
 log = logging.getLogger(__name__)

@@ -22,12 +22,13 @@ from typing import Any
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
+from bot.channels.telegram import delivery
+from bot.channels.telegram.delivery import Outcome
+from bot.channels.telegram.ratelimit import PACED, FloodLimiter
 from bot.core.reminders import ReminderService
 from bot.logs import redact
 from bot.services import Services
-from bot.transport import delivery, render
-from bot.transport.delivery import Outcome
-from bot.transport.ratelimit import PACED, FloodLimiter
+from bot.transport import render
 from storage.models import ReminderRow
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ class ReminderSender:
 
     async def _settle_failure(self, reminder_id: int, member_id: int, token: str,
                               exc: TelegramError, now: datetime) -> str:
-        """Record a failed call by what it proves (see `bot.transport.delivery`): a reminder is
+        """Record a failed call by what it proves (see `bot.channels.telegram.delivery`): a reminder is
         planned again only when Telegram certainly did not process it."""
         store = self.services.store
         outcome = delivery.classify(exc)

@@ -1,0 +1,1 @@
+"""Telegram's side: the update processor, the recording getUpdates request, senders, pacing."""
