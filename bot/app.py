@@ -15,6 +15,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 import handlers
+from bot.channels.telegram import render
 from bot.channels.telegram.aiohttp_request import AiohttpRequest
 from bot.channels.telegram.context import PalabreContext
 from bot.channels.telegram.media import MediaFetcher
@@ -26,7 +27,6 @@ from bot.channels.telegram.reminders import ReminderSender
 from bot.config import Settings
 from bot.logs import add_secret
 from bot.services import Clock, Services, system_clock
-from bot.transport import render
 
 log = logging.getLogger(__name__)
 PalabreApp = Application[Any, PalabreContext, Any, Any, Any, Any]

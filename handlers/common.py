@@ -12,6 +12,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import filters
 
+from bot.channels.telegram import render
 from bot.channels.telegram import scope as scopes
 from bot.channels.telegram.context import PalabreContext
 from bot.channels.telegram.inbound import event_of, sender_of
@@ -20,7 +21,6 @@ from bot.core.onboarding import expired_button
 from bot.core.people import Person
 from bot.core.replies import Outcome
 from bot.logs import redact
-from bot.transport import render
 from storage.models import Member
 
 log = logging.getLogger(__name__)

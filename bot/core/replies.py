@@ -54,7 +54,7 @@ class Reply:
     choices, each a label and the typed reference of what it means (`Button`); `menu` offers
     answers to type, `document`, `photo`, `upload`, `files` and `media` carry media. Nothing
     here knows a channel's limits: each channel's renderer writes the reply in its own form
-    and pages what does not fit (`bot.transport.render` for Telegram,
+    and pages what does not fit (`bot.channels.telegram.render` for Telegram,
     `bot.channels.whatsapp.render`, `bot.channels.sms.render`).
     """
 

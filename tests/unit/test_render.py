@@ -8,12 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.core.account import AccountService
-from bot.core.callbacks import AnnouncementAction
-from bot.core.onboarding import OnboardingService
-from bot.core.replies import Button, Document, Reply, h
-from bot.core.text import parse
-from bot.transport.render import (
+from bot.channels.telegram.render import (
     MAX_CALLBACK_DATA,
     callback_data,
     caption_and_rest,
@@ -24,6 +19,11 @@ from bot.transport.render import (
     send_reply,
     split_text,
 )
+from bot.core.account import AccountService
+from bot.core.callbacks import AnnouncementAction
+from bot.core.onboarding import OnboardingService
+from bot.core.replies import Button, Document, Reply, h
+from bot.core.text import parse
 
 
 def _utf16(text: str) -> int:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from bot.channels.telegram.render import html
 from bot.core.surveys.markup import render
 from bot.core.text import NotationError, Plain, Styled, h, parse, plain
-from bot.transport.render import html
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,11 +9,11 @@ from datetime import timedelta
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
+from bot.channels.telegram import render
 from bot.core.media import storage_notice, store_file
 from bot.i18n import use_language
 from bot.logs import redact
 from bot.services import Services
-from bot.transport import render
 from storage.models import Attachment
 
 log = logging.getLogger(__name__)

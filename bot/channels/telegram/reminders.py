@@ -22,13 +22,12 @@ from typing import Any
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from bot.channels.telegram import delivery
+from bot.channels.telegram import delivery, render
 from bot.channels.telegram.delivery import Outcome
 from bot.channels.telegram.ratelimit import PACED, FloodLimiter
 from bot.core.reminders import ReminderService
 from bot.logs import redact
 from bot.services import Services
-from bot.transport import render
 from storage.models import ReminderRow
 
 log = logging.getLogger(__name__)
