@@ -57,6 +57,9 @@ def _decode(kind: object, text: str) -> tuple[bool, object]:
     return True, text
 
 
+_FIELDS: dict[type, list[tuple[dataclasses.Field[object], object]]] = {}
+
+
 @dataclass(frozen=True)
 class CallbackRef:
     """A reference under one prefix; subclasses declare the prefix and the fields."""
@@ -73,8 +76,14 @@ class CallbackRef:
 
     @classmethod
     def _fields(cls) -> list[tuple[dataclasses.Field[object], object]]:
-        hints = typing.get_type_hints(cls)
-        return [(f, hints[f.name]) for f in dataclasses.fields(cls)]
+        # Read once per class: resolving the annotations (strings, with `from __future__
+        # import annotations`) compiles each of them, about a millisecond a class — on every
+        # button written and every press read, it was a broadcast's largest cost.
+        found = _FIELDS.get(cls)
+        if found is None:
+            hints = typing.get_type_hints(cls)
+            found = _FIELDS[cls] = [(f, hints[f.name]) for f in dataclasses.fields(cls)]
+        return found
 
     def pack(self) -> str:
         """The reference as callback data."""
