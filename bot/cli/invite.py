@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +16,11 @@ from bot.core.invitations import InvitationError
 from storage import Store
 
 group = typer.Typer(help="Invite people to join.", no_args_is_help=True)
+
+
+class Channel(StrEnum):
+    telegram = "telegram"
+    whatsapp = "whatsapp"
 
 
 class RoleChoice(StrEnum):
@@ -44,6 +50,37 @@ async def _bot_username(cfg: Settings, store: Store, given: str | None) -> str:
     return username
 
 
+async def _whatsapp_number(cfg: Settings, store: Store, given: str | None) -> str:
+    """The business number people write to: given once, else asked from Meta once (the
+    phone number id is not the number), then remembered."""
+    if given:
+        if not any(ch.isdigit() for ch in given):
+            raise ConfigError(f"{given!r} is not a phone number")
+        await store.kv.set("whatsapp_number", given)
+        return given
+    known = await store.kv.get("whatsapp_number")
+    if known:
+        return known
+    if cfg.whatsapp_token is None or not cfg.whatsapp_phone_number_id:
+        raise ConfigError("set PALABRE_WHATSAPP_TOKEN and PALABRE_WHATSAPP_PHONE_NUMBER_ID, "
+                          "or pass --whatsapp-number")
+    import aiohttp
+
+    from bot.channels.whatsapp.client import WhatsAppClient, WhatsAppError
+
+    async with aiohttp.ClientSession() as session:
+        client = WhatsAppClient(session, base_url=cfg.whatsapp_base_url,
+                                token=cfg.whatsapp_token.get_secret_value().strip(),
+                                phone_number_id=cfg.whatsapp_phone_number_id)
+        try:
+            number = await client.display_number()
+        except WhatsAppError as exc:
+            raise ConfigError(f"cannot ask WhatsApp for the business number ({exc}); "
+                              "pass --whatsapp-number") from exc
+    await store.kv.set("whatsapp_number", number)
+    return number
+
+
 @group.command("create")
 def invite_create(
     role: Annotated[RoleChoice, typer.Option(help="The role the invited person will have.")],
@@ -56,6 +93,12 @@ def invite_create(
     qr: Annotated[Path | None, typer.Option(help="Also write a QR code of the link (PNG).")] = None,
     bot_username: Annotated[str | None, typer.Option(
         help="The bot's @username (default: asked from Telegram once, then remembered).")] = None,
+    channel: Annotated[Channel, typer.Option(
+        help="Where the person joins: a t.me link, or a wa.me link that opens WhatsApp with "
+             "the code typed.")] = Channel.telegram,
+    whatsapp_number: Annotated[str | None, typer.Option(
+        help="The WhatsApp business number (default: asked from Meta once, then "
+             "remembered).")] = None,
 ) -> None:
     """Create an invitation; print its code and its link (shown only once)."""
     cfg = settings()
@@ -65,13 +108,20 @@ def invite_create(
         fail(str(exc))
 
     async def work(store: Store) -> tuple[invitations.NewInvitation, str]:
+        # Where the link leads is known before the invitation exists: a failure to learn it
+        # leaves no code created and never shown.
+        if channel is Channel.whatsapp:
+            number = await _whatsapp_number(cfg, store, whatsapp_number)
+            link = functools.partial(invitations.whatsapp_link, number)
+        else:
+            link = functools.partial(invitations.deep_link,
+                                     await _bot_username(cfg, store, bot_username))
         created = await invitations.create(
             store, role=role.value, project_slugs=project or [], org_slug=org, uses=uses,
             expires_in=lifetime, now=now())
-        return created, await _bot_username(cfg, store, bot_username)
+        return created, link(created.code)
 
-    created, username = run_async(with_store(cfg, work))
-    link = invitations.deep_link(username, created.code)
+    created, link = run_async(with_store(cfg, work))
     org_text = f" of {created.organisation.slug}" if created.organisation else ""
     typer.echo(f"Invitation for a {role.value}{org_text}, {uses} use(s), valid until "
                f"{created.invitation.expires_at:%Y-%m-%d %H:%M} UTC")

@@ -33,6 +33,13 @@ def deep_link(bot_username: str, code: str) -> str:
     return f"https://t.me/{bot_username}?start={code}"
 
 
+def whatsapp_link(phone_number: str, code: str) -> str:
+    """A `wa.me` link that opens a chat with the business number, the code already typed
+    (the person only taps Send: a typed code is taken as an invitation)."""
+    digits = "".join(ch for ch in phone_number if ch.isdigit())
+    return f"https://wa.me/{digits}?text={code}"
+
+
 @dataclass(frozen=True)
 class NewInvitation:
     code: str  # shown once; only its hash is stored

@@ -400,6 +400,9 @@ class WhatsAppEmulator:
         except GraphError as error:
             return web.json_response(error.body(), status=error.http_status)
         media_id = request.match_info["media_id"]
+        if media_id == self.phone_number_id:  # the same path serves the number's own fields
+            return web.json_response({"display_phone_number": "+1 555-000-0000",
+                                      "id": self.phone_number_id})
         if media_id not in self.media:
             return web.json_response(GraphError(100, "Unknown media").body(), status=404)
         content, mime_type = self.media[media_id]

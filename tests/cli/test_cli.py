@@ -20,7 +20,8 @@ NETWORK = ROOT / "examples" / "network.yaml"
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.chdir(tmp_path)  # no developer's .env in the way
-    for name in ("PALABRE_TELEGRAM_TOKEN", "PALABRE_ADMIN_IDS", "PALABRE_TELEGRAM_BASE_URL"):
+    for name in ("PALABRE_TELEGRAM_TOKEN", "PALABRE_ADMIN_IDS", "PALABRE_TELEGRAM_BASE_URL",
+                 "PALABRE_WHATSAPP_TOKEN", "PALABRE_WHATSAPP_PHONE_NUMBER_ID"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PALABRE_DATABASE", str(tmp_path / "data" / "palabre.db"))
     return CliRunner()
@@ -79,6 +80,29 @@ def test_invitations_create_list_revoke(cli: CliRunner, tmp_path: Path) -> None:
     assert other is not None
     assert cli.invoke(app, ["invite", "revoke", other[1]]).exit_code == 0
     assert cli.invoke(app, ["invite", "list"]).output.count("revoked") == 2
+
+
+def test_whatsapp_invitations_open_a_chat_with_the_code_typed(cli: CliRunner) -> None:
+    assert cli.invoke(app, ["network", "load", str(NETWORK)]).exit_code == 0
+    # Without the number, and no WhatsApp settings to ask Meta for it: one line, and no
+    # invitation created (none to list).
+    result = cli.invoke(app, ["invite", "create", "--role", "partner", "--project",
+                              "eau-ziguinchor", "--channel", "whatsapp"])
+    assert result.exit_code == 1
+    assert "--whatsapp-number" in result.output and len(result.output.strip().splitlines()) == 1
+    assert "No invitations yet." in cli.invoke(app, ["invite", "list"]).output
+
+    result = cli.invoke(app, ["invite", "create", "--role", "partner", "--project",
+                              "eau-ziguinchor", "--channel", "whatsapp",
+                              "--whatsapp-number", "+221 77 000 00 01"])
+    assert result.exit_code == 0, result.output
+    code = re.search(r"Code: (\S+)", result.output)
+    assert code is not None
+    assert f"Link: https://wa.me/221770000001?text={code[1]}" in result.output
+    # The number is remembered.
+    result = cli.invoke(app, ["invite", "create", "--role", "partner", "--project",
+                              "eau-ziguinchor", "--channel", "whatsapp"])
+    assert result.exit_code == 0 and "https://wa.me/221770000001?text=" in result.output
 
 
 @pytest.mark.parametrize(("args", "message"), [

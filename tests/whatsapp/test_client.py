@@ -72,3 +72,15 @@ async def test_no_connection_proves_nothing_was_sent() -> None:
         with pytest.raises(WhatsAppError) as failed:
             await client.send(AWA, "text", {"body": "x"})
     assert failed.value.outcome is Outcome.NOT_PROCESSED
+
+
+async def test_the_business_number_is_asked_from_meta(
+        world: tuple[WhatsAppEmulator, WhatsAppClient]) -> None:
+    emulator, client = world
+    assert await client.display_number() == "+1 555-000-0000"
+    async with aiohttp.ClientSession() as session:
+        wrong = WhatsAppClient(session, base_url=emulator.base_url, token="not-the-token",
+                               phone_number_id=emulator.phone_number_id, timeout=5.0)
+        with pytest.raises(WhatsAppError) as refused:
+            await wrong.display_number()
+    assert refused.value.http_status == 401

@@ -119,6 +119,15 @@ class WhatsAppClient:
             raise WhatsAppError("file over the limit", outcome=Outcome.REFUSED)
         return MediaFile(content, str(info.get("mime_type") or "application/octet-stream"))
 
+    async def display_number(self) -> str:
+        """The business phone number people write to, as Meta shows it (`+1 555-000-0000`)."""
+        answer = await self._call(
+            "GET", f"{self.base_url}/{self.phone_number_id}?fields=display_phone_number")
+        number = answer.get("display_phone_number")
+        if not isinstance(number, str) or not any(ch.isdigit() for ch in number):
+            raise WhatsAppError("no display_phone_number in the answer", outcome=Outcome.REFUSED)
+        return number
+
     async def templates(self, business_account_id: str, max_pages: int = 50
                         ) -> list[dict[str, Any]]:
         """The business account's message templates (name, language, status, category,
