@@ -15,6 +15,7 @@ from handlers import (
     reminders,
     reports,
     surveys,
+    telegram_adapter,
 )
 
 # Order matters: PTB runs the first matching handler of the group, and `messages` holds the
@@ -27,5 +28,8 @@ ROUTERS = (guards, onboarding, account, announcements, reports, surveys, consult
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Add every feature's handlers in order, then the error handler."""
     for router in ROUTERS:
-        app.add_handlers(router.HANDLERS)
+        if hasattr(router, "router"):  # a feature routed over neutral events
+            app.add_handlers(telegram_adapter.handlers_for(router.router))
+        else:
+            app.add_handlers(router.HANDLERS)
     app.add_error_handler(errors.on_error)

@@ -13,7 +13,7 @@ from bot.channels.telegram.context import PalabreContext
 from bot.core.commands import menu_action
 from bot.core.events import Location, MediaMessage, Text
 from bot.core.onboarding import expired_button
-from handlers import account, announcements, consultation, reports, surveys
+from handlers import account, announcements, consultation, reports, surveys, telegram_adapter
 from handlers.common import PRIVATE, answer, now
 
 MEDIA = (filters.PHOTO | filters.VOICE | filters.AUDIO | filters.VIDEO | filters.Document.ALL
@@ -25,12 +25,12 @@ MENU_ACTIONS = {
     "myreports": reports.my_reports,
     "summary": consultation.summary,
     "latest": consultation.latest,
-    "help": account.help_command,
-    "language": account.language,
-    "mydata": account.my_data,
     "announce": announcements.announce,
     "surveys": surveys.pending,
 }
+# ...and, for the features routed over neutral events, to the routes of those commands.
+MENU_COMMANDS = frozenset({"help", "language", "mydata"})
+MENU_ROUTERS = (account.router,)
 
 
 async def text(update: Update, context: PalabreContext) -> None:
@@ -40,6 +40,9 @@ async def text(update: Update, context: PalabreContext) -> None:
     action = menu_action(body)
     if action in MENU_ACTIONS:
         await MENU_ACTIONS[action](update, context)
+        return
+    if action in MENU_COMMANDS and await telegram_adapter.run_command(
+            MENU_ROUTERS, action, update, context):
         return
     await take_free_input(update, context)
 
