@@ -25,12 +25,11 @@ MENU_ACTIONS = {
     "myreports": reports.my_reports,
     "summary": consultation.summary,
     "latest": consultation.latest,
-    "announce": announcements.announce,
     "surveys": surveys.pending,
 }
 # ...and, for the features routed over neutral events, to the routes of those commands.
-MENU_COMMANDS = frozenset({"help", "language", "mydata"})
-MENU_ROUTERS = (account.router,)
+MENU_COMMANDS = frozenset({"help", "language", "mydata", "announce"})
+MENU_ROUTERS = (account.router, announcements.router)
 
 
 async def text(update: Update, context: PalabreContext) -> None:
