@@ -21,15 +21,13 @@ MEDIA = (filters.PHOTO | filters.VOICE | filters.AUDIO | filters.VIDEO | filters
 
 # Menu labels lead to the same callbacks as the commands they stand for.
 MENU_ACTIONS = {
-    "report": reports.report,
-    "myreports": reports.my_reports,
     "summary": consultation.summary,
     "latest": consultation.latest,
     "surveys": surveys.pending,
 }
 # ...and, for the features routed over neutral events, to the routes of those commands.
-MENU_COMMANDS = frozenset({"help", "language", "mydata", "announce"})
-MENU_ROUTERS = (account.router, announcements.router)
+MENU_COMMANDS = frozenset({"help", "language", "mydata", "announce", "report", "myreports"})
+MENU_ROUTERS = (account.router, announcements.router, reports.router)
 
 
 async def text(update: Update, context: PalabreContext) -> None:
