@@ -23,11 +23,11 @@ MEDIA = (filters.PHOTO | filters.VOICE | filters.AUDIO | filters.VIDEO | filters
 MENU_ACTIONS = {
     "summary": consultation.summary,
     "latest": consultation.latest,
-    "surveys": surveys.pending,
 }
 # ...and, for the features routed over neutral events, to the routes of those commands.
-MENU_COMMANDS = frozenset({"help", "language", "mydata", "announce", "report", "myreports"})
-MENU_ROUTERS = (account.router, announcements.router, reports.router)
+MENU_COMMANDS = frozenset({"help", "language", "mydata", "announce", "report", "myreports",
+                           "surveys"})
+MENU_ROUTERS = (account.router, announcements.router, reports.router, surveys.router)
 
 
 async def text(update: Update, context: PalabreContext) -> None:
