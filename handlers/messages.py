@@ -19,15 +19,11 @@ from handlers.common import PRIVATE, answer, now
 MEDIA = (filters.PHOTO | filters.VOICE | filters.AUDIO | filters.VIDEO | filters.Document.ALL
          | filters.LOCATION)
 
-# Menu labels lead to the same callbacks as the commands they stand for.
-MENU_ACTIONS = {
-    "summary": consultation.summary,
-    "latest": consultation.latest,
-}
-# ...and, for the features routed over neutral events, to the routes of those commands.
+# Menu labels lead to the same routes as the commands they stand for.
 MENU_COMMANDS = frozenset({"help", "language", "mydata", "announce", "report", "myreports",
-                           "surveys"})
-MENU_ROUTERS = (account.router, announcements.router, reports.router, surveys.router)
+                           "surveys", "summary", "latest"})
+MENU_ROUTERS = (account.router, announcements.router, reports.router, surveys.router,
+                consultation.router)
 
 
 async def text(update: Update, context: PalabreContext) -> None:
@@ -35,9 +31,6 @@ async def text(update: Update, context: PalabreContext) -> None:
     message = update.effective_message
     body = (message.text if message else "") or ""
     action = menu_action(body)
-    if action in MENU_ACTIONS:
-        await MENU_ACTIONS[action](update, context)
-        return
     if action in MENU_COMMANDS and await telegram_adapter.run_command(
             MENU_ROUTERS, action, update, context):
         return
