@@ -14,8 +14,7 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
-import handlers
-from bot.channels.telegram import render
+from bot.channels.telegram import adapter, render
 from bot.channels.telegram.aiohttp_request import AiohttpRequest
 from bot.channels.telegram.context import PalabreContext
 from bot.channels.telegram.media import MediaFetcher
@@ -68,7 +67,7 @@ def build_application(settings: Settings, clock: Clock = system_clock) -> Palabr
     )
     app.bot_data["services"] = services
     app.bot_data["media"] = MediaFetcher(services)
-    handlers.register(app)
+    adapter.register(app)
     return app
 
 

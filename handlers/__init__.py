@@ -1,14 +1,18 @@
-"""Telegram handlers, one module per feature, registered in one ordered place."""
+"""The features' routers over neutral events, one module per feature, in one ordered list.
+
+Each channel's adapter reads its wire format into a neutral event (`bot/core/events.py`) and
+asks `dispatch`; Telegram's is `bot/channels/telegram/adapter.py`. Nothing here imports a
+channel (an import-linter contract in pyproject.toml).
+"""
 
 from __future__ import annotations
 
-from telegram.ext import Application
-
+from bot.core.events import InboundEvent
+from bot.core.replies import Outcome
 from handlers import (
     account,
     announcements,
     consultation,
-    errors,
     guards,
     messages,
     onboarding,
@@ -16,16 +20,42 @@ from handlers import (
     reports,
     surveys,
 )
+from handlers.routing import Context, Route, Router
 
-# Order matters: PTB runs the first matching handler of the group, and `messages` holds the
-# catch-alls (free text, unknown commands, other messages, stale buttons), so it comes last;
-# `guards` refuses forged button data before any feature parses it, so it comes first.
-ROUTERS = (guards, onboarding, account, announcements, reports, surveys, consultation, reminders,
-           messages)
+__all__ = ["ROUTERS", "Context", "Router", "command_names", "dispatch", "route_for"]
+
+# Order matters: the first route that takes an event answers it. `guards` refuses forged
+# choice data before any feature parses it, so it comes first; `messages` holds the
+# catch-alls (free input, menu labels, unknown commands, other messages, stale choices), so
+# it comes last.
+ROUTERS: tuple[Router, ...] = (
+    guards.router,
+    onboarding.router,
+    account.router,
+    announcements.router,
+    reports.router,
+    surveys.router,
+    consultation.router,
+    reminders.router,
+    messages.router,
+)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
-    """Add every feature's handlers in order, then the error handler."""
+def route_for(event: InboundEvent) -> Route | None:
+    """The first route of the ordered routers that takes the event."""
     for router in ROUTERS:
-        app.add_handlers(router.HANDLERS)
-    app.add_error_handler(errors.on_error)
+        route = router.route_for(event)
+        if route is not None:
+            return route
+    return None
+
+
+async def dispatch(event: InboundEvent, ctx: Context) -> Outcome | None:
+    """Answer the event with the first route that takes it; None if none does."""
+    route = route_for(event)
+    return None if route is None else await route.call(event, ctx)
+
+
+def command_names() -> set[str]:
+    """Every command a feature routes by name (former names included)."""
+    return {name for router in ROUTERS for name in router.command_names()}

@@ -3,48 +3,34 @@ free input: `bot/core/free_input.py`)."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
-
-from bot.channels.telegram.context import PalabreContext
-from bot.channels.telegram.inbound import event_of
 from bot.core.callbacks import AnnouncementAction
-from bot.core.events import Choice
-from handlers.common import PRIVATE, answer, members_only, now
+from bot.core.events import Choice, Command
+from bot.core.replies import Outcome
+from handlers.routing import Context, Router
 from storage.models import Member
 
+router = Router("announcements")
 
-@members_only
-async def announce(update: Update, context: PalabreContext, member: Member) -> None:
+
+@router.command("announce", members_only=True)
+async def announce(event: Command, ctx: Context, member: Member) -> Outcome:
     """Start writing an announcement (coordinators and administrators)."""
-    await answer(update, context, await context.services.announcements.begin(member, now(context)))
+    return await ctx.services.announcements.begin(member, ctx.now())
 
 
-@members_only
-async def announcements(update: Update, context: PalabreContext, member: Member) -> None:
+@router.command("announcements", members_only=True)
+async def announcements(event: Command, ctx: Context, member: Member) -> Outcome:
     """Show the member's latest announcements with their delivery counts."""
-    await answer(update, context, await context.services.announcements.recent(member))
+    return await ctx.services.announcements.recent(member)
 
 
-@members_only
-async def announcement_button(update: Update, context: PalabreContext, member: Member) -> None:
+@router.choice(AnnouncementAction, members_only=True)
+async def announcement_button(event: Choice, ctx: Context, member: Member) -> Outcome:
     """Handle a button of an announcement: composing, following up, or "Received"."""
-    event = event_of(update)
-    data = event.data if isinstance(event, Choice) else ""
-    service = context.services.announcements
-    ref = AnnouncementAction.parse(data)
-    if ref is not None and ref.action == "ack" and not ref.argument and data == ref.pack():
+    service = ctx.services.announcements
+    ref = AnnouncementAction.parse(event.data)
+    if ref is not None and ref.action == "ack" and not ref.argument and event.data == ref.pack():
         # The pressed message's id proves delivery of a row left uncertain by a crash.
-        message_id = event.numeric_message_id if isinstance(event, Choice) else None
-        outcome = await service.acknowledge(member, ref.announcement_id, now(context),
-                                            message_id)
-    else:
-        outcome = await service.on_callback(member, data, now(context))
-    await answer(update, context, outcome)
-
-
-HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
-    CommandHandler("announce", announce, filters=PRIVATE),
-    CommandHandler("announcements", announcements, filters=PRIVATE),
-    CallbackQueryHandler(announcement_button, pattern=AnnouncementAction.pattern()),
-]
+        return await service.acknowledge(member, ref.announcement_id, ctx.now(),
+                                         event.numeric_message_id)
+    return await service.on_callback(member, event.data, ctx.now())

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import CallbackQueryHandler
-
-from bot.channels.telegram.context import PalabreContext
 from bot.core.callbacks import is_out_of_range
+from bot.core.events import Choice
 from bot.core.onboarding import expired_button
-from handlers.common import answer
+from bot.core.replies import Outcome
+from handlers.routing import Context, Router
+
+router = Router("guards")
 
 
-async def out_of_range(update: Update, context: PalabreContext) -> None:
-    """Answer a press carrying an impossible number as an expired button; change nothing."""
-    await answer(update, context, expired_button())
+def forged(data: object) -> bool:
+    """Whether a press carries what no button of the bot ever had: no data at all (every
+    button has some; python-telegram-bot gave such presses to the first handler with a
+    pattern, this one), or an impossible number."""
+    return not data or is_out_of_range(data)
 
 
-HANDLERS = [CallbackQueryHandler(out_of_range, pattern=is_out_of_range)]
+@router.choice(forged)
+async def out_of_range(event: Choice, ctx: Context) -> Outcome:
+    """Answer a forged press as an expired button; change nothing."""
+    return expired_button()

@@ -1,98 +1,72 @@
 """Everything not caught before: menu labels, free input (texts, typed codes, files,
 locations: given to the core's ordered list of flows, `bot/core/free_input.py`), unknown
-commands, other messages, stale buttons."""
+commands, other messages, stale choices."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from dataclasses import replace
 
-from bot.channels.telegram import inbound
-from bot.channels.telegram import scope as scopes
-from bot.channels.telegram.context import PalabreContext
 from bot.core.commands import menu_action
-from bot.core.events import Location, MediaMessage, Text
+from bot.core.events import Choice, Command, FreeInput, Location, MediaMessage, Text, Unsupported
 from bot.core.onboarding import expired_button
+from bot.core.replies import Outcome
 from handlers import account, announcements, consultation, reports, surveys
-from handlers.common import PRIVATE, answer, now
+from handlers.routing import Context, Router
 
-MEDIA = (filters.PHOTO | filters.VOICE | filters.AUDIO | filters.VIDEO | filters.Document.ALL
-         | filters.LOCATION)
+router = Router("messages")
 
-# Menu labels lead to the same callbacks as the commands they stand for.
-MENU_ACTIONS = {
-    "report": reports.report,
-    "myreports": reports.my_reports,
-    "summary": consultation.summary,
-    "latest": consultation.latest,
-    "help": account.help_command,
-    "language": account.language,
-    "mydata": account.my_data,
-    "announce": announcements.announce,
-    "surveys": surveys.pending,
-}
+# Menu labels lead to the same routes as the commands they stand for.
+MENU_COMMANDS = frozenset({"help", "language", "mydata", "announce", "report", "myreports",
+                           "surveys", "summary", "latest"})
+MENU_ROUTERS = (account.router, announcements.router, reports.router, surveys.router,
+                consultation.router)
 
 
-async def text(update: Update, context: PalabreContext) -> None:
+@router.text()
+async def text(event: Text, ctx: Context) -> Outcome:
     """Route a menu label, else give the text to the flow that takes it (bot/core/free_input)."""
-    message = update.effective_message
-    body = (message.text if message else "") or ""
-    action = menu_action(body)
-    if action in MENU_ACTIONS:
-        await MENU_ACTIONS[action](update, context)
-        return
-    await take_free_input(update, context)
+    action = menu_action(event.body)
+    if action in MENU_COMMANDS:
+        command = Command(channel=event.channel, sender=event.sender, chat_id=event.chat_id,
+                          message_id=event.message_id, reply_to=event.reply_to, name=action)
+        for menu_router in MENU_ROUTERS:
+            route = menu_router.route_for(command)
+            if route is not None:
+                return await route.call(command, ctx)
+    return await take_free_input(event, ctx)
 
 
-async def media(update: Update, context: PalabreContext) -> None:
-    """Keep a file or location: for the flow under way, else as a partner's field update."""
-    await take_free_input(update, context)
-
-
-async def take_free_input(update: Update, context: PalabreContext) -> None:
-    """Give a text, file or location to the first flow of the core's list that takes it."""
-    event = inbound.event_of(update)
-    scope = scopes.current()
-    if not isinstance(event, Text | MediaMessage | Location):
-        # Only the text and media handlers call this, with such messages.
-        raise TypeError(f"not a free input: {type(event).__name__}")
-    taken = await context.services.free_input.take(event, scope.member, now(context),
-                                                   reply_lost=scope.reply_lost)
-    if taken.shows_state:
-        scope.shows_state = True
-    await answer(update, context, taken.outcome)
-
-
-async def unknown_command(update: Update, context: PalabreContext) -> None:
+# Registered before the routes below; a command is never a free text, so order is moot here.
+@router.any_command()
+async def unknown_command(event: Command, ctx: Context) -> Outcome:
     """Say that the command is unknown and point to /help."""
-    message = update.effective_message
-    command = ((message.text if message else "") or "/").split()[0]
-    outcome = context.services.account.unknown_command(scopes.current().member, command)
-    await answer(update, context, outcome)
+    return ctx.services.account.unknown_command(ctx.member, event.word or "/" + event.name)
 
 
-async def other(update: Update, context: PalabreContext) -> None:
-    """Answer messages of kinds not handled yet (photos, stickers…) instead of ignoring them."""
-    member = scopes.current().member
-    if member is None:
-        await answer(update, context, await context.services.account.help(None))
-        return
-    await answer(update, context, context.services.account.not_understood(member))
+@router.files_and_places()
+async def media(event: MediaMessage | Location, ctx: Context) -> Outcome:
+    """Keep a file or location: for the flow under way, else as a partner's field update."""
+    return await take_free_input(event, ctx)
 
 
-async def stale_button(update: Update, context: PalabreContext) -> None:
-    """Answer a press on a button nobody handles (old, or forged)."""
-    await answer(update, context, expired_button())
+async def take_free_input(event: FreeInput, ctx: Context) -> Outcome:
+    """Give a text, file or location to the first flow of the core's list that takes it."""
+    taken = await ctx.services.free_input.take(event, ctx.member, ctx.now(),
+                                               reply_lost=ctx.reply_lost)
+    # A flow only shown again moved nothing: the outcome says so (`stays`), for the
+    # lost-reply note (docs/architecture.md, "Lost replies").
+    return replace(taken.outcome, stays=True) if taken.shows_state else taken.outcome
 
 
-HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
-    MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, text),
-    MessageHandler(PRIVATE & filters.COMMAND, unknown_command),
-    # Files and places (a message is a text or a file, never both: the order among these
-    # does not matter).
-    MessageHandler(PRIVATE & MEDIA, media),
-    MessageHandler(PRIVATE, other),
-    CallbackQueryHandler(stale_button),
-]
+@router.unsupported()
+async def other(event: Unsupported, ctx: Context) -> Outcome:
+    """Answer messages of kinds not handled yet (stickers, contacts…) instead of ignoring them."""
+    if ctx.member is None:
+        return await ctx.services.account.help(None)
+    return ctx.services.account.not_understood(ctx.member)
 
 
+@router.any_choice()
+async def stale_button(event: Choice, ctx: Context) -> Outcome:
+    """Answer a press on a choice nobody handles (old, or forged)."""
+    return expired_button()

@@ -2,46 +2,38 @@
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
-
-from bot.channels.telegram.context import PalabreContext
 from bot.core.callbacks import OnboardingBack, OnboardingConsent, OnboardingLanguage
-from handlers.common import PRIVATE, answer, callback_data, command_args, now, person
+from bot.core.events import Choice, Command
+from bot.core.replies import Outcome
+from handlers.routing import Context, Router
+
+router = Router("onboarding")
 
 
-async def start(update: Update, context: PalabreContext) -> None:
+@router.command("start")
+async def start(event: Command, ctx: Context) -> Outcome:
     """Greet a member, or start joining with the invitation code from the link."""
-    payload = " ".join(command_args(update)) or None
-    outcome = await context.services.onboarding.start(person(update), payload, now(context))
-    await answer(update, context, outcome)
+    payload = " ".join(event.args) or None
+    return await ctx.services.onboarding.start(event.sender, payload, ctx.now())
 
 
-async def choose_language(update: Update, context: PalabreContext) -> None:
+@router.choice(OnboardingLanguage)
+async def choose_language(event: Choice, ctx: Context) -> Outcome:
     """Record the language chosen while joining."""
-    ref = OnboardingLanguage.parse(callback_data(update))
-    outcome = await context.services.onboarding.choose_language(
-        person(update), ref.language if ref else "", now(context))
-    await answer(update, context, outcome)
+    ref = OnboardingLanguage.parse(event.data)
+    return await ctx.services.onboarding.choose_language(
+        event.sender, ref.language if ref else "", ctx.now())
 
 
-async def consent(update: Update, context: PalabreContext) -> None:
+@router.choice(OnboardingConsent)
+async def consent(event: Choice, ctx: Context) -> Outcome:
     """Record the answer to the consent text and enrol the member."""
-    ref = OnboardingConsent.parse(callback_data(update))
-    outcome = await context.services.onboarding.answer_consent(
-        person(update), ref is not None and ref.agreed, now(context))
-    await answer(update, context, outcome)
+    ref = OnboardingConsent.parse(event.data)
+    return await ctx.services.onboarding.answer_consent(
+        event.sender, ref is not None and ref.agreed, ctx.now())
 
 
-async def back_to_language(update: Update, context: PalabreContext) -> None:
+@router.choice(OnboardingBack)
+async def back_to_language(event: Choice, ctx: Context) -> Outcome:
     """Go back from the consent text to the choice of language."""
-    outcome = await context.services.onboarding.back_to_language(person(update), now(context))
-    await answer(update, context, outcome)
-
-
-HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
-    CommandHandler("start", start, filters=PRIVATE),
-    CallbackQueryHandler(choose_language, pattern=OnboardingLanguage.pattern()),
-    CallbackQueryHandler(consent, pattern=OnboardingConsent.pattern()),
-    CallbackQueryHandler(back_to_language, pattern=OnboardingBack.pattern()),
-]
+    return await ctx.services.onboarding.back_to_language(event.sender, ctx.now())

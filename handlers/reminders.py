@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
-
-from bot.channels.telegram.context import PalabreContext
 from bot.core.callbacks import Reminder
-from handlers.common import PRIVATE, answer, callback_data, members_only, now
+from bot.core.events import Choice, Command
+from bot.core.replies import Outcome
+from handlers.routing import Context, Router
 from storage.models import Member
 
-
-@members_only
-async def reminder_button(update: Update, context: PalabreContext, member: Member) -> None:
-    """Start the report a reminder is about, or move the reminder later."""
-    data = callback_data(update)
-    await answer(update, context,
-                 await context.services.reminders.on_callback(member, data, now(context)))
+router = Router("reminders")
 
 
-@members_only
-async def overdue(update: Update, context: PalabreContext, member: Member) -> None:
+@router.command("overdue", members_only=True)
+async def overdue(event: Command, ctx: Context, member: Member) -> Outcome:
     """List the late reports of the projects in the member's scope."""
-    await answer(update, context, await context.services.reminders.overdue(member, now(context)))
+    return await ctx.services.reminders.overdue(member, ctx.now())
 
 
-HANDLERS: list[BaseHandler[Update, PalabreContext, None]] = [
-    CommandHandler("overdue", overdue, filters=PRIVATE),
-    CallbackQueryHandler(reminder_button, pattern=Reminder.pattern()),
-]
+@router.choice(Reminder, members_only=True)
+async def reminder_button(event: Choice, ctx: Context, member: Member) -> Outcome:
+    """Start the report a reminder is about, or move the reminder later."""
+    return await ctx.services.reminders.on_callback(member, event.data, ctx.now())

@@ -1,8 +1,8 @@
 """The references a choice carries back (a button's callback data): one small frozen class per
 prefix, with `pack` and `parse`. The core puts them in its choices (`Button.ref`) as they are;
 each channel's renderer packs them within its own limits (Telegram's 64 bytes, WhatsApp's
-reply ids), and the handlers parse them to route the press. No other code writes or splits
-them.
+reply ids), and the features' routers (`handlers/`) parse them to route the press. No other
+code writes or splits them.
 
 A reference is `<prefix>:<field>:<field>…`, its fields in the order the class declares them:
 `int` (digits), `bool` (`1` or `0`), `str` (no colon, except in the last field, which takes the
@@ -16,10 +16,10 @@ in a query. The bot never writes a number that long (ids, offsets, turns, indexe
 so any run of 19 digits or more is a forged press, answered before a feature parses it
 (`is_out_of_range`).
 
-Routing (`pattern`, given to the channel's handlers): a class that routes by `prefix` sends
-every reference under its prefix to its feature, which answers a garbled one (members only:
-a visitor gets the way to join); an `exact` one takes only what parses, the rest falling to the
-catch-all's expired answer.
+Routing (`pattern`, used by the routers' `choice` routes, `handlers/routing.py`): a class
+that routes by `prefix` sends every reference under its prefix to its feature, which answers
+a garbled one (members only: a visitor gets the way to join); an `exact` one takes only what
+parses, the rest falling to the catch-all's expired answer.
 """
 
 from __future__ import annotations

@@ -51,6 +51,7 @@ class Command(Inbound):
 
     name: str
     args: tuple[str, ...] = ()
+    word: str = ""  # the command as typed (`/Name@bot`), echoed when no feature knows it
 
 
 @dataclass(frozen=True, kw_only=True)

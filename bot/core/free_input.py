@@ -11,8 +11,8 @@ questionnaire) decides the rest, in its service.
 The same list gives `/cancel` its order: the first flow under way that can be left is left.
 
 Channel-neutral: a channel's adapter hands in a `bot.core.events` event and renders the
-`Outcome` it gets back (Telegram: `handlers/messages.py` for texts, files and places,
-`handlers/account.py` for /cancel).
+`Outcome` it gets back, through the routers (`handlers/messages.py` for texts, files and
+places, `handlers/account.py` for /cancel).
 """
 
 from __future__ import annotations

@@ -75,10 +75,9 @@ def test_every_cli_command_is_documented_in_the_readme() -> None:
 
 
 def test_every_registered_command_handler_is_in_the_registry() -> None:
-    handlers_dir = ROOT / "handlers"
-    registered = set()
-    for path in handlers_dir.glob("*.py"):
-        registered |= set(re.findall(r'CommandHandler\("([a-z_]+)"', path.read_text()))
+    import handlers
+
+    registered = handlers.command_names()
     assert registered == {c.name for c in COMMANDS} | set(ALIASES)
     assert set(ALIASES.values()) <= {c.name for c in COMMANDS}
 

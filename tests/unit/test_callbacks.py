@@ -78,3 +78,4 @@ def test_every_prefix_is_declared_once_and_no_module_writes_one_by_hand() -> Non
         if path.name not in ("callbacks.py", "expressions.py"):
             assert not splits.search(text), path
         assert "CallbackQueryHandler(" not in text or 'pattern=r"' not in text, path
+        assert ".choice(r\"" not in text and ".choice(re." not in text, path

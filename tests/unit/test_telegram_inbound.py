@@ -81,9 +81,10 @@ def test_files_places_and_the_rest() -> None:
 
 
 def test_the_media_handlers_filter_takes_exactly_the_files_and_places() -> None:
-    """handlers/messages.py's media handler gives what its filter takes to the core's list of
-    free-input flows, which accepts files and places only."""
-    from handlers.messages import MEDIA
+    """Telegram's media handler (bot/channels/telegram/adapter.py) gives what its filter takes
+    to the routers' files-and-places route, thence to the core's list of free-input flows,
+    which accepts files and places only."""
+    from bot.channels.telegram.adapter import MEDIA
 
     samples = [
         _update(text="hello"),

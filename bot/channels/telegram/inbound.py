@@ -67,7 +67,7 @@ def message_event(message: Message, sender: Person) -> InboundEvent:
             name = words[0][1:entity.length].split("@")[0].lower()
             return Command(channel="telegram", sender=sender, chat_id=chat_id,
                            message_id=message_id, reply_to=reply_to, name=name,
-                           args=tuple(words[1:]))
+                           args=tuple(words[1:]), word=words[0])
         return Text(channel="telegram", sender=sender, chat_id=chat_id, message_id=message_id,
                     reply_to=reply_to, body=message.text)
     if message.location is not None:
