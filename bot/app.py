@@ -14,7 +14,7 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot.channels.telegram import adapter, render
+from bot.channels.telegram import adapter, answer, render
 from bot.channels.telegram.aiohttp_request import AiohttpRequest
 from bot.channels.telegram.context import PalabreContext
 from bot.channels.telegram.media import MediaFetcher
@@ -23,7 +23,9 @@ from bot.channels.telegram.processor import InboxUpdateProcessor
 from bot.channels.telegram.ratelimit import FloodLimiter
 from bot.channels.telegram.recording_request import RecordingRequest
 from bot.channels.telegram.reminders import ReminderSender
+from bot.channels.whatsapp.serving import WhatsAppChannel
 from bot.config import Settings
+from bot.core.replies import Notice
 from bot.logs import add_secret
 from bot.services import Clock, Services, system_clock
 
@@ -67,8 +69,21 @@ def build_application(settings: Settings, clock: Clock = system_clock) -> Palabr
     )
     app.bot_data["services"] = services
     app.bot_data["media"] = MediaFetcher(services)
+    if settings.whatsapp_enabled:
+        # Served beside Telegram's polling: the webhook, its processor, its client. A notice
+        # for a Telegram person (a review card) goes through Telegram's bot.
+        async def notify_on_telegram(notice: Notice) -> None:
+            await answer.notify(app.bot, services, notice)
+
+        app.bot_data["whatsapp"] = WhatsAppChannel(services, notify_other=notify_on_telegram)
     adapter.register(app)
     return app
+
+
+def whatsapp_channel(app: Application[Any, Any, Any, Any, Any, Any]) -> WhatsAppChannel | None:
+    """The WhatsApp side of the bot, when `PALABRE_WHATSAPP_TOKEN` is set."""
+    channel: WhatsAppChannel | None = app.bot_data.get("whatsapp")
+    return channel
 
 
 def services_of(app: PalabreApp) -> Services:
@@ -99,6 +114,11 @@ async def _post_init(app: PalabreApp) -> None:
         app.job_queue.run_repeating(_plan_reminders, interval=PLAN_INTERVAL, first=0.5)
         app.job_queue.run_repeating(_send_reminders, interval=REMINDER_INTERVAL, first=2)
         app.job_queue.run_repeating(_housekeeping, interval=timedelta(hours=6), first=60)
+    whatsapp = whatsapp_channel(app)
+    if whatsapp is not None:
+        await whatsapp.start()
+        # Telegram's notices for WhatsApp people (a partner's receipt after a review…).
+        app.bot_data["notify_other_channel"] = whatsapp.processor.notify
 
 
 async def _plan_reminders(context: PalabreContext) -> None:
@@ -119,6 +139,11 @@ def reminder_sender(app: Application[Any, Any, Any, Any, Any, Any]) -> ReminderS
 
 
 async def _post_stop(app: PalabreApp) -> None:
+    # WhatsApp first: no webhook is taken in once stopping has begun, and a message being
+    # handled is rolled back, pending for the next start.
+    whatsapp = whatsapp_channel(app)
+    if whatsapp is not None:
+        await whatsapp.stop()
     # Before the HTTP client closes: calls under way finish and are recorded (a call cut
     # off half-way would leave its message's delivery unknown).
     sender: OutboxSender | None = app.bot_data.get("outbox")

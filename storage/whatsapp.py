@@ -43,5 +43,41 @@ class WhatsAppRepo:
             " ORDER BY sent_at, rowid LIMIT ?", (limit,))
         return [(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
 
+    async def people_waiting(self, limit: int = 1000) -> list[str]:
+        """The WhatsApp ids with pending messages, the longest waiting first."""
+        rows = await self.db.fetchall(
+            "SELECT wa_id FROM wa_inbox WHERE status = 'pending' AND kind = 'message'"
+            " GROUP BY wa_id ORDER BY MIN(sent_at), MIN(rowid) LIMIT ?", (limit,))
+        return [str(r[0]) for r in rows]
+
+    async def next_message(self, wa_id: str) -> tuple[str, str | None] | None:
+        """(event id, payload) of the person's oldest pending message, if any."""
+        row = await self.db.fetchone(
+            "SELECT event_id, payload FROM wa_inbox WHERE status = 'pending'"
+            " AND kind = 'message' AND wa_id = ? ORDER BY sent_at, rowid LIMIT 1", (wa_id,))
+        return None if row is None else (str(row[0]), None if row[1] is None else str(row[1]))
+
+    async def mark(self, event_id: str, status: str, now: datetime,
+                   error: str | None = None) -> bool:
+        """Close a pending event as `handled` or `failed`; False if it was not pending (another
+        worker closed it first). Joins the caller's transaction."""
+        cursor = await self.db.execute(
+            "UPDATE wa_inbox SET status = ?, handled_at = ?, error = ?"
+            " WHERE event_id = ? AND status = 'pending'",
+            (status, now.isoformat(), error, event_id))
+        return bool(cursor.rowcount)
+
+    async def fail(self, event_id: str, now: datetime, error: str) -> None:
+        """Record that handling failed (inside the caller's transaction), whatever the status:
+        a failure after a committed write must be visible, not retried."""
+        await self.db.execute(
+            "UPDATE wa_inbox SET status = 'failed', handled_at = ?, error = ? WHERE event_id = ?",
+            (now.isoformat(), error, event_id))
+
+    async def status(self, event_id: str) -> str | None:
+        value = await self.db.fetchval("SELECT status FROM wa_inbox WHERE event_id = ?",
+                                       (event_id,))
+        return None if value is None else str(value)
+
     async def count(self) -> int:
         return int(await self.db.fetchval("SELECT COUNT(*) FROM wa_inbox"))

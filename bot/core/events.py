@@ -5,8 +5,8 @@ Each channel's adapter reads its own wire format into one of these (Telegram's `
 `bot/channels/whatsapp/events.py`), so that the rules of a feature never depend on how a
 command was typed, how a choice was pressed or how a file arrived.
 
-Ids: the sender and the chat are numbers on both channels so far (Telegram's user and chat ids,
-WhatsApp's phone number as digits); they are only unique together with `channel`. A message id
+Ids: the sender and the chat are one person id on both channels (`bot/core/addresses.py`):
+Telegram's user id, positive, or the negative of a WhatsApp number. A message id
 is Telegram's number or WhatsApp's `wamid` string.
 """
 

@@ -32,9 +32,11 @@ def test_a_text_with_the_sender_and_the_reply_context() -> None:
                     "context": {"from": "15550000000", "id": "wamid.OUT7"}})
     assert isinstance(event, Text)
     assert event.body == "Le toit est réparé" and event.channel == "whatsapp"
-    assert event.sender.user_id == int(AWA) and event.sender.first_name == "Awa Diop"
-    assert event.sender.language_code is None  # WhatsApp gives none
-    assert event.chat_id == int(AWA)
+    # A WhatsApp person's id is the negative of their number: never a Telegram id.
+    assert event.sender.user_id == -int(AWA) and event.sender.first_name == "Awa Diop"
+    # WhatsApp gives no language: the number's country proposes one (Senegal: French).
+    assert event.sender.language_code == "fr"
+    assert event.chat_id == -int(AWA)
     assert event.message_id == "wamid.A1" and event.reply_to == "wamid.OUT7"
     # Not a Telegram number: the store's message ids are not mixed up with it.
     assert event.numeric_message_id is None and event.numeric_reply_to is None

@@ -7,14 +7,42 @@ import logging
 
 from telegram import Update
 from telegram.error import TelegramError
+from telegram.ext import ExtBot
 
 from bot.channels.telegram import render
 from bot.channels.telegram import scope as scopes
 from bot.channels.telegram.context import PalabreContext
-from bot.core.replies import Outcome
+from bot.core.addresses import channel_of
+from bot.core.replies import Notice, Outcome
 from bot.logs import redact
+from bot.services import Services
 
 log = logging.getLogger(__name__)
+
+
+async def notify(bot: ExtBot[None], services: Services, notice: Notice) -> None:
+    """Send a notice to a person on Telegram (a review card's message recorded)."""
+    if notice.review_card and notice.report_id is not None:
+        sent = await render.send_one(bot, notice.telegram_user_id, notice.reply)
+        store = services.store
+        async with store.transaction():
+            await store.reports.record_card(notice.report_id, notice.telegram_user_id,
+                                            sent.message_id, services.clock())
+    else:
+        await render.send_reply(bot, notice.telegram_user_id, notice.reply)
+
+
+async def _notify_elsewhere(context: PalabreContext, notice: Notice) -> None:
+    """A notice for a person on another channel (WhatsApp), sent by that channel's sender,
+    which the application sets in `bot_data["notify_other_channel"]`."""
+    other = context.application.bot_data.get("notify_other_channel")
+    if other is None:
+        log.warning("no channel to notify %s", notice.telegram_user_id)
+        return
+    try:
+        await other(notice)
+    except Exception as exc:  # the person acting is not to blame: logged
+        log.warning("could not notify %s: %s", notice.telegram_user_id, redact(str(exc)))
 
 
 async def answer(update: Update, context: PalabreContext, outcome: Outcome) -> None:
@@ -24,15 +52,11 @@ async def answer(update: Update, context: PalabreContext, outcome: Outcome) -> N
         scope.shows_state = True
     await render.deliver(update, context.bot, outcome)
     for notice in outcome.notices:
+        if channel_of(notice.telegram_user_id) != "telegram":
+            await _notify_elsewhere(context, notice)
+            continue
         try:
-            if notice.review_card and notice.report_id is not None:
-                sent = await render.send_one(context.bot, notice.telegram_user_id, notice.reply)
-                store = context.services.store
-                async with store.transaction():
-                    await store.reports.record_card(notice.report_id, notice.telegram_user_id,
-                                                    sent.message_id, context.services.clock())
-            else:
-                await render.send_reply(context.bot, notice.telegram_user_id, notice.reply)
+            await notify(context.bot, context.services, notice)
         except TelegramError as exc:
             # The person acting is not to blame: their action stands, the notice is logged.
             log.warning("could not notify %s: %s", notice.telegram_user_id, redact(str(exc)))

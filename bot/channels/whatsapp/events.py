@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.core import addresses
 from bot.core.events import (
     Choice,
     Command,
@@ -123,17 +124,19 @@ def message_event(message: Mapping[str, Any]) -> InboundEvent | None:
     """Read one entry of a notification's `messages` (with the sender's `profile_name` if
     known) into a neutral event; None when it names no sender."""
     wa_id, wamid = message.get("from"), message.get("id")
-    if not isinstance(wa_id, str) or not wa_id.isdigit() or not isinstance(wamid, str):
+    if not isinstance(wa_id, str) or not addresses.is_wa_id(wa_id) or not isinstance(wamid, str):
         return None
     name = message.get("profile_name")
-    # WhatsApp gives no language: the onboarding proposes one from the number (issue 15).
-    sender = Person(user_id=int(wa_id), first_name=name if isinstance(name, str) else wa_id)
+    person_id = addresses.whatsapp_person(wa_id)  # negative: never a Telegram id
+    # WhatsApp gives no language: the onboarding proposes the number's country's, then asks.
+    sender = Person(user_id=person_id, first_name=name if isinstance(name, str) else wa_id,
+                    language_code=addresses.language_of_number(wa_id))
     context = message.get("context")
     quoted = context.get("id") if isinstance(context, Mapping) else None
     quoted = quoted if isinstance(quoted, str) else None
     kind = message.get("type")
     body = _mapping(message.get(kind)) if isinstance(kind, str) else {}
-    head: dict[str, Any] = {"channel": "whatsapp", "sender": sender, "chat_id": int(wa_id)}
+    head: dict[str, Any] = {"channel": "whatsapp", "sender": sender, "chat_id": person_id}
     if kind in ("interactive", "button"):
         data = _choice_data(kind, body)
         if data is not None:

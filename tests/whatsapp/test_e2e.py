@@ -1,0 +1,225 @@
+"""WhatsApp end to end: the real application (`serve`, as `palabre run`) with
+`PALABRE_WHATSAPP_TOKEN` set, Telegram's Bot API emulator and the WhatsApp Cloud API emulator
+calling the bot's webhook. A partner joins with a typed code, reports, and their coordinator on
+Telegram gets the review card."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.app import whatsapp_channel
+from bot.channels.whatsapp import signature
+from bot.channels.whatsapp.processor import WhatsAppProcessor
+from bot.config import Settings
+from bot.emulator import BotApiEmulator
+from bot.emulator.whatsapp import SentWhatsApp, WhatsAppEmulator
+from tests.auxil.members import join
+from tests.auxil.runner import BotRunner, FakeClock
+from tests.auxil.texts import tr
+from tests.conftest import ADMIN_ID
+
+AWA = "221770000001"  # a Senegalese number: French is proposed
+NETWORK = """
+collectivities:
+  - {id: rennes, name: Ville de Rennes, country: FR, timezone: Europe/Paris}
+partners:
+  - {id: ziguinchor, name: Commune de Ziguinchor, country: SN, timezone: Africa/Dakar}
+projects:
+  - id: puits
+    name: Puits de Ziguinchor
+    country: SN
+    timezone: Africa/Dakar
+    collectivities: [rennes]
+    partners: [ziguinchor]
+    cadence: "FREQ=MONTHLY;BYMONTHDAY=25"
+    indicators:
+      - {code: wells, name: Puits réhabilités, type: integer, target: 12, min: 0, max: 200}
+"""
+
+
+@pytest.fixture
+async def wa() -> AsyncIterator[WhatsAppEmulator]:
+    emulator = WhatsAppEmulator()
+    await emulator.start()
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()
+
+
+@pytest.fixture
+async def runner(tmp_path: Path, emulator: BotApiEmulator, wa: WhatsAppEmulator,
+                 clock: FakeClock) -> AsyncIterator[BotRunner]:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_token=emulator.token, telegram_base_url=emulator.base_url,
+        database=tmp_path / "palabre.db", media_dir=tmp_path / "media",
+        admin_ids=str(ADMIN_ID), broadcast_rate=10_000, chat_rate=10_000, group_rate=10_000,
+        whatsapp_token=wa.token, whatsapp_phone_number_id=wa.phone_number_id,
+        whatsapp_app_secret=wa.app_secret, whatsapp_verify_token="verify-me",
+        whatsapp_base_url=wa.base_url, webhook_listen="127.0.0.1:0",
+    )
+    network = tmp_path / "network.yaml"
+    network.write_text(NETWORK, encoding="utf-8")
+    bot = BotRunner(settings, emulator, clock)
+    await bot.load_network(network)
+    await bot.start()
+    assert bot.app is not None
+    channel = whatsapp_channel(bot.app)
+    assert channel is not None
+    wa.webhook_url = f"http://127.0.0.1:{channel.port}/whatsapp/webhook"
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+
+
+class WaPhone:
+    """One person's WhatsApp: send, choose, and read what the bot answered."""
+
+    def __init__(self, runner: BotRunner, wa: WhatsAppEmulator, wa_id: str, name: str) -> None:
+        wa.add_user(wa_id, name)
+        self.runner, self.wa, self.wa_id = runner, wa, wa_id
+        self.seen = 0
+
+    @property
+    def processor(self) -> WhatsAppProcessor:
+        assert self.runner.app is not None
+        channel = whatsapp_channel(self.runner.app)
+        assert channel is not None
+        return channel.processor
+
+    async def send(self, text: str) -> list[SentWhatsApp]:
+        """Send a text; return the bot's messages that answer it."""
+        return await self._settle(await self.wa.send_text(self.wa_id, text))
+
+    async def choose(self, label: str) -> list[SentWhatsApp]:
+        """Press the button (or pick the list row) whose title contains `label`, on the
+        last message that offers it."""
+        for message in reversed(self.wa.messages(self.wa_id)):
+            for choice_id, title in message.choices:
+                if label in title:
+                    return await self._settle(await self.wa.press(self.wa_id, message,
+                                                                  choice_id))
+        raise AssertionError(f"no choice {label!r} offered to {self.wa_id}")
+
+    async def _settle(self, wamid: str) -> list[SentWhatsApp]:
+        status = await self.handled(wamid)
+        assert status == "handled", f"{wamid} ended {status!r}"
+        sent = self.wa.messages(self.wa_id)
+        new, self.seen = sent[self.seen:], len(sent)
+        return new
+
+    async def handled(self, wamid: str, timeout: float = 10.0) -> str:
+        """Wait until the message is closed in wa_inbox and its replies are sent."""
+        store = self.runner.store
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            # Busy first, then the status (a status read first could be followed by replies).
+            busy = self.processor.busy_with(self.wa_id)
+            status = await store.whatsapp.status(wamid)
+            if status in ("handled", "failed") and not busy:
+                return status
+            if loop.time() > deadline:
+                raise TimeoutError(f"{wamid} not handled in {timeout:.0f} s: {status}")
+            await asyncio.sleep(0.01)
+
+
+async def _rows(runner: BotRunner) -> list[tuple[str, str]]:
+    rows = await runner.store.db.fetchall(
+        "SELECT event_id, status FROM wa_inbox WHERE kind = 'message' ORDER BY rowid")
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+async def test_a_partner_joins_and_reports_on_whatsapp(
+        runner: BotRunner, wa: WhatsAppEmulator, emulator: BotApiEmulator,
+        phone_factory) -> None:
+    coordinator = phone_factory("Claire", language_code="fr")
+    await join(runner, coordinator, role="coordinator", project="puits", org="rennes")
+    emulator.drain_events(coordinator.user_id)
+    awa = WaPhone(runner, wa, AWA, "Awa Diop")
+
+    # The invitation code typed (as a wa.me link types it); French proposed from +221.
+    code = await runner.invite("partner", "puits")
+    [prompt] = await awa.send(code)
+    assert prompt.text == tr("fr", "Welcome to Palabre! Which language do you prefer?")
+    titles = [title for _, title in prompt.choices]
+    assert len(titles) == 5 and titles[0] == "Français ✓"  # five languages: a list
+    answered = await awa.choose("Français")
+    assert answered[0].text == tr("fr", "Language: {language}", language="Français")
+    assert tr("fr", "Do you agree?") in answered[-1].text
+    answered = await awa.choose("✅")
+    assert tr("fr", "Welcome, {name}!", name="Awa Diop") in answered[-1].text
+    member = await runner.store.members.by_telegram_id(-int(AWA))
+    assert member is not None
+    assert (member.role, member.language, member.status) == ("partner", "fr", "active")
+
+    # "report" typed without its slash is the command.
+    [period] = await awa.send("report")
+    assert "Puits de Ziguinchor" in period.text
+    answered = await awa.choose("✓")
+    assert answered[-1].text.startswith("1/1 · *Puits réhabilités*")  # WhatsApp's bold
+    [narrative] = await awa.send("7")
+    assert narrative.text == tr("fr", "In a few words, how did the period go? Write it, or "
+                                      "send a voice note.")
+    answered = await awa.choose(tr("fr", "Skip"))
+    answered = await awa.choose("✅")
+    assert "• Puits réhabilités : 7" in answered[-1].text
+    [receipt] = await awa.choose(tr("fr", "Send"))
+    assert receipt.text.startswith("✅ Rapport R-2026-000001 reçu le 3 mars 2026 à 14:05.")
+
+    report = await runner.store.reports.by_reference("R-2026-000001")
+    assert report is not None and report.status == "submitted"
+    assert report.member_id == member.id
+    version_id, _narrative = await runner.store.reports.latest_version(report.id)
+    values = await runner.store.reports.version_values(version_id)
+    assert [float(v) for v in values.values()] == [7.0]
+    # The coordinator, on Telegram, gets the review card.
+    card = emulator.last_message(coordinator.user_id)
+    assert card is not None and "R-2026-000001" in card.text and "Awa Diop" in card.text
+    assert all(status == "handled" for _, status in await _rows(runner))
+
+
+async def test_a_webhook_delivered_twice_is_handled_once(
+        runner: BotRunner, wa: WhatsAppEmulator) -> None:
+    awa = WaPhone(runner, wa, AWA, "Awa Diop")
+    code = await runner.invite("partner", "puits")
+    wa.duplicate_next = 1
+    [prompt] = await awa.send(code)  # the language question, asked once
+    assert prompt.text == tr("fr", "Welcome to Palabre! Which language do you prefer?")
+    bodies = [json.dumps(body) for body, status in wa.deliveries  # statuses left aside
+              if status == 200 and "messages" in body["entry"][0]["changes"][0]["value"]]
+    assert len(bodies) == 2 and bodies[0] == bodies[1]  # Meta sent it twice, both accepted
+    assert len(await _rows(runner)) == 1  # recorded once
+    assert awa.processor.handled == 1
+    assert wa.messages(AWA) == [prompt]
+
+
+async def test_a_wrongly_signed_post_changes_nothing(
+        runner: BotRunner, wa: WhatsAppEmulator) -> None:
+    awa = WaPhone(runner, wa, AWA, "Awa Diop")
+    code = await runner.invite("partner", "puits")
+    body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "W", "changes": [
+        {"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "contacts": [{"profile": {"name": "Awa"}, "wa_id": AWA}],
+            "messages": [{"from": AWA, "id": "wamid.FORGED", "timestamp": "1772546700",
+                          "type": "text", "text": {"body": code}}]}}]}]}).encode()
+    assert wa.webhook_url is not None
+    async with aiohttp.ClientSession() as session:
+        for headers in ({signature.HEADER: signature.sign(body, "not-the-app-secret")}, {}):
+            async with session.post(wa.webhook_url, data=body, headers=headers) as response:
+                assert response.status == 401
+    assert await runner.store.whatsapp.count() == 0
+    assert await runner.store.onboarding.get(-int(AWA)) is None
+    # Nothing was sent, and the same code still works when the person really sends it.
+    assert wa.messages(AWA) == []
+    [prompt] = await awa.send(code)
+    assert prompt.text == tr("fr", "Welcome to Palabre! Which language do you prefer?")
