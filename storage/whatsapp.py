@@ -74,6 +74,12 @@ class WhatsAppRepo:
             "UPDATE wa_inbox SET status = 'failed', handled_at = ?, error = ? WHERE event_id = ?",
             (now.isoformat(), error, event_id))
 
+    async def scrub_person(self, wa_id: str) -> None:
+        """Drop a person's number and the raw payloads of their events (/forget); a pending
+        message without payload is closed unanswered by the processor."""
+        await self.db.execute(
+            "UPDATE wa_inbox SET payload = NULL, wa_id = '' WHERE wa_id = ?", (wa_id,))
+
     async def status(self, event_id: str) -> str | None:
         value = await self.db.fetchval("SELECT status FROM wa_inbox WHERE event_id = ?",
                                        (event_id,))

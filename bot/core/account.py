@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import UI_LANGUAGES
+from bot.core.addresses import channel_of, wa_id_of
 from bot.core.callbacks import AccountLanguage, Forget
 from bot.core.commands import commands_for, help_lines, menu_keyboard
 from bot.core.media import remove_file
@@ -148,6 +149,8 @@ class AccountService:
             if telegram_id is not None:
                 await self.store.onboarding.forget(telegram_id)
                 await self.store.inbox.scrub_user(telegram_id)
+                if channel_of(telegram_id) == "whatsapp":
+                    await self.store.whatsapp.scrub_person(wa_id_of(telegram_id))
         # The old rows stay in the -wal file until a checkpoint: force it now.
         await self.store.db.checkpoint()
         if self.media_dir is not None:

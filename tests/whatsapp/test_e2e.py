@@ -184,6 +184,13 @@ async def test_a_partner_joins_and_reports_on_whatsapp(
     # The coordinator, on Telegram, gets the review card.
     card = emulator.last_message(coordinator.user_id)
     assert card is not None and "R-2026-000001" in card.text and "Awa Diop" in card.text
+    # Accepting it on Telegram tells the partner on WhatsApp.
+    await coordinator.press("Accepter", card)
+    note = wa.last_message(AWA)
+    assert note is not None and note.text.startswith("✅ ") and "Claire" in note.text
+    assert "R-2026-000001" in note.text
+    report = await runner.store.reports.by_reference("R-2026-000001")
+    assert report is not None and report.status == "accepted"
     assert all(status == "handled" for _, status in await _rows(runner))
 
 

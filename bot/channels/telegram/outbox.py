@@ -25,6 +25,7 @@ from telegram.ext import ExtBot
 from bot.channels.telegram import delivery, render
 from bot.channels.telegram.delivery import Outcome
 from bot.channels.telegram.ratelimit import PACED, FloodLimiter, retry_after_seconds
+from bot.core.addresses import channel_of
 from bot.core.announcements import AnnouncementService
 from bot.logs import redact
 from bot.services import Services
@@ -206,6 +207,12 @@ class OutboxSender:
             sending = await announcements.sending(row)
             if sending is None:
                 await announcements.failed(row, token, "announcement not found", clock())
+                return
+            if channel_of(row.chat_id) != "telegram":
+                # A WhatsApp member: announcements go as WhatsApp templates, not served yet
+                # (issue 15). Never to Telegram: a negative id there names a group.
+                await announcements.failed(row, token, "WhatsApp delivery not served yet",
+                                           clock())
                 return
             try:
                 message = await render.send_one(self.bot, row.chat_id, sending.reply,

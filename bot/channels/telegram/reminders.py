@@ -25,6 +25,7 @@ from telegram.ext import ExtBot
 from bot.channels.telegram import delivery, render
 from bot.channels.telegram.delivery import Outcome
 from bot.channels.telegram.ratelimit import PACED, FloodLimiter
+from bot.core.addresses import channel_of
 from bot.core.reminders import ReminderService
 from bot.logs import redact
 from bot.services import Services
@@ -125,6 +126,14 @@ class ReminderSender:
             self.stats["settled"] += 1
             return decision.state
         assert decision.reply is not None and decision.chat_id is not None
+        if channel_of(decision.chat_id) != "telegram":
+            # A WhatsApp member: reminders go as WhatsApp templates, not served yet (issue 15).
+            # Never to Telegram: a negative id there names a group.
+            async with store.transaction():
+                await store.reminders.settle(row.id, "skipped", now,
+                                             note="WhatsApp reminders not served yet")
+            self.stats["settled"] += 1
+            return "skipped"
         token = secrets.token_hex(8)
         async with store.transaction():
             if not await store.reminders.claim(row.id, token):
