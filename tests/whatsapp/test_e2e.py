@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from pydantic import SecretStr
 
 from bot.app import whatsapp_channel
 from bot.channels.whatsapp import signature
@@ -230,3 +231,14 @@ async def test_a_wrongly_signed_post_changes_nothing(
     assert wa.messages(AWA) == []
     [prompt] = await awa.send(code)
     assert prompt.text == tr("fr", "Welcome to Palabre! Which language do you prefer?")
+
+
+def test_whatsapp_is_served_only_when_its_token_is_set(settings: Settings) -> None:
+    from bot.app import build_application
+    from bot.config import ConfigError
+
+    assert whatsapp_channel(build_application(settings)) is None
+    # Enabled but incomplete: a one-line error before anything starts.
+    incomplete = settings.model_copy(update={"whatsapp_token": SecretStr("t")})
+    with pytest.raises(ConfigError, match="PALABRE_WHATSAPP_APP_SECRET"):
+        build_application(incomplete)
