@@ -242,3 +242,30 @@ def test_whatsapp_is_served_only_when_its_token_is_set(settings: Settings) -> No
     incomplete = settings.model_copy(update={"whatsapp_token": SecretStr("t")})
     with pytest.raises(ConfigError, match="PALABRE_WHATSAPP_APP_SECRET"):
         build_application(incomplete)
+
+
+async def test_forget_leaves_no_number_in_the_files(runner: BotRunner,
+                                                    wa: WhatsAppEmulator) -> None:
+    awa = WaPhone(runner, wa, AWA, "Awa Diop")
+    await awa.send(await runner.invite("partner", "puits"))
+    await awa.choose("Français")
+    await awa.choose("✅")
+    await awa.send("Le puits de Lyndiane est réparé")  # a field update
+    needles = {"number": AWA.encode(), "name": b"Awa Diop",
+               "id as an SQLite integer": (-int(AWA)).to_bytes(6, "big", signed=True)}
+
+    def found() -> list[str]:
+        database = runner.settings.database
+        hits = []
+        for suffix in ("", "-wal"):
+            path = database.with_name(database.name + suffix)
+            data = path.read_bytes() if path.exists() else b""
+            hits += [f"{label} in {path.name}" for label, needle in needles.items()
+                     if needle in data]
+        return hits
+
+    assert found()  # the test can see them before
+    await awa.send("forget")
+    await awa.choose(tr("fr", "Yes, delete"))
+    assert found() == []
+    assert await runner.store.members.by_telegram_id(-int(AWA)) is None

@@ -117,5 +117,7 @@ def test_statuses_and_messages_without_a_sender_are_no_events() -> None:
              "timestamp": "1772546800"}]}}]}]}
     [event] = read_notification(status)
     assert inbound_event(event) is None
+    # Kept without the number: only the wamid settles a sent message (and /forget holds).
+    assert event.wa_id == "" and AWA not in event.payload
     assert message_event({"id": "wamid.X", "type": "text", "text": {"body": "hi"}}) is None
     assert message_event({"from": "+221 77", "id": "wamid.X", "type": "text"}) is None

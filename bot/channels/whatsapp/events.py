@@ -72,11 +72,14 @@ def read_notification(data: object) -> list[WebhookEvent]:
                                            _int(message.get("timestamp")), _json(record)))
             for status in _list(value.get("statuses")):
                 wamid, state = status.get("id"), status.get("status")
-                recipient = status.get("recipient_id")
                 if not isinstance(wamid, str) or state not in STATUSES:
                     continue
-                events.append(WebhookEvent(f"{wamid}:{state}", "status", str(recipient or ""),
-                                           _int(status.get("timestamp")), _json(status)))
+                # Kept without the person's number: the message's wamid is all the outbox
+                # needs, and a number recorded with the statuses of the goodbye that /forget
+                # sends would bring it back into the store.
+                anonymous = {k: v for k, v in status.items() if k != "recipient_id"}
+                events.append(WebhookEvent(f"{wamid}:{state}", "status", "",
+                                           _int(status.get("timestamp")), _json(anonymous)))
     return events
 
 
