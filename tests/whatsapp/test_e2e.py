@@ -269,3 +269,35 @@ async def test_forget_leaves_no_number_in_the_files(runner: BotRunner,
     await awa.choose(tr("fr", "Yes, delete"))
     assert found() == []
     assert await runner.store.members.by_telegram_id(-int(AWA)) is None
+
+
+async def test_an_announcement_never_goes_to_telegram_for_a_whatsapp_member(
+        runner: BotRunner, wa: WhatsAppEmulator, emulator: BotApiEmulator,
+        phone_factory) -> None:
+    from bot.core.announcements import Audience
+
+    awa = WaPhone(runner, wa, AWA, "Awa Diop")
+    await awa.send(await runner.invite("partner", "puits"))
+    await awa.choose("Français")
+    await awa.choose("✅")
+    claire = phone_factory("Claire", language_code="fr")
+    await join(runner, claire, role="partner", project="puits")
+    emulator.drain_events(claire.user_id)
+    _id, count = await runner.services.announcements.publish_new(
+        author=None, text="Réunion mardi", versions={},
+        audience=Audience({"project": ("puits",)}), ack=False, send_at=None, now=runner.clock())
+    assert count == 2
+
+    async def settled() -> dict[int, tuple[str, str | None]]:
+        while True:
+            rows = await runner.store.db.fetchall("SELECT chat_id, state, error FROM outbox")
+            if rows and all(r[1] not in ("pending", "sending") for r in rows):
+                return {int(r[0]): (str(r[1]), r[2]) for r in rows}
+            await asyncio.sleep(0.02)
+
+    states = await asyncio.wait_for(settled(), 10)
+    # On Telegram a negative id names a group: the row fails before any call, with a note;
+    # WhatsApp's templates for announcements are not served yet.
+    assert states == {claire.user_id: ("sent", None),
+                      -int(AWA): ("failed", "WhatsApp delivery not served yet")}
+    assert "Réunion mardi" in emulator.messages(claire.user_id)[-1].text
