@@ -43,6 +43,7 @@ from storage.db import commit_hook
 from storage.models import Member
 
 log = logging.getLogger(__name__)
+RETRY_PAUSE = 1.0  # seconds before a person's messages are tried again after the store failed
 
 # A notice for a person on another channel (a Telegram coordinator's review card): sent by
 # that channel, which the application wires in.
@@ -158,6 +159,8 @@ class WhatsAppProcessor:
             raise
         except Exception:
             log.exception("WhatsApp messages of a person left pending")
+            # Tried again after a pause (the store failing, say), not in a tight loop.
+            await asyncio.sleep(RETRY_PAUSE)
         finally:
             self._active.pop(wa_id, None)
             self.wake()  # a message recorded while this task was ending is not left behind
