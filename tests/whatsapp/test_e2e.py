@@ -301,3 +301,34 @@ async def test_an_announcement_never_goes_to_telegram_for_a_whatsapp_member(
     assert states == {claire.user_id: ("sent", None),
                       -int(AWA): ("failed", "WhatsApp delivery not served yet")}
     assert "Réunion mardi" in emulator.messages(claire.user_id)[-1].text
+
+
+async def test_a_message_recorded_before_a_stop_is_handled_at_the_next_start(
+        runner: BotRunner, wa: WhatsAppEmulator) -> None:
+    from bot.channels.whatsapp.events import read_notification
+    from storage import Store
+
+    awa = WaPhone(runner, wa, AWA, "Awa Diop")
+    code = await runner.invite("partner", "puits")
+    await runner.stop()
+    # Recorded by the webhook (the 200 sent), then the process stopped before handling it.
+    notification = {"object": "whatsapp_business_account", "entry": [{"changes": [{
+        "field": "messages", "value": {
+            "contacts": [{"profile": {"name": "Awa Diop"}, "wa_id": AWA}],
+            "messages": [{"from": AWA, "id": "wamid.BEFORE", "timestamp": "1772546700",
+                          "type": "text", "text": {"body": code}}]}}]}]}
+    store = await Store.open(runner.settings.database)
+    try:
+        assert await store.whatsapp.record(read_notification(notification),
+                                           runner.clock()) == 1
+    finally:
+        await store.close()
+    wa.people[AWA].last_inbound = wa.clock()  # the person wrote: the 24-hour window is open
+    await runner.start()
+    assert runner.app is not None
+    channel = whatsapp_channel(runner.app)
+    assert channel is not None
+    wa.webhook_url = f"http://127.0.0.1:{channel.port}/whatsapp/webhook"
+    assert await awa.handled("wamid.BEFORE") == "handled"
+    [prompt] = wa.messages(AWA)
+    assert prompt.text == tr("fr", "Welcome to Palabre! Which language do you prefer?")
