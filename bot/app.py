@@ -73,6 +73,7 @@ def build_application(settings: Settings, clock: Clock = system_clock) -> Palabr
         # Served beside Telegram's polling: the webhook, its processor, its client. A notice
         # for a Telegram person (a review card) goes through Telegram's bot.
         async def notify_on_telegram(notice: Notice) -> None:
+            """Send a WhatsApp update's notice to a person on Telegram."""
             await answer.notify(app.bot, services, notice)
 
         app.bot_data["whatsapp"] = WhatsAppChannel(services, notify_other=notify_on_telegram)

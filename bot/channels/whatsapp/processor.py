@@ -249,6 +249,7 @@ class WhatsAppProcessor:
 
     def _context(self, wa_id: str, member: Member | None) -> Context:
         async def send(outcome: Outcome) -> None:
+            """Send an answer now, before the route's own (its writes committed first)."""
             await self.answer(wa_id, outcome)
 
         async def busy(kind: Busy) -> None:
