@@ -18,6 +18,9 @@ from bot.i18n import N_, _, current_language
 
 Cell = str | int | float | date | datetime | None
 Chunk = list[tuple[Cell, ...]]
+# A chunk as its number of rows and its columns (iterables of cells, read once): a writer that
+# works column by column (XLSX) takes them as they are.
+Columns = tuple[int, list[Iterable[Any]]]
 # A writer's conversion of some columns, by index: each takes a chunk's column (an iterable of
 # its cells) and returns the converted cells.
 After = Mapping[int, "Callable[[Iterable[Any]], Iterable[Any]] | Stored"]
@@ -63,9 +66,15 @@ class Table:
     title: str  # a msgid: the sheet name
     columns: Sequence[Column]
     count_sql: str
-    # The rows in chunks, each column converted; `after` (by column index) is a writer's own
-    # conversion of the cells (a CSV's text made safe), applied in the same pass.
-    chunks: Callable[[sqlite3.Connection, Scope, ZoneInfo, After], Iterator[Chunk]]
+    # The rows in chunks of columns, each column converted; `after` (by column index) is a
+    # writer's own conversion of the cells (a CSV's text made safe), applied in the same pass.
+    column_chunks: Callable[[sqlite3.Connection, Scope, ZoneInfo, After], Iterator[Columns]]
+
+    def chunks(self, conn: sqlite3.Connection, scope: Scope, zone: ZoneInfo,
+               after: After) -> Iterator[Chunk]:
+        """The rows in chunks (each chunk's columns zipped into rows)."""
+        for _count, columns in self.column_chunks(conn, scope, zone, after):
+            yield list(zip(*columns, strict=True))
 
     def rows(self, conn: sqlite3.Connection, scope: Scope,
              zone: ZoneInfo) -> Iterator[tuple[Cell, ...]]:
@@ -88,7 +97,7 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
 # Cached: an instant repeats on each value of a report version, a period on every report of
 # the month; parsing them again is most of a row's cost (datetimes are immutable).
 @functools.lru_cache(maxsize=4096)
-def _local(value: str | None, zone: ZoneInfo) -> datetime | None:
+def local_time(value: str | None, zone: ZoneInfo) -> datetime | None:
     """A stored UTC instant as a naive local time: spreadsheets have no time zones."""
     if value is None:
         return None
@@ -143,10 +152,10 @@ Conversion = tuple[int, Callable[..., Any], int | None]
 
 
 def _converted(batches: Iterable[Sequence[tuple[Any, ...]]], conversions: Sequence[Conversion],
-               width: int, after: After) -> Iterator[Chunk]:
-    """The rows in chunks, each column converted in one `map` over the chunk (the loops run
-    in C; a row-by-row loop in Python was most of an export's time), then the writer's
-    conversions, then cut to the first `width` columns (the rest were only read by
+               width: int, after: After) -> Iterator[Columns]:
+    """The rows in chunks of columns, each column converted in one `map` over the chunk (the
+    loops run in C; a row-by-row loop in Python was most of an export's time), then the
+    writer's conversions, then cut to the first `width` columns (the rest were only read by
     conversions)."""
     for batch in batches:
         columns: list[Iterable[Any]] = list(zip(*batch, strict=True))
@@ -161,7 +170,7 @@ def _converted(batches: Iterable[Sequence[tuple[Any, ...]]], conversions: Sequen
                     columns[index] = convert_column.convert(columns[index])
             else:
                 columns[index] = convert_column(columns[index])
-        yield list(zip(*columns[:width], strict=True))
+        yield len(batch), columns[:width]
 
 
 def _batches(cursor: sqlite3.Cursor) -> Iterator[list[Any]]:
@@ -170,11 +179,11 @@ def _batches(cursor: sqlite3.Cursor) -> Iterator[list[Any]]:
 
 
 def _localizer(zone: ZoneInfo) -> Callable[[str | None], datetime | None]:
-    """`_local` in one zone, cached by instant alone (the cheapest key)."""
+    """`local_time` in one zone, cached by instant alone (the cheapest key)."""
 
     @functools.lru_cache(maxsize=4096)
     def local(value: str | None) -> datetime | None:
-        return _local(value, zone)
+        return local_time(value, zone)
 
     return local
 
@@ -185,7 +194,7 @@ _STATUSES = {"submitted": N_("received"), "accepted": N_("accepted"),
 
 
 def _report_chunks(conn: sqlite3.Connection, scope: Scope, zone: ZoneInfo,
-                   after: After) -> Iterator[Chunk]:
+                   after: After) -> Iterator[Columns]:
     clause, params = scope.where()
     local = _localizer(zone)
     cursor = conn.execute(
@@ -208,7 +217,7 @@ def _percent(value: float | None, kind: str) -> Cell:
 
 
 def _value_chunks(conn: sqlite3.Connection, scope: Scope, zone: ZoneInfo,
-                  after: After) -> Iterator[Chunk]:
+                  after: After) -> Iterator[Columns]:
     clause, params = scope.where()
     names = _Names().__getitem__
     current = {0: _("no"), 1: _("yes")}.__getitem__  # SQLite's comparison gives 0 or 1
@@ -230,7 +239,7 @@ def _value_chunks(conn: sqlite3.Connection, scope: Scope, zone: ZoneInfo,
 
 
 def _attachment_chunks(conn: sqlite3.Connection, scope: Scope, zone: ZoneInfo,
-                       after: After) -> Iterator[Chunk]:
+                       after: After) -> Iterator[Columns]:
     clause, params = scope.where()
     cursor = conn.execute(
         "SELECT r.reference, p.name, a.kind, a.purpose, a.path, a.mime_type, a.size, a.sha256,"
