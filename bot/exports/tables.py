@@ -127,6 +127,15 @@ class _Names(dict[str | None, str]):
         return found
 
 
+def _names_by_id(conn: sqlite3.Connection, table: str) -> Callable[[int], str]:
+    """The names of a table's rows (projects, indicators) by id, in the reader's language:
+    rows carry the id, not the names' JSON (a long text read and looked up on every row)."""
+    names = _Names()
+    found = {row_id: names[raw] for row_id, raw in conn.execute(
+        f"SELECT id, name FROM {table}")}  # a table of ours: no user input
+    return found.__getitem__
+
+
 class _Codes(dict[str, str]):
     """Stored codes (a status, a kind) by their names in the current language; an unknown
     code stands for itself."""
@@ -198,7 +207,7 @@ def _report_chunks(conn: sqlite3.Connection, scope: Scope, zone: ZoneInfo,
     clause, params = scope.where()
     local = _localizer(zone)
     cursor = conn.execute(
-        "SELECT r.reference, r.kind, p.name, o.name, m.display_name, r.period_start,"
+        "SELECT r.reference, r.kind, r.project_id, o.name, m.display_name, r.period_start,"
         " r.period_end, r.status, r.version, r.created_at, r.status_at, v.narrative,"
         " r.status_comment FROM reports r"
         " JOIN projects p ON p.id = r.project_id JOIN members m ON m.id = r.member_id"
@@ -206,7 +215,8 @@ def _report_chunks(conn: sqlite3.Connection, scope: Scope, zone: ZoneInfo,
         " LEFT JOIN report_versions v ON v.report_id = r.id AND v.version = r.version"
         f" WHERE {clause} ORDER BY r.id", params)
     yield from _converted(_batches(cursor), (
-        (1, _Codes(_KINDS).__getitem__, None), (2, _Names().__getitem__, None), (5, _day, None),
+        (1, _Codes(_KINDS).__getitem__, None), (2, _names_by_id(conn, "projects"), None),
+        (5, _day, None),
         (6, _day, None), (7, _Codes(_STATUSES).__getitem__, None), (9, local, None),
         (10, local, None)), 13, after)
 
@@ -219,10 +229,9 @@ def _percent(value: float | None, kind: str) -> Cell:
 def _value_chunks(conn: sqlite3.Connection, scope: Scope, zone: ZoneInfo,
                   after: After) -> Iterator[Columns]:
     clause, params = scope.where()
-    names = _Names().__getitem__
     current = {0: _("no"), 1: _("yes")}.__getitem__  # SQLite's comparison gives 0 or 1
     cursor = conn.execute(
-        "SELECT r.reference, p.name, r.period_start, r.period_end, i.code, i.name,"
+        "SELECT r.reference, p.id, r.period_start, r.period_end, i.code, i.id,"
         # A percent indicator's unit is named (%) when it has none.
         " CASE WHEN i.type = 'percent' THEN COALESCE(NULLIF(i.unit, ''), '%') ELSE i.unit END,"
         " iv.value, i.target, v.version, v.version = r.version, v.created_at, i.type"
@@ -233,7 +242,8 @@ def _value_chunks(conn: sqlite3.Connection, scope: Scope, zone: ZoneInfo,
         " JOIN indicators i ON i.id = iv.indicator_id"
         f" WHERE {clause} AND {scope.versions()} ORDER BY r.id, v.version, i.position", params)
     yield from _converted(_batches(cursor), (
-        (1, names, None), (2, _day, None), (3, _day, None), (5, names, None),
+        (1, _names_by_id(conn, "projects"), None), (2, _day, None), (3, _day, None),
+        (5, _names_by_id(conn, "indicators"), None),
         (7, _percent, 12), (8, _percent, 12), (10, current, None),
         (11, _localizer(zone), None)), 12, after)
 
@@ -242,14 +252,14 @@ def _attachment_chunks(conn: sqlite3.Connection, scope: Scope, zone: ZoneInfo,
                        after: After) -> Iterator[Columns]:
     clause, params = scope.where()
     cursor = conn.execute(
-        "SELECT r.reference, p.name, a.kind, a.purpose, a.path, a.mime_type, a.size, a.sha256,"
+        "SELECT r.reference, p.id, a.kind, a.purpose, a.path, a.mime_type, a.size, a.sha256,"
         " a.caption, a.latitude, a.longitude, a.state, a.created_at FROM reports r"
         " JOIN projects p ON p.id = r.project_id"
         " JOIN report_versions v ON v.report_id = r.id AND v.version = r.version"
         " JOIN attachments a ON a.report_version_id = v.id"
         f" WHERE {clause} ORDER BY r.id, a.id", params)
     yield from _converted(_attachment_batches(cursor), (
-        (1, _Names().__getitem__, None), (13, _localizer(zone), None)), 14, after)
+        (1, _names_by_id(conn, "projects"), None), (13, _localizer(zone), None)), 14, after)
 
 
 def _attachment_batches(cursor: sqlite3.Cursor) -> Iterator[list[tuple[Any, ...]]]:
