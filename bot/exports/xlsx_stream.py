@@ -163,6 +163,38 @@ class _TypedTails(_Tails):
         return super().column(zip(map(type, values), values, strict=True))
 
 
+class _TextTails(_Tails):
+    """Texts: `_text_tail` inlined (a name or a reference is often seen once a chunk)."""
+
+    def __missing__(self, key: Any) -> bytes:
+        if not key:
+            xml = _EMPTY
+        else:
+            text = key if isinstance(key, str) else str(key)
+            if _NOT_XML.search(text):
+                text = _NOT_XML.sub("", text)
+            # xml.sax.saxutils.escape's three replacements, without its call.
+            xml = ('" t="inlineStr"><is><t xml:space="preserve">' + text.replace(
+                "&", "&amp;").replace(">", "&gt;").replace("<", "&lt;") + "</t></is></c>")
+        tail = self[key] = (xml + self.end).encode()
+        return tail
+
+
+class _SerialTails(_Tails):
+    """Date-times that `parse` gives as their time since `EPOCH` (nearly each one distinct:
+    `_datetime_tail` and `_serial` inlined)."""
+
+    def __missing__(self, key: Any) -> bytes:
+        value = None if key is None or self.parse is None else self.parse(key)
+        if isinstance(value, timedelta):
+            serial = value.days + value.seconds / 86400 + value.microseconds / 86_400e6
+            xml = f'" s="{_STYLE["datetime"]}"><v>{serial!r}</v></c>'
+        else:
+            xml = _datetime_tail(value)
+        tail = self[key] = (xml + self.end).encode()
+        return tail
+
+
 def _uncached(tail: Callable[[Any], str], end: str) -> CellColumn:
     return lambda values: ((tail(value) + end).encode() for value in values)
 
@@ -179,6 +211,10 @@ def column_cells(kind: str, index: int, count: int,
     if kind == "datetime" and parse is None:
         # Not cached by value: equal aware instants in two offsets are two local times.
         return _uncached(_datetime_tail, end)
+    if kind == "datetime":
+        return _SerialTails(_datetime_tail, end, parse).column
+    if kind == "text":
+        return _TextTails(_text_tail, end, None).column
     if kind in TAILS:
         return _Tails(TAILS[kind], end, parse).column
     return _uncached(_any_tail, end)
