@@ -7,14 +7,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot import charts, survey_charts
-from bot.core.ports import ChartTexts, Distribution, Panel
-from bot.core.surveys import Loaded, SurveyService
-from bot.exports import survey_wide
-from bot.exports.tables import Scope
-from storage import Store
-from storage.models import Member
+# The charts and the spreadsheet writers load on first use: the bot starts without them.
+if TYPE_CHECKING:
+    from bot.core.ports import ChartTexts, Distribution, Panel
+    from bot.core.surveys import Loaded, SurveyService
+    from storage import Store
+    from storage.models import Member
 
 
 class Documents:
@@ -27,15 +27,21 @@ class Documents:
 
     def progress_chart(self, panels: Sequence[Panel], texts: ChartTexts,
                        language: str) -> bytes:
+        from bot import charts
+
         return charts.progress_chart(panels, texts, language)
 
     def distribution_chart(self, panels: Sequence[Distribution], groups: Sequence[str],
                            language: str, title: str) -> bytes:
+        from bot import survey_charts
+
         return survey_charts.distribution_chart(panels, groups, language, title)
 
     async def workbook(self, surveys: SurveyService, reader: Member, out: Path,
                        project_ids: Sequence[int]) -> int:
-        from bot.exports.spreadsheets import write_xlsx  # the XLSX writer loads on first use
+        from bot.exports import survey_wide
+        from bot.exports.spreadsheets import write_xlsx
+        from bot.exports.tables import Scope
 
         sheets = await survey_wide.survey_sheets(self.store, surveys, reader, reader.timezone)
         return await asyncio.to_thread(write_xlsx, self.database, out,
@@ -44,6 +50,8 @@ class Documents:
 
     async def survey_answers(self, loaded: Loaded, reader: Member, members: set[int] | None,
                              title: str) -> tuple[bytes, int]:
+        from bot.exports import survey_wide
+
         sheets = await survey_wide.readable_sheets(self.store, loaded.definition,
                                                    loaded.campaign.id, reader.language,
                                                    reader.timezone, members, title)

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bot.cli.base import MAX_ID, app, decimal_separator, fail, run_async, settings, with_store
-from bot.exports.tables import Scope
 from bot.i18n import use_language
 from storage import Store
 
 if TYPE_CHECKING:
     from bot.exports.survey_wide import Sheet
+    from bot.exports.tables import Scope
 
 media = typer.Typer(help="Files sent with the reports.", no_args_is_help=True)
 
@@ -36,6 +36,8 @@ async def _scope(store: Store, project: str | None, since: datetime | None,
                  as_member: int | None, zone: str) -> tuple[Scope, str]:
     """The export's scope (that of `as_member` when given) and the time zone of its dates
     (the member's, else `zone`)."""
+    from bot.exports.tables import Scope  # the exports load when a command exports
+
     ids: list[int] | None = None
     if as_member is not None:
         member = await store.members.by_id(as_member)

@@ -34,7 +34,10 @@ from storage.models import Member, Project, Report
 
 PAGE = 5
 MAX_CHARTS = 5  # charts sent for one /summary; the others are one tap away with /summary <project>
-MAX_UPLOAD = 50 * 1024 * 1024  # what a bot may send through Telegram
+# The largest document the bot sends: the smallest of its channels' limits (a Telegram bot
+# sends up to 50 MB, WhatsApp's Cloud API documents up to 100 MB), so that an export is
+# answered the same whichever channel asks for it.
+MAX_DOCUMENT = 50 * 1024 * 1024
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -298,7 +301,7 @@ class ConsultationService:
         with tempfile.TemporaryDirectory(prefix="palabre-export-") as folder:
             path = Path(folder) / name
             rows = await self.documents.workbook(self.surveys, member, path, ids)
-            if path.stat().st_size > MAX_UPLOAD:
+            if path.stat().st_size > MAX_DOCUMENT:
                 return Outcome.of(Reply(_("The spreadsheet is too large to send here. Ask an "
                                           "administrator for `palabre export`, or use /summary.")))
             content = path.read_bytes()

@@ -14,7 +14,6 @@ from bot.core.replies import Outcome, Reply, h
 from bot.i18n import _
 
 MediaKind = Literal["photo", "document", "video", "voice", "audio", "location", "text"]
-BOT_API_DOWNLOAD_LIMIT = 20 * 1024 * 1024  # what getFile serves to a bot at most
 _DEFAULT_EXTENSION = {"photo": ".jpg", "voice": ".ogg", "video": ".mp4", "audio": ".mp3"}
 
 

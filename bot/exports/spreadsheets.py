@@ -12,7 +12,7 @@ import functools
 import io
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -27,8 +27,9 @@ from bot.exports.tables import (
     Table,
     connect_readonly,
     headers,
+    local_time,
 )
-from bot.exports.xlsx_stream import Workbook
+from bot.exports.xlsx_stream import EPOCH, Workbook, column_cells
 from bot.i18n import _
 
 if TYPE_CHECKING:
@@ -47,11 +48,49 @@ _text = csv_text
 # --- XLSX -----------------------------------------------------------------------------------
 
 
+_DAY_ZERO_UTC = EPOCH.replace(tzinfo=UTC)
+
+
+def _since_day_zero(zone: ZoneInfo) -> Callable[[str], timedelta | datetime | None]:
+    """A stored UTC instant as the local time since the spreadsheet's day 0: the time since
+    then in UTC plus the zone's offset at that instant (`local_time`'s local time, without
+    building it: that was half a time cell's cost)."""
+
+    def convert(value: str) -> timedelta | datetime | None:
+        instant = datetime.fromisoformat(value)
+        offset = instant.astimezone(zone).utcoffset() if instant.tzinfo is not None else None
+        if offset is None:
+            return local_time(value, zone)  # stored without its offset: as `local_time` reads it
+        return instant - _DAY_ZERO_UTC + offset
+
+    return convert
+
+
+def _xlsx_conversions(table: Table, zone: ZoneInfo) -> After:
+    """Each column's cells as the workbook's XML, by a writer chosen once by its kind (see
+    `xlsx_stream.column_cells`). Days and instants are converted from the stored texts, once
+    per distinct text: a day repeats on every report of a period, an instant on each value of
+    a report version."""
+    count = len(table.columns)
+    stored: dict[str, Callable[[Any], Any]] = {"date": date.fromisoformat,
+                                               "datetime": _since_day_zero(zone)}
+    conversions: dict[int, Callable[[Iterable[Any]], Iterable[Any]] | Stored] = {}
+    for index, column in enumerate(table.columns):
+        parse = stored.get(column.kind)
+        cells = column_cells(column.kind, index, count, parse)
+        conversions[index] = cells if parse is None else Stored(cells)
+    return conversions
+
+
 def _write_sheet(book: Workbook, conn: sqlite3.Connection, table: Table, scope: Scope,
                  zone: ZoneInfo, progress: Progress | None) -> int:
     book.sheet(_(table.title), headers(table, zone.key), [c.width for c in table.columns])
-    return book.rows([c.kind for c in table.columns], table.rows(conn, scope, zone), progress,
-                     PROGRESS_EVERY)
+    total = 0
+    for count, columns in table.column_chunks(conn, scope, zone, _xlsx_conversions(table, zone)):
+        total += book.chunk(count, columns)
+        if progress is not None:
+            progress(count)
+    return total
 
 
 def write_xlsx(database: Path, out: Path, scope: Scope, timezone: str,

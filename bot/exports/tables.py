@@ -18,6 +18,9 @@ from bot.i18n import N_, _, current_language
 
 Cell = str | int | float | date | datetime | None
 Chunk = list[tuple[Cell, ...]]
+# A chunk as its number of rows and its columns (iterables of cells, read once): a writer that
+# works column by column (XLSX) takes them as they are.
+Columns = tuple[int, list[Iterable[Any]]]
 # A writer's conversion of some columns, by index: each takes a chunk's column (an iterable of
 # its cells) and returns the converted cells.
 After = Mapping[int, "Callable[[Iterable[Any]], Iterable[Any]] | Stored"]
@@ -63,9 +66,15 @@ class Table:
     title: str  # a msgid: the sheet name
     columns: Sequence[Column]
     count_sql: str
-    # The rows in chunks, each column converted; `after` (by column index) is a writer's own
-    # conversion of the cells (a CSV's text made safe), applied in the same pass.
-    chunks: Callable[[sqlite3.Connection, Scope, ZoneInfo, After], Iterator[Chunk]]
+    # The rows in chunks of columns, each column converted; `after` (by column index) is a
+    # writer's own conversion of the cells (a CSV's text made safe), applied in the same pass.
+    column_chunks: Callable[[sqlite3.Connection, Scope, ZoneInfo, After], Iterator[Columns]]
+
+    def chunks(self, conn: sqlite3.Connection, scope: Scope, zone: ZoneInfo,
+               after: After) -> Iterator[Chunk]:
+        """The rows in chunks (each chunk's columns zipped into rows)."""
+        for _count, columns in self.column_chunks(conn, scope, zone, after):
+            yield list(zip(*columns, strict=True))
 
     def rows(self, conn: sqlite3.Connection, scope: Scope,
              zone: ZoneInfo) -> Iterator[tuple[Cell, ...]]:
@@ -88,7 +97,7 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
 # Cached: an instant repeats on each value of a report version, a period on every report of
 # the month; parsing them again is most of a row's cost (datetimes are immutable).
 @functools.lru_cache(maxsize=4096)
-def _local(value: str | None, zone: ZoneInfo) -> datetime | None:
+def local_time(value: str | None, zone: ZoneInfo) -> datetime | None:
     """A stored UTC instant as a naive local time: spreadsheets have no time zones."""
     if value is None:
         return None
@@ -118,6 +127,15 @@ class _Names(dict[str | None, str]):
         return found
 
 
+def _names_by_id(conn: sqlite3.Connection, table: str) -> Callable[[int], str]:
+    """The names of a table's rows (projects, indicators) by id, in the reader's language:
+    rows carry the id, not the names' JSON (a long text read and looked up on every row)."""
+    names = _Names()
+    found = {row_id: names[raw] for row_id, raw in conn.execute(
+        f"SELECT id, name FROM {table}")}  # a table of ours: no user input
+    return found.__getitem__
+
+
 class _Codes(dict[str, str]):
     """Stored codes (a status, a kind) by their names in the current language; an unknown
     code stands for itself."""
@@ -143,10 +161,10 @@ Conversion = tuple[int, Callable[..., Any], int | None]
 
 
 def _converted(batches: Iterable[Sequence[tuple[Any, ...]]], conversions: Sequence[Conversion],
-               width: int, after: After) -> Iterator[Chunk]:
-    """The rows in chunks, each column converted in one `map` over the chunk (the loops run
-    in C; a row-by-row loop in Python was most of an export's time), then the writer's
-    conversions, then cut to the first `width` columns (the rest were only read by
+               width: int, after: After) -> Iterator[Columns]:
+    """The rows in chunks of columns, each column converted in one `map` over the chunk (the
+    loops run in C; a row-by-row loop in Python was most of an export's time), then the
+    writer's conversions, then cut to the first `width` columns (the rest were only read by
     conversions)."""
     for batch in batches:
         columns: list[Iterable[Any]] = list(zip(*batch, strict=True))
@@ -161,7 +179,7 @@ def _converted(batches: Iterable[Sequence[tuple[Any, ...]]], conversions: Sequen
                     columns[index] = convert_column.convert(columns[index])
             else:
                 columns[index] = convert_column(columns[index])
-        yield list(zip(*columns[:width], strict=True))
+        yield len(batch), columns[:width]
 
 
 def _batches(cursor: sqlite3.Cursor) -> Iterator[list[Any]]:
@@ -170,11 +188,11 @@ def _batches(cursor: sqlite3.Cursor) -> Iterator[list[Any]]:
 
 
 def _localizer(zone: ZoneInfo) -> Callable[[str | None], datetime | None]:
-    """`_local` in one zone, cached by instant alone (the cheapest key)."""
+    """`local_time` in one zone, cached by instant alone (the cheapest key)."""
 
     @functools.lru_cache(maxsize=4096)
     def local(value: str | None) -> datetime | None:
-        return _local(value, zone)
+        return local_time(value, zone)
 
     return local
 
@@ -185,11 +203,11 @@ _STATUSES = {"submitted": N_("received"), "accepted": N_("accepted"),
 
 
 def _report_chunks(conn: sqlite3.Connection, scope: Scope, zone: ZoneInfo,
-                   after: After) -> Iterator[Chunk]:
+                   after: After) -> Iterator[Columns]:
     clause, params = scope.where()
     local = _localizer(zone)
     cursor = conn.execute(
-        "SELECT r.reference, r.kind, p.name, o.name, m.display_name, r.period_start,"
+        "SELECT r.reference, r.kind, r.project_id, o.name, m.display_name, r.period_start,"
         " r.period_end, r.status, r.version, r.created_at, r.status_at, v.narrative,"
         " r.status_comment FROM reports r"
         " JOIN projects p ON p.id = r.project_id JOIN members m ON m.id = r.member_id"
@@ -197,7 +215,8 @@ def _report_chunks(conn: sqlite3.Connection, scope: Scope, zone: ZoneInfo,
         " LEFT JOIN report_versions v ON v.report_id = r.id AND v.version = r.version"
         f" WHERE {clause} ORDER BY r.id", params)
     yield from _converted(_batches(cursor), (
-        (1, _Codes(_KINDS).__getitem__, None), (2, _Names().__getitem__, None), (5, _day, None),
+        (1, _Codes(_KINDS).__getitem__, None), (2, _names_by_id(conn, "projects"), None),
+        (5, _day, None),
         (6, _day, None), (7, _Codes(_STATUSES).__getitem__, None), (9, local, None),
         (10, local, None)), 13, after)
 
@@ -208,12 +227,11 @@ def _percent(value: float | None, kind: str) -> Cell:
 
 
 def _value_chunks(conn: sqlite3.Connection, scope: Scope, zone: ZoneInfo,
-                  after: After) -> Iterator[Chunk]:
+                  after: After) -> Iterator[Columns]:
     clause, params = scope.where()
-    names = _Names().__getitem__
     current = {0: _("no"), 1: _("yes")}.__getitem__  # SQLite's comparison gives 0 or 1
     cursor = conn.execute(
-        "SELECT r.reference, p.name, r.period_start, r.period_end, i.code, i.name,"
+        "SELECT r.reference, p.id, r.period_start, r.period_end, i.code, i.id,"
         # A percent indicator's unit is named (%) when it has none.
         " CASE WHEN i.type = 'percent' THEN COALESCE(NULLIF(i.unit, ''), '%') ELSE i.unit END,"
         " iv.value, i.target, v.version, v.version = r.version, v.created_at, i.type"
@@ -224,23 +242,24 @@ def _value_chunks(conn: sqlite3.Connection, scope: Scope, zone: ZoneInfo,
         " JOIN indicators i ON i.id = iv.indicator_id"
         f" WHERE {clause} AND {scope.versions()} ORDER BY r.id, v.version, i.position", params)
     yield from _converted(_batches(cursor), (
-        (1, names, None), (2, _day, None), (3, _day, None), (5, names, None),
+        (1, _names_by_id(conn, "projects"), None), (2, _day, None), (3, _day, None),
+        (5, _names_by_id(conn, "indicators"), None),
         (7, _percent, 12), (8, _percent, 12), (10, current, None),
         (11, _localizer(zone), None)), 12, after)
 
 
 def _attachment_chunks(conn: sqlite3.Connection, scope: Scope, zone: ZoneInfo,
-                       after: After) -> Iterator[Chunk]:
+                       after: After) -> Iterator[Columns]:
     clause, params = scope.where()
     cursor = conn.execute(
-        "SELECT r.reference, p.name, a.kind, a.purpose, a.path, a.mime_type, a.size, a.sha256,"
+        "SELECT r.reference, p.id, a.kind, a.purpose, a.path, a.mime_type, a.size, a.sha256,"
         " a.caption, a.latitude, a.longitude, a.state, a.created_at FROM reports r"
         " JOIN projects p ON p.id = r.project_id"
         " JOIN report_versions v ON v.report_id = r.id AND v.version = r.version"
         " JOIN attachments a ON a.report_version_id = v.id"
         f" WHERE {clause} ORDER BY r.id, a.id", params)
     yield from _converted(_attachment_batches(cursor), (
-        (1, _Names().__getitem__, None), (13, _localizer(zone), None)), 14, after)
+        (1, _names_by_id(conn, "projects"), None), (13, _localizer(zone), None)), 14, after)
 
 
 def _attachment_batches(cursor: sqlite3.Cursor) -> Iterator[list[tuple[Any, ...]]]:

@@ -433,3 +433,61 @@ def test_percent_cells_and_a_french_csv(seeded: Seeded, tmp_path: Path) -> None:
     _run("export", "--format", "csv", "--delimiter", ";", "--decimal", ".", "--out",
          str(tmp_path / "point.csv"), "--project", "eau-ziguinchor")
     assert ";45.5;" in (tmp_path / "point_indicator_values.csv").read_text(encoding="utf-8-sig")
+
+
+def test_xlsx_written_column_by_column_reads_as_the_rows(seeded: Seeded, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """The export's column path (days and instants from the stored texts, each distinct
+    value's cell cached, a column's cache emptied on the way) gives the cells the row-by-row
+    writer gives from the tables' rows: same values, types and formats, awkward values
+    included (empty, formula-like, illegal characters, a percent equal to a plain number)."""
+    from zoneinfo import ZoneInfo
+
+    from bot.exports import xlsx_stream
+    from bot.exports.spreadsheets import write_xlsx
+    from bot.exports.tables import TABLES, Scope, connect_readonly, headers
+    from bot.i18n import use_language
+
+    database = tmp_path / "palabre.db"
+    conn = sqlite3.connect(database, isolation_level=None)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        texts = ["", "-", "+33 6 12", "@here", "=SUM(A1)", "a\x00b\x07 <é> & 'x'", None]
+        versions = [r[0] for r in conn.execute("SELECT id FROM report_versions ORDER BY id")]
+        for index, version in enumerate(versions):
+            conn.execute("UPDATE report_versions SET narrative = ? WHERE id = ?",
+                         (texts[index % len(texts)], version))
+        conn.execute("UPDATE indicator_values SET value = -0.1 WHERE rowid = 1")
+        conn.execute("UPDATE indicator_values SET value = 1e-7 WHERE rowid = 2")
+        conn.execute("UPDATE indicator_values SET value = 12 WHERE rowid = 3")
+        conn.execute("UPDATE indicator_values SET value = 12.0 WHERE rowid = 4")
+        conn.execute(
+            "INSERT INTO attachments (member_id, report_version_id, kind, latitude, longitude,"
+            " state, created_at) SELECT created_by, id, 'location', -16.27, 12.5, 'none',"
+            " created_at FROM report_versions ORDER BY id LIMIT 1")
+    finally:
+        conn.close()
+    monkeypatch.setattr(xlsx_stream, "CACHE_LIMIT", 2)  # caches emptied between chunks
+    monkeypatch.setattr("bot.exports.tables.BATCH", 3)
+    zone = ZoneInfo("Europe/Paris")
+    with use_language("fr"):
+        write_xlsx(database, tmp_path / "columns.xlsx", Scope(), "Europe/Paris")
+        conn = connect_readonly(database)
+        try:
+            book = xlsx_stream.Workbook(tmp_path / "rows.xlsx")
+            for table in TABLES:
+                book.sheet(table.title, headers(table, "Europe/Paris"),
+                           [c.width for c in table.columns])
+                book.rows([c.kind for c in table.columns], table.rows(conn, Scope(), zone))
+            book.close()
+        finally:
+            conn.close()
+    produced = openpyxl.load_workbook(tmp_path / "columns.xlsx")
+    expected = openpyxl.load_workbook(tmp_path / "rows.xlsx")
+    assert any(c.number_format == "0%" for c in produced.worksheets[1]["H"])  # a percent
+    for mine, theirs in zip(produced.worksheets, expected.worksheets, strict=True):
+        assert mine.max_row == theirs.max_row > 2
+        for row, reference in zip(mine.iter_rows(), theirs.iter_rows(), strict=True):
+            assert [(c.value, type(c.value), c.data_type, c.number_format) for c in row] == [
+                (c.value, type(c.value), c.data_type, c.number_format) for c in reference]

@@ -66,3 +66,26 @@ def test_sheet_names_are_made_valid_and_unique() -> None:
 def test_column_letters() -> None:
     assert [column_letter(i) for i in (0, 25, 26, 51, 52, 701, 702)] == [
         "A", "Z", "AA", "AZ", "BA", "ZZ", "AAA"]
+
+
+def test_a_failed_write_is_raised_not_lost() -> None:
+    """Chunks are compressed and written on a worker thread: a disk that fills up still
+    fails the export."""
+    import pytest
+
+    class Full(io.BytesIO):
+        room = 10_000
+
+        def write(self, data: bytes) -> int:  # type: ignore[override]
+            if self.tell() > self.room:
+                raise OSError(28, "No space left on device")
+            return super().write(data)
+
+    out = Full()
+    book = Workbook(out)
+    book.sheet("Rapports", ["Texte", "Nombre"], [20, 10])
+    with pytest.raises(OSError, match="No space left"):
+        book.rows(["text", "number"], ((f"ligne {n} « {n * 7919 % 10007} »", n * 1.5)
+                                       for n in range(200_000)))
+    out.room = 10**9  # room made: the workbook closes (its thread too)
+    book.close()

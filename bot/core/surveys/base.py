@@ -135,7 +135,7 @@ def reference(response: SurveyResponse) -> str:
     return f"Q-{response.campaign_id}-{response.id:06d}"
 
 
-MAX_MEDIA = 10 * 1024 * 1024  # bytes of one media label (Telegram bots send up to 50 MB)
+MAX_MEDIA = 10 * 1024 * 1024  # bytes of one media label: a questionnaire stays light on 2G
 MEDIA_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
                ".gif": "image/gif", ".webp": "image/webp", ".mp3": "audio/mpeg",
                ".ogg": "audio/ogg", ".oga": "audio/ogg", ".opus": "audio/ogg",

@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.config import LANGUAGES
@@ -720,6 +719,8 @@ def _yaml_text(value: str | Text, default_language: str) -> Text:
 
 
 def read_yaml(path: Path) -> Definition:
+    import yaml  # loaded when a YAML questionnaire is read: the bot starts without it
+
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
