@@ -39,6 +39,9 @@ async def _notify_elsewhere(context: PalabreContext, notice: Notice) -> None:
     if other is None:
         log.warning("no channel to notify %s", notice.telegram_user_id)
         return
+    # Nothing leaves about work that could still be rolled back (Telegram's own calls commit
+    # the update's writes in the flood limiter; this one does not go through it).
+    await context.services.store.db.flush_unit()
     try:
         await other(notice)
     except Exception as exc:  # the person acting is not to blame: logged
