@@ -198,6 +198,7 @@ async def _housekeeping(context: PalabreContext) -> None:
     """Forget handled updates after the retention period and declined field updates."""
     services = context.services
     removed = await services.store.inbox.prune(services.clock() - INBOX_RETENTION)
+    removed += await services.store.whatsapp.prune(services.clock() - INBOX_RETENTION)
     purged = await services.field_updates.purge_declined(services.clock())
     if removed or purged:
         log.info("housekeeping: %d inbox entries, %d declined field updates removed",

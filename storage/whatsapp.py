@@ -85,5 +85,15 @@ class WhatsAppRepo:
                                        (event_id,))
         return None if value is None else str(value)
 
+    async def prune(self, before: datetime) -> int:
+        """Delete events closed before `before`, and statuses received before it (nothing
+        settles with them yet); a message id Meta could still retry is older than that."""
+        async with self.db.transaction():
+            cursor = await self.db.execute(
+                "DELETE FROM wa_inbox WHERE (status != 'pending' AND handled_at < ?)"
+                " OR (kind = 'status' AND received_at < ?)",
+                (before.isoformat(), before.isoformat()))
+            return int(cursor.rowcount)
+
     async def count(self) -> int:
         return int(await self.db.fetchval("SELECT COUNT(*) FROM wa_inbox"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -174,3 +175,17 @@ async def test_a_failure_is_recorded_and_the_person_told(
     assert client.texts(AWA) == [tr("fr", "Sorry, something went wrong on our side and this "
                                           "message was not saved. Please send it again in a "
                                           "moment.")]
+
+
+async def test_closed_events_and_old_statuses_are_pruned(processor: WhatsAppProcessor,
+                                                         services: Services) -> None:
+    store = services.store
+    status = WebhookEvent("wamid.OUT1:sent", "status", "", 100, "{}")
+    await processor.record([_text(AWA, "wamid.P1", "help"), status])
+    assert await _settled(processor, services, "wamid.P1") == ["handled"]
+    await processor.stop()  # P2 stays pending
+    later = services.clock() + timedelta(days=31)
+    await store.whatsapp.record([_text(AWA, "wamid.P2", "help")], later)
+    assert await store.whatsapp.prune(services.clock() + timedelta(days=1)) == 2
+    rows = await store.db.fetchall("SELECT event_id, status FROM wa_inbox")
+    assert [(r[0], r[1]) for r in rows] == [("wamid.P2", "pending")]
