@@ -176,13 +176,20 @@ class WhatsAppProcessor:
                 await store.whatsapp.mark(event_id, "handled", self.services.clock(),
                                           None if payload is None else "not a message")
             return
-        member, language = await self._who(event.sender)
+        try:
+            member, language = await self._who(event.sender)
+        except Exception as exc:  # recorded, not retried forever (a store down raises again)
+            log.error("WhatsApp message %s failed: %r", event_id, exc, exc_info=exc)
+            async with store.transaction():
+                await store.whatsapp.fail(event_id, self.services.clock(),
+                                          redact(f"{type(exc).__name__}: {exc}")[:1000])
+            return
         i18n.set_language(language, None if member is None else member.timezone)
         mark = WaInboxMark(self.services, event_id)
         hook_token = commit_hook.set(mark)
         unit_token = store.db.begin_unit()
         error: str | None = None
-        saved = False
+        saved = skipped = False
         try:
             outcome = await handlers.dispatch(event, self._context(wa_id, member))
             if outcome is not None:
@@ -190,6 +197,7 @@ class WhatsAppProcessor:
             await store.db.flush_unit()
         except AlreadyHandled:
             log.info("WhatsApp message %s already handled; skipped", event_id)
+            skipped = True
         except Exception as exc:  # recorded on the row, the person told: never re-run
             log.error("WhatsApp message %s failed: %r", event_id, exc, exc_info=exc)
             error = redact(f"{type(exc).__name__}: {exc}")[:1000]
@@ -201,7 +209,7 @@ class WhatsAppProcessor:
                 store.db.end_unit(unit_token)
                 commit_hook.reset(hook_token)
         if error is None:
-            self.handled += 1
+            self.handled += 0 if skipped else 1
             return
         async with store.transaction():
             await store.whatsapp.fail(event_id, self.services.clock(), error)
