@@ -9,6 +9,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
@@ -17,6 +18,7 @@ from pydantic import SecretStr
 from bot.app import whatsapp_channel
 from bot.channels.whatsapp import signature
 from bot.config import Settings
+from bot.core import invitations
 from bot.emulator import BotApiEmulator
 from bot.emulator.whatsapp import WhatsAppEmulator
 from tests.auxil.members import join
@@ -95,9 +97,12 @@ async def test_a_partner_joins_and_reports_on_whatsapp(
     emulator.drain_events(coordinator.user_id)
     awa = WaPhone(runner, wa, AWA, "Awa Diop")
 
-    # The invitation code typed (as a wa.me link types it); French proposed from +221.
+    # The invitation's wa.me link opens the chat with the code typed; the person sends it.
+    # French is proposed from +221.
     code = await runner.invite("partner", "puits")
-    [prompt] = await awa.send(code)
+    link = urlsplit(invitations.whatsapp_link("+1 555-000-0000", code))
+    [typed] = parse_qs(link.query)["text"]
+    [prompt] = await awa.send(typed)
     assert prompt.text == tr("fr", "Welcome to Palabre! Which language do you prefer?")
     titles = [title for _, title in prompt.choices]
     assert len(titles) == 5 and titles[0] == "Français ✓"  # five languages: a list
