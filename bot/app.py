@@ -118,6 +118,8 @@ async def _post_init(app: PalabreApp) -> None:
     whatsapp = whatsapp_channel(app)
     if whatsapp is not None:
         await whatsapp.start()
+        # Files people send on WhatsApp are fetched with the other files, by Meta's media id.
+        media_fetcher(app).downloads["whatsapp"] = whatsapp.download
         # Telegram's notices for WhatsApp people (a partner's receipt after a review…).
         app.bot_data["notify_other_channel"] = whatsapp.processor.notify
 
@@ -144,6 +146,7 @@ async def _post_stop(app: PalabreApp) -> None:
     # handled is rolled back, pending for the next start.
     whatsapp = whatsapp_channel(app)
     if whatsapp is not None:
+        media_fetcher(app).downloads.pop("whatsapp", None)
         await whatsapp.stop()
     # Before the HTTP client closes: calls under way finish and are recorded (a call cut
     # off half-way would leave its message's delivery unknown).

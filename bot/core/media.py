@@ -13,6 +13,11 @@ from typing import Literal
 from bot.core.replies import Outcome, Reply, h
 from bot.i18n import _
 
+
+class FileTooLarge(Exception):
+    """A received file over the size the bot keeps: refused, never retried."""
+
+
 MediaKind = Literal["photo", "document", "video", "voice", "audio", "location", "text"]
 _DEFAULT_EXTENSION = {"photo": ".jpg", "voice": ".ogg", "video": ".mp4", "audio": ".mp3"}
 

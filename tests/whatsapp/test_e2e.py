@@ -6,6 +6,7 @@ Telegram gets the review card."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from bot.app import whatsapp_channel
+from bot.app import media_fetcher, whatsapp_channel
 from bot.channels.whatsapp import signature
 from bot.config import Settings
 from bot.core import invitations
@@ -285,3 +286,49 @@ async def test_a_message_recorded_before_a_stop_is_handled_at_the_next_start(
     assert await awa.handled("wamid.BEFORE") == "handled"
     [prompt] = wa.messages(AWA)
     assert prompt.text == tr("fr", "Welcome to Palabre! Which language do you prefer?")
+
+
+async def _fetched(runner: BotRunner, attachment_id: int) -> tuple[str, str | None, str | None]:
+    """Run the media fetcher until the attachment is settled; return (state, sha256, path)."""
+    assert runner.app is not None
+    fetcher = media_fetcher(runner.app)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while True:
+        await fetcher.run_once(runner.app.bot)  # returns at once while the job's round runs
+        row = await runner.store.db.fetchone(
+            "SELECT state, sha256, path FROM attachments WHERE id = ?", (attachment_id,))
+        assert row is not None
+        if row[0] != "pending":
+            return str(row[0]), row[1], row[2]
+        if loop.time() > deadline:
+            raise TimeoutError(f"attachment {attachment_id} still pending")
+        await asyncio.sleep(0.01)
+
+
+async def test_files_sent_on_whatsapp_are_fetched_into_the_media_store(
+        runner: BotRunner, wa: WhatsAppEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    awa = WaPhone(runner, wa, AWA, "Awa Diop")
+    await awa.send(await runner.invite("partner", "puits"))
+    await awa.choose("Français")
+    await awa.choose("✅")
+    photo = b"\xff\xd8\xff\xe0 a photo of the new pump " + bytes(range(256)) * 8
+    await awa._settle(await wa.send_media(AWA, "image", photo, "image/jpeg",
+                                          caption="La pompe"))
+    [(attachment_id, media_id)] = [
+        (int(r[0]), str(r[1])) for r in await runner.store.db.fetchall(
+            "SELECT id, file_id FROM attachments WHERE kind = 'photo'")]
+    assert media_id in wa.media  # Meta's media id, as the webhook gave it
+
+    state, digest, path = await _fetched(runner, attachment_id)
+    assert state == "stored" and digest == hashlib.sha256(photo).hexdigest()
+    assert path is not None
+    assert (runner.settings.media_dir / path).read_bytes() == photo
+
+    # A file over the size the bot keeps is refused, not retried.
+    monkeypatch.setattr(runner.settings, "max_download_mb", 0.001)
+    await awa._settle(await wa.send_media(AWA, "document", b"x" * 5000, "application/pdf"))
+    [big] = [int(r[0]) for r in await runner.store.db.fetchall(
+        "SELECT id FROM attachments WHERE kind = 'document'")]
+    state, digest, _path = await _fetched(runner, big)
+    assert (state, digest) == ("refused", None)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
 from bot.channels.telegram import render
-from bot.core.media import storage_notice, store_file
+from bot.core.addresses import Channel, channel_of
+from bot.core.media import FileTooLarge, storage_notice, store_file
 from bot.i18n import use_language
 from bot.logs import redact
 from bot.services import Services
@@ -21,13 +23,21 @@ FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
 
 
+# Another channel's download of a file it recorded (its id in `file_id`), at most so many bytes;
+# raises FileTooLarge for a file over them, anything else for a failure to retry.
+Download = Callable[[Attachment, int], Awaitable[bytes]]
+
+
 class MediaFetcher:
     """Downloads pending attachments; a failure is retried later with growing pauses, never
-    dropped (the Telegram file id was recorded when the message arrived)."""
+    dropped (the channel's file id was recorded when the message arrived). Telegram's files
+    are fetched with getFile; another channel's with the download it registers
+    (`downloads`), each file by the channel its sender writes on."""
 
     def __init__(self, services: Services, batch: int = 20) -> None:
         self.services = services
         self.batch = batch
+        self.downloads: dict[Channel, Download] = {}
         self._lock = asyncio.Lock()  # one round at a time, even if a round is slow
         # Why the media folder cannot be written (read-only, disk full), None while it can:
         # logged and told to the administrators once per change, not once per file and round.
@@ -43,15 +53,41 @@ class MediaFetcher:
             stored = 0
             for attachment in due:
                 try:
-                    stored += await self._fetch(bot, attachment)
+                    channel = await self._channel(attachment)
+                    stored += (await self._fetch(bot, attachment) if channel == "telegram"
+                               else await self._fetch_other(bot, channel, attachment))
                 except Exception as exc:  # one file never holds back the others
                     log.warning("attachment %s: unexpected %s", attachment.id,
                                 redact(repr(exc)))
                     await self._retry(attachment, exc)
             return stored
 
+    async def _channel(self, attachment: Attachment) -> Channel:
+        """The channel the file came by: its sender's (a forgotten sender's: Telegram's)."""
+        if attachment.member_id is None:
+            return "telegram"
+        member = await self.services.store.members.by_id(attachment.member_id)
+        if member is None or member.telegram_user_id is None:
+            return "telegram"
+        return channel_of(member.telegram_user_id)
+
+    async def _fetch_other(self, bot: Bot, channel: Channel, attachment: Attachment) -> int:
+        """Fetch a file received on another channel with that channel's download."""
+        download = self.downloads.get(channel)
+        if download is None:  # the channel is not served now: the file waits for it
+            await self._retry(attachment, RuntimeError(f"{channel} is not served"), quiet=True)
+            return 0
+        try:
+            data = await download(attachment, self.services.settings.max_download_bytes)
+        except FileTooLarge:
+            await self._refuse(attachment, "file too big")
+            return 0
+        except Exception as exc:  # a failure of the channel: retried later
+            await self._retry(attachment, exc)
+            return 0
+        return await self._keep(bot, attachment, data)
+
     async def _fetch(self, bot: Bot, attachment: Attachment) -> int:
-        store = self.services.store
         settings = self.services.settings
         assert attachment.file_id is not None
         try:
@@ -71,6 +107,12 @@ class MediaFetcher:
         except (TelegramError, OSError) as exc:
             await self._retry(attachment, exc)
             return 0
+        return await self._keep(bot, attachment, data)
+
+    async def _keep(self, bot: Bot, attachment: Attachment, data: bytes) -> int:
+        """Store a downloaded file by its content hash and record it on its attachment."""
+        store = self.services.store
+        settings = self.services.settings
         try:
             digest, relative = await asyncio.to_thread(
                 store_file, settings.media_dir, data, attachment.kind, attachment.mime_type)

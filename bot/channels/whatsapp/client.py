@@ -45,6 +45,10 @@ class WhatsAppError(Exception):
         return self.code == _REFUSED_OUTSIDE_WINDOW
 
 
+class FileOverLimit(WhatsAppError):
+    """A person's file larger than the bot keeps (refused before it is read whole)."""
+
+
 @dataclass(frozen=True)
 class MediaFile:
     content: bytes
@@ -103,7 +107,7 @@ class WhatsAppClient:
         info = await self._call("GET", f"{self.base_url}/{media_id}")
         size = int(info.get("file_size") or 0)
         if size > max_bytes:
-            raise WhatsAppError(f"file of {size} bytes over the limit", outcome=Outcome.REFUSED)
+            raise FileOverLimit(f"file of {size} bytes over the limit", outcome=Outcome.REFUSED)
         url = str(info["url"])
         try:
             async with self.session.get(url, headers=self._headers,
@@ -116,7 +120,7 @@ class WhatsAppClient:
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise WhatsAppError(f"download failed: {type(exc).__name__}") from exc
         if len(content) > max_bytes:
-            raise WhatsAppError("file over the limit", outcome=Outcome.REFUSED)
+            raise FileOverLimit("file over the limit", outcome=Outcome.REFUSED)
         return MediaFile(content, str(info.get("mime_type") or "application/octet-stream"))
 
     async def display_number(self) -> str:

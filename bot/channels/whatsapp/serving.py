@@ -8,11 +8,13 @@ import logging
 import aiohttp
 from aiohttp import web
 
-from bot.channels.whatsapp.client import WhatsAppClient
+from bot.channels.whatsapp.client import FileOverLimit, WhatsAppClient
 from bot.channels.whatsapp.processor import NoticeSender, WhatsAppProcessor
 from bot.channels.whatsapp.webhook import PATH, webhook_app
+from bot.core.media import FileTooLarge
 from bot.logs import add_secret
 from bot.services import Services
+from storage.models import Attachment
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ class WhatsAppChannel:
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self._processor: WhatsAppProcessor | None = None
+        self._client: WhatsAppClient | None = None
 
     @property
     def processor(self) -> WhatsAppProcessor:
@@ -43,8 +46,9 @@ class WhatsAppChannel:
         """Open the client, start the processor (pending messages first), then the webhook."""
         settings = self.services.settings
         self._session = aiohttp.ClientSession()
-        client = WhatsAppClient(self._session, base_url=settings.whatsapp_base_url,
-                                token=self.token, phone_number_id=self.phone_number_id)
+        client = self._client = WhatsAppClient(
+            self._session, base_url=settings.whatsapp_base_url, token=self.token,
+            phone_number_id=self.phone_number_id)
         self._processor = WhatsAppProcessor(self.services, client,
                                             notify_other=self.notify_other)
         await self._processor.start()
@@ -59,6 +63,19 @@ class WhatsAppChannel:
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else int(port)
         log.info("WhatsApp webhook listening on %s:%d%s", host, self.port, PATH)
+
+    async def download(self, attachment: Attachment, max_bytes: int) -> bytes:
+        """A person's file, by the media id recorded on its attachment (Meta's address first,
+        then the bytes, the token on both calls); FileTooLarge over `max_bytes`."""
+        if self._client is None:
+            raise RuntimeError("WhatsApp is not started")
+        if not attachment.file_id:
+            raise ValueError(f"attachment {attachment.id} has no media id")
+        try:
+            media = await self._client.download(attachment.file_id, max_bytes)
+        except FileOverLimit as exc:
+            raise FileTooLarge(str(exc)) from exc
+        return media.content
 
     async def stop(self) -> None:
         """Stop receiving first, then handling (what is under way stays pending), then the
