@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -20,6 +22,14 @@ class _Event(Protocol):
     def timestamp(self) -> int: ...
     @property
     def payload(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class NumberedOffer:
+    """The numbered choices offered last to a person, and the messages that offered them."""
+
+    wamids: tuple[str, ...]
+    choices: dict[str, str]  # the number typed -> the choice's reference
 
 
 class WhatsAppRepo:
@@ -75,10 +85,71 @@ class WhatsAppRepo:
             (now.isoformat(), error, event_id))
 
     async def scrub_person(self, wa_id: str) -> None:
-        """Drop a person's number and the raw payloads of their events (/forget); a pending
-        message without payload is closed unanswered by the processor."""
+        """Drop a person's number, the raw payloads of their events and their conversation
+        state (/forget); a pending message without payload is closed unanswered by the
+        processor."""
         await self.db.execute(
             "UPDATE wa_inbox SET payload = NULL, wa_id = '' WHERE wa_id = ?", (wa_id,))
+        await self.db.execute("DELETE FROM wa_numbered_choices WHERE wa_id = ?", (wa_id,))
+        await self.db.execute("DELETE FROM wa_pending_replies WHERE wa_id = ?", (wa_id,))
+
+    # --- numbered choices ------------------------------------------------------------
+
+    async def offer_numbers(self, wa_id: str, wamids: Sequence[str],
+                            choices: Mapping[str, str], now: datetime) -> None:
+        """Keep the numbered choices just offered to the person, replacing the previous offer."""
+        async with self.db.transaction():
+            await self.db.execute(
+                "INSERT OR REPLACE INTO wa_numbered_choices (wa_id, wamids, choices, offered_at)"
+                " VALUES (?, ?, ?, ?)",
+                (wa_id, json.dumps(list(wamids)), json.dumps(dict(choices)), now.isoformat()))
+
+    async def drop_numbers(self, wa_id: str) -> None:
+        """Forget the person's numbered choices (a reply with other choices replaced them)."""
+        if await self.numbered(wa_id) is None:
+            return  # no write: most replies come with no numbered offer before them
+        async with self.db.transaction():
+            await self.db.execute("DELETE FROM wa_numbered_choices WHERE wa_id = ?", (wa_id,))
+
+    async def numbered(self, wa_id: str) -> NumberedOffer | None:
+        """The numbered choices offered last to the person, if any."""
+        row = await self.db.fetchone(
+            "SELECT wamids, choices FROM wa_numbered_choices WHERE wa_id = ?", (wa_id,))
+        if row is None:
+            return None
+        wamids, choices = json.loads(str(row[0])), json.loads(str(row[1]))
+        return NumberedOffer(tuple(str(w) for w in wamids),
+                             {str(k): str(v) for k, v in choices.items()})
+
+    # --- the lost-reply note ---------------------------------------------------------
+
+    def reply_pending(self, wa_id: str, person_id: int, event_id: str, now: datetime) -> None:
+        """Note that this message's replies are not sent yet (inside its transaction; sent
+        with its COMMIT). Only for a member: a visitor has no guided flow, and the person a
+        /forget has just removed (in this same transaction) must not come back with it."""
+        self.db.execute_later(
+            "INSERT OR REPLACE INTO wa_pending_replies (wa_id, event_id, since, delivered_at)"
+            " SELECT ?, ?, ?, NULL WHERE EXISTS (SELECT 1 FROM members"
+            " WHERE telegram_user_id = ?)", (wa_id, event_id, now.isoformat(), person_id))
+
+    async def replies_sent(self, wa_id: str, event_id: str | None, now: datetime) -> None:
+        """Settle the note once every reply got its wamid: for the message `event_id` that
+        moved the flow, or (`event_id` None) for a message that showed the current step again,
+        which counts as that step's delivery only if it had not been delivered yet."""
+        if event_id is None:
+            await self.db.write_batch([(
+                "UPDATE wa_pending_replies SET delivered_at = ?"
+                " WHERE wa_id = ? AND delivered_at IS NULL", [(now.isoformat(), wa_id)])])
+        else:
+            await self.db.write_batch([(
+                "UPDATE wa_pending_replies SET delivered_at = ? WHERE wa_id = ? AND event_id = ?",
+                [(now.isoformat(), wa_id, event_id)])])
+
+    async def reply_lost(self, wa_id: str) -> bool:
+        """Whether the last replies that moved the person's flow were not all sent."""
+        return await self.db.fetchval(
+            "SELECT 1 FROM wa_pending_replies WHERE wa_id = ? AND delivered_at IS NULL",
+            (wa_id,)) is not None
 
     async def status(self, event_id: str) -> str | None:
         value = await self.db.fetchval("SELECT status FROM wa_inbox WHERE event_id = ?",

@@ -332,3 +332,51 @@ async def test_files_sent_on_whatsapp_are_fetched_into_the_media_store(
         "SELECT id FROM attachments WHERE kind = 'document'")]
     state, digest, _path = await _fetched(runner, big)
     assert (state, digest) == ("refused", None)
+
+
+def _many_projects(count: int) -> str:
+    """A network where the partner reports on `count` projects."""
+    projects = "".join(
+        f"""  - id: p{i:02d}
+    name: Projet {i:02d}
+    country: SN
+    timezone: Africa/Dakar
+    collectivities: [rennes]
+    partners: [ziguinchor]
+    cadence: "FREQ=MONTHLY;BYMONTHDAY=25"
+    indicators:
+      - {{code: wells{i}, name: Puits {i}, type: integer, min: 0, max: 200}}
+""" for i in range(1, count + 1))
+    return NETWORK.split("projects:")[0] + "projects:\n" + projects
+
+
+async def _restart(runner: BotRunner, wa: WhatsAppEmulator) -> None:
+    """Stop the bot and start it again (a new process: nothing kept in memory)."""
+    await runner.restart()
+    assert runner.app is not None
+    channel = whatsapp_channel(runner.app)
+    assert channel is not None
+    wa.webhook_url = f"http://127.0.0.1:{channel.port}/whatsapp/webhook"
+
+
+async def test_numbered_choices_survive_a_restart(runner: BotRunner, wa: WhatsAppEmulator,
+                                                  tmp_path: Path) -> None:
+    network = tmp_path / "many.yaml"
+    network.write_text(_many_projects(11), encoding="utf-8")
+    await runner.load_network(network)
+    awa = WaPhone(runner, wa, AWA, "Awa Diop")
+    await awa.send(await runner.invite("partner", [f"p{i:02d}" for i in range(1, 12)]))
+    await awa.choose("Français")
+    await awa.choose("✅")
+    # Eleven projects and Cancel: more than a list holds, numbered lines.
+    offer = await awa.send("report")
+    assert "7. Projet 07" in offer[-1].text and "12. " in offer[-1].text
+    assert offer[-1].choices == []
+    await _restart(runner, wa)
+    choice, period = await awa.send("7")
+    assert choice.text == "✓ Projet 07"  # the choice made, as a press shows it
+    assert period.text.startswith("*Projet 07*\n")  # the period of project 7 is asked
+    # /forget removes the offer with the rest of the person's state.
+    await awa.send("forget")
+    await awa.choose(tr("fr", "Yes, delete"))
+    assert await runner.store.whatsapp.numbered(AWA) is None

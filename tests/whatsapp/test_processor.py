@@ -103,34 +103,76 @@ def test_person_ids_on_two_channels() -> None:
         "fr", "pt-BR", "pt", "es", "en", None]
 
 
-def test_commands_typed_without_the_slash(processor: WhatsAppProcessor) -> None:
-    def read(body: str) -> object:
-        return processor.read(AWA, _text(AWA, "wamid.X", body).payload)
+async def test_commands_typed_without_the_slash(processor: WhatsAppProcessor) -> None:
+    async def read(body: str) -> object:
+        return await processor.read(AWA, _text(AWA, "wamid.X", body).payload)
 
     for typed in ("report", "Report", " report ", "/report"):
-        event = read(typed)
+        event = await read(typed)
         assert isinstance(event, Command) and event.name == "report", typed
     assert "report" in handlers.command_names()
-    event = read("/report R-2026-000001")
+    event = await read("/report R-2026-000001")
     assert isinstance(event, Command) and event.args == ("R-2026-000001",)
     # A sentence that starts with a command's name, and an unknown word, stay texts.
     for typed in ("report was late", "hello", "rapport"):
-        event = read(typed)
+        event = await read(typed)
         assert isinstance(event, Text) and event.body == typed
-    assert processor.read(AWA, None) is None  # its payload deleted by /forget
+    assert await processor.read(AWA, None) is None  # its payload deleted by /forget
+
+
+def _numbered_reply(question: str, codes: list[str]) -> Reply:
+    """A reply with more choices than a list holds: sent as numbered lines."""
+    return Reply(question, buttons=tuple((Button(f"Choice {i}", AccountLanguage(code)),)
+                                         for i, code in enumerate(codes, start=1)))
 
 
 async def test_a_number_typed_answers_a_numbered_choice(processor: WhatsAppProcessor,
                                                         client: Client) -> None:
     languages = ["fr", "en", "pt", "pt_BR", "es"] * 3  # more than a list holds: numbered
-    buttons = tuple((Button(f"Choice {i}", AccountLanguage(code)),)
-                    for i, code in enumerate(languages, start=1))
-    await processor.send_reply(AWA, Reply("Which one?", buttons=buttons))
+    await processor.send_reply(AWA, _numbered_reply("Which one?", languages))
     assert "12. Choice 12" in client.texts(AWA)[-1]
-    event = processor.read(AWA, _text(AWA, "wamid.Y", "4").payload)
+    event = await processor.read(AWA, _text(AWA, "wamid.Y", "4").payload)
     assert isinstance(event, Choice) and event.data == AccountLanguage("pt_BR").pack()
     # Someone else's number is theirs: a number typed by another person stays a text.
-    assert isinstance(processor.read(BINTA, _text(BINTA, "wamid.Z", "4").payload), Text)
+    assert isinstance(await processor.read(BINTA, _text(BINTA, "wamid.Z", "4").payload), Text)
+
+
+def _quoting(wa_id: str, wamid: str, body: str, quoted: str) -> WebhookEvent:
+    """A text typed in reply to (quoting) the message `quoted`."""
+    payload = {"from": wa_id, "id": wamid, "timestamp": "1772546700", "type": "text",
+               "text": {"body": body}, "context": {"id": quoted}}
+    return WebhookEvent(wamid, "message", wa_id, 1772546700, json.dumps(payload))
+
+
+async def test_numbered_choices_survive_a_restart_and_an_older_offer_is_refused(
+        services: Services, client: Client) -> None:
+    first = WhatsAppProcessor(services, cast(WhatsAppClient, client))
+    await first.send_reply(AWA, _numbered_reply("Which one?", ["fr"] * 11))
+    [older] = [f"wamid.OUT{len(client.sent)}"]
+    await first.send_reply(AWA, _numbered_reply("And now?", ["en", "es", "pt"] * 4))
+    [latest] = [f"wamid.OUT{len(client.sent)}"]
+    # A new processor (a restart: nothing kept in memory) reads the number from the store.
+    second = WhatsAppProcessor(services, cast(WhatsAppClient, client))
+    event = await second.read(AWA, _text(AWA, "wamid.N1", "2").payload)
+    assert isinstance(event, Choice) and event.data == AccountLanguage("es").pack()
+    event = await second.read(AWA, _quoting(AWA, "wamid.N2", "2", latest).payload)
+    assert isinstance(event, Choice) and event.data == AccountLanguage("es").pack()
+    # Typed in reply to the older offer (or to a message the bot never sent): refused like a
+    # stale button, nothing changed.
+    await second.start()
+    try:
+        for n, quoted in enumerate((older, "wamid.FORGED")):
+            wamid = f"wamid.S{n}"
+            await second.record([_quoting(AWA, wamid, "2", quoted)])
+            assert await _settled(second, services, wamid) == ["handled"]
+            assert client.texts(AWA)[-1] == tr("fr", "This button has expired. Nothing was "
+                                                     "changed.")
+    finally:
+        await second.stop()
+    assert await services.store.members.by_telegram_id(-int(AWA)) is None
+    # The next reply with other choices replaces the offer: the number is a text again.
+    await second.send_reply(AWA, Reply("Sure?", buttons=((Button("Yes", AccountLanguage("fr")),),)))
+    assert isinstance(await second.read(AWA, _text(AWA, "wamid.N3", "2").payload), Text)
 
 
 async def test_handled_once_in_order_per_person(processor: WhatsAppProcessor,

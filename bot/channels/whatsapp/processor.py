@@ -21,7 +21,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiosqlite
@@ -33,6 +33,7 @@ from bot.channels.whatsapp.client import WhatsAppClient, WhatsAppError
 from bot.channels.whatsapp.events import WebhookEvent, message_event
 from bot.core import addresses
 from bot.core.events import Choice, Command, InboundEvent, Text
+from bot.core.onboarding import expired_button
 from bot.core.people import Person
 from bot.core.replies import Document, Notice, Outcome, Reply
 from bot.i18n import _
@@ -54,22 +55,43 @@ class AlreadyHandled(Exception):
     """Another worker closed this message first: roll back, and skip it."""
 
 
-class WaInboxMark:
-    """Mark the message's `wa_inbox` row handled inside the transaction of its writes."""
+@dataclass(frozen=True)
+class StaleNumber:
+    """A number typed in reply to another message than the last numbered offer (an older
+    offer, or a forged context): refused like a stale button."""
 
-    def __init__(self, services: Services, event_id: str) -> None:
+    sender: Person
+
+
+class WaInboxMark:
+    """Mark the message's `wa_inbox` row handled inside the transaction of its writes, and
+    note there that its replies are pending when those writes may move a flow."""
+
+    def __init__(self, services: Services, event_id: str, wa_id: str) -> None:
         self.services = services
         self.database = services.store.db
         self.event_id = event_id
+        self.wa_id = wa_id
         self.marked = False
+        self.moved = False  # the note was set with the message's writes
+        self.shows_state = False  # the answer only shows the flow under way again
         self._tentative = False
+        self._moved = False
 
     async def before_commit(self, conn: aiosqlite.Connection) -> None:
         if self.marked:
             return
-        if not await self.services.store.whatsapp.mark(self.event_id, "handled",
-                                                       self.services.clock()):
+        whatsapp, now = self.services.store.whatsapp, self.services.clock()
+        if not await whatsapp.mark(self.event_id, "handled", now):
             raise AlreadyHandled(self.event_id)
+        if self.database.unit_writing() and not self.shows_state:
+            # Writes that may move a flow (docs/architecture.md, "Lost replies"): settled once
+            # every reply is sent; until then a stop or a failed send leaves the note, and the
+            # person's next text is not taken as the next answer. A message that only read, or
+            # showed the same step again, moved nothing.
+            whatsapp.reply_pending(self.wa_id, addresses.whatsapp_person(self.wa_id),
+                                   self.event_id, now)
+            self._moved = True
         self._tentative = True
 
     def settled(self) -> bool:
@@ -78,10 +100,12 @@ class WaInboxMark:
     def after_commit(self) -> None:
         if self._tentative:
             self.marked = True
+            self.moved = self._moved
             self._tentative = False
 
     def after_rollback(self) -> None:
         self._tentative = False
+        self._moved = False
 
 
 class WhatsAppProcessor:
@@ -96,9 +120,6 @@ class WhatsAppProcessor:
         self._slots = asyncio.Semaphore(max_concurrent)
         self._active: dict[str, asyncio.Task[None]] = {}
         self._runner: asyncio.Task[None] | None = None
-        # A reply with more choices than a list holds is sent as numbered lines: the number
-        # the person types stands for the choice (kept per person until their next reply).
-        self._numbered: dict[str, dict[str, str]] = {}
         self.handled = 0  # messages handled by this processor (for tests and logs)
 
     # --- the webhook's side ----------------------------------------------------------
@@ -169,7 +190,7 @@ class WhatsAppProcessor:
 
     async def _handle(self, wa_id: str, event_id: str, payload: str | None) -> None:
         store = self.services.store
-        event = self.read(wa_id, payload)
+        event = await self.read(wa_id, payload)
         if event is None:
             # Nothing a person can be answered about (deleted by /forget, or not readable).
             async with store.transaction():
@@ -185,13 +206,15 @@ class WhatsAppProcessor:
                                           redact(f"{type(exc).__name__}: {exc}")[:1000])
             return
         i18n.set_language(language, None if member is None else member.timezone)
-        mark = WaInboxMark(self.services, event_id)
+        reply_lost = await store.whatsapp.reply_lost(wa_id)
+        mark = WaInboxMark(self.services, event_id, wa_id)
         hook_token = commit_hook.set(mark)
         unit_token = store.db.begin_unit()
         error: str | None = None
         saved = skipped = False
         try:
-            outcome = await handlers.dispatch(event, self._context(wa_id, member))
+            outcome = (expired_button() if isinstance(event, StaleNumber) else
+                       await handlers.dispatch(event, self._context(wa_id, member, reply_lost)))
             if outcome is not None:
                 await self.answer(wa_id, outcome)
             await store.db.flush_unit()
@@ -210,14 +233,20 @@ class WhatsAppProcessor:
                 commit_hook.reset(hook_token)
         if error is None:
             self.handled += 0 if skipped else 1
+            if not skipped and (mark.moved or mark.shows_state):
+                # Every reply got its wamid: the step they show is on the person's screen.
+                await store.whatsapp.replies_sent(
+                    wa_id, event_id if mark.moved else None, self.services.clock())
             return
         async with store.transaction():
             await store.whatsapp.fail(event_id, self.services.clock(), error)
         await self._reassure(wa_id, saved)
 
-    def read(self, wa_id: str, payload: str | None) -> InboundEvent | None:
+    async def read(self, wa_id: str,
+                   payload: str | None) -> InboundEvent | StaleNumber | None:
         """The neutral event of a recorded message, read as WhatsApp people type: a known
-        command's bare word ("report") is the command, a number answers a numbered choice."""
+        command's bare word ("report") is the command, a number answers the numbered choice
+        offered last (kept in the store: it survives a restart)."""
         if payload is None:
             return None
         try:
@@ -228,10 +257,13 @@ class WhatsAppProcessor:
         if not isinstance(event, Text):
             return event
         typed = event.body.strip()
-        numbered = self._numbered.get(wa_id, {})
-        if typed in numbered:
+        offer = (await self.services.store.whatsapp.numbered(wa_id)
+                 if typed.isascii() and typed.isdigit() else None)
+        if offer is not None and typed in offer.choices:
+            if event.reply_to is not None and event.reply_to not in offer.wamids:
+                return StaleNumber(event.sender)
             return Choice(channel=event.channel, sender=event.sender, chat_id=event.chat_id,
-                          message_id=None, data=numbered[typed])
+                          message_id=None, data=offer.choices[typed])
         # Only a message that is the bare word: "report" is the command, "report was late"
         # stays a sentence (a comment, a field update).
         word = typed.lower()
@@ -255,7 +287,7 @@ class WhatsAppProcessor:
         return None, (pending.language if pending
                       else i18n.negotiate(person.language_code, settings.default_language))
 
-    def _context(self, wa_id: str, member: Member | None) -> Context:
+    def _context(self, wa_id: str, member: Member | None, reply_lost: bool) -> Context:
         async def send(outcome: Outcome) -> None:
             """Send an answer now, before the route's own (its writes committed first)."""
             await self.answer(wa_id, outcome)
@@ -263,14 +295,16 @@ class WhatsAppProcessor:
         async def busy(kind: Busy) -> None:
             """WhatsApp shows no upload indicator: nothing to do."""
 
-        # The lost-reply note is Telegram's inbox's so far: WhatsApp's is not kept yet.
-        return Context(services=self.services, member=member, reply_lost=False, send=send,
+        return Context(services=self.services, member=member, reply_lost=reply_lost, send=send,
                        busy=busy)
 
     # --- answers ---------------------------------------------------------------------
 
     async def answer(self, wa_id: str, outcome: Outcome) -> None:
         """Send the outcome: the replies, a button's toast as a text, the notices."""
+        hook = commit_hook.get()
+        if outcome.stays and isinstance(hook, WaInboxMark) and hook.wa_id == wa_id:
+            hook.shows_state = True  # a step shown again moves nothing (see the mark)
         # Nothing leaves before the message's writes (and its inbox mark) are committed.
         await self.services.store.db.flush_unit()
         for reply in outcome.replies:
@@ -310,12 +344,16 @@ class WhatsAppProcessor:
                 return
             reply = replace(reply, text=reply.text if kind == "audio" else "…")
         layout = render.layout(reply, list_button=_("Choose"))
+        wamids = [await self.client.send(wa_id, kind, content)
+                  for kind, content in layout.messages]
+        # A reply with more choices than a list holds is sent as numbered lines: the number
+        # the person types stands for the choice, kept in the store until the next reply with
+        # choices (a restart must not forget it).
+        whatsapp = self.services.store.whatsapp
         if layout.numbered:
-            self._numbered[wa_id] = layout.numbered
+            await whatsapp.offer_numbers(wa_id, wamids, layout.numbered, self.services.clock())
         elif reply.buttons:
-            self._numbered.pop(wa_id, None)
-        for kind, content in layout.messages:
-            await self.client.send(wa_id, kind, content)
+            await whatsapp.drop_numbers(wa_id)
 
     async def _reassure(self, wa_id: str, saved: bool) -> None:
         if saved:
