@@ -380,3 +380,70 @@ async def test_numbered_choices_survive_a_restart(runner: BotRunner, wa: WhatsAp
     await awa.send("forget")
     await awa.choose(tr("fr", "Yes, delete"))
     assert await runner.store.whatsapp.numbered(AWA) is None
+
+
+async def _joined_and_at_the_first_number(runner: BotRunner,
+                                          wa: WhatsAppEmulator) -> WaPhone:
+    """Awa joins, starts a report and is asked its first number."""
+    awa = WaPhone(runner, wa, AWA, "Awa Diop")
+    await awa.send(await runner.invite("partner", "puits"))
+    await awa.choose("Français")
+    await awa.choose("✅")
+    await awa.send("report")
+    answered = await awa.choose("✓")
+    assert answered[-1].text.startswith("1/1 · *Puits réhabilités*")
+    return awa
+
+
+async def _draft(runner: BotRunner) -> tuple[list[float], str | None]:
+    """The open report draft's numbers and narrative."""
+    member = await runner.store.members.by_telegram_id(-int(AWA))
+    assert member is not None
+    draft = await runner.store.reports.open_draft(member.id, "report")
+    assert draft is not None
+    values = await runner.store.reports.values(draft.id)
+    return [float(v) for v in values.values()], draft.narrative
+
+
+async def test_a_reply_not_sent_leaves_the_lost_reply_note(
+        runner: BotRunner, wa: WhatsAppEmulator) -> None:
+    awa = await _joined_and_at_the_first_number(runner, wa)
+    narrative_question = tr("fr", "In a few words, how did the period go? Write it, or send "
+                                  "a voice note.")
+    # The number is saved, but the next question's send fails (Meta's 500: its outcome is
+    # unknown, never re-sent).
+    wa.fail_next(1, "An unknown error occurred", http_status=500)
+    wamid = await wa.send_text(AWA, "7")
+    assert await awa.handled(wamid) == "failed"
+    assert await _draft(runner) == ([7.0], None)
+    assert await runner.store.whatsapp.reply_lost(AWA)
+    [told] = wa.messages(AWA)[awa.seen:]
+    awa.seen += 1
+    assert told.text.startswith(tr("fr", "✅ What you sent is saved, but my answer did not get "
+                                         "through. Send any message and I will show you where "
+                                         "you are."))
+    # Awa never saw the narrative question: her text is not taken as its answer; she is shown
+    # what is saved and the question again.
+    answered = await awa.send("Tout va bien")
+    assert answered[0].text.startswith("⚠️ " + tr(
+        "fr", "My last answer may not have reached you. Nothing is lost."))
+    assert "Puits réhabilités : 7" in answered[0].text
+    assert answered[-1].text == narrative_question
+    assert await _draft(runner) == ([7.0], None)
+    # Shown and sent: the note is settled, and the text now answers the question.
+    assert not await runner.store.whatsapp.reply_lost(AWA)
+    answered = await awa.send("Tout va bien")
+    assert await _draft(runner) == ([7.0], "Tout va bien")
+    assert answered[-1].text != narrative_question
+
+
+async def test_replies_sent_settle_the_note(runner: BotRunner, wa: WhatsAppEmulator) -> None:
+    awa = await _joined_and_at_the_first_number(runner, wa)
+    [narrative] = await awa.send("7")  # moved the flow, and its reply was sent
+    assert narrative.text == tr("fr", "In a few words, how did the period go? Write it, or "
+                                      "send a voice note.")
+    row = await runner.store.db.fetchone(
+        "SELECT delivered_at FROM wa_pending_replies WHERE wa_id = ?", (AWA,))
+    assert row is not None and row[0] is not None
+    await awa.send("Tout va bien")
+    assert await _draft(runner) == ([7.0], "Tout va bien")
