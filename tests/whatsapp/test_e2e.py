@@ -447,3 +447,78 @@ async def test_replies_sent_settle_the_note(runner: BotRunner, wa: WhatsAppEmula
     assert row is not None and row[0] is not None
     await awa.send("Tout va bien")
     assert await _draft(runner) == ([7.0], "Tout va bien")
+
+
+async def test_a_stop_between_recording_and_handling_answers_once(
+        runner: BotRunner, wa: WhatsAppEmulator, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import handlers
+    from bot.core.events import InboundEvent, Text
+    from bot.core.replies import Outcome
+    from handlers.routing import Context
+    from storage import Store
+
+    network = tmp_path / "two.yaml"
+    network.write_text(NETWORK + "      - {code: pumps, name: Pompes installées, type: integer,"
+                                 " min: 0, max: 200}\n", encoding="utf-8")
+    await runner.load_network(network)
+    awa = WaPhone(runner, wa, AWA, "Awa Diop")
+    await awa.send(await runner.invite("partner", "puits"))
+    await awa.choose("Français")
+    await awa.choose("✅")
+    await awa.send("report")
+    answered = await awa.choose("✓")
+    assert answered[-1].text.startswith("1/2 · *Puits réhabilités*")
+    answered = await awa.send("7")
+    assert answered[-1].text.startswith("2/2 · *Pompes installées*")
+
+    # The second number is recorded (the webhook answered 200) and its handling has written
+    # the answer, not yet committed, when the bot is stopped.
+    real_dispatch = handlers.dispatch
+    reached = asyncio.Event()
+
+    async def dispatch_then_stall(event: InboundEvent, ctx: Context) -> Outcome | None:
+        """Handle the message, then wait for the stop before anything is committed or sent."""
+        outcome = await real_dispatch(event, ctx)
+        if isinstance(event, Text) and event.body == "9":
+            reached.set()
+            await asyncio.Event().wait()  # until cancelled by the stop
+        return outcome
+
+    monkeypatch.setattr(handlers, "dispatch", dispatch_then_stall)
+    wamid = await wa.send_text(AWA, "9")
+    [recorded] = [body for body, status in wa.deliveries
+                  if status == 200 and wamid in json.dumps(body)]
+    await asyncio.wait_for(reached.wait(), 10)
+    await runner.stop()
+    monkeypatch.setattr(handlers, "dispatch", real_dispatch)
+    store = await Store.open(runner.settings.database)
+    try:
+        assert await store.whatsapp.status(wamid) == "pending"  # rolled back, on disk
+    finally:
+        await store.close()
+    assert awa.seen == len(wa.messages(AWA))  # nothing was said about the 9
+
+    await _restart(runner, wa)
+    assert await wa.deliver(recorded) == 200  # Meta retrying it meanwhile: recorded once
+    assert await awa.handled(wamid) == "handled"
+    answered = wa.messages(AWA)[awa.seen:]
+    awa.seen += len(answered)
+    assert [m.text for m in answered] == [tr("fr", "In a few words, how did the period go? "
+                                                   "Write it, or send a voice note.")]
+    assert awa.processor.handled == 1  # handled once, by the new process
+    # The report ends with the right answers: none stored twice, none shifted.
+    assert await _draft(runner) == ([7.0, 9.0], None)
+    await awa.send("RAS")
+    assert await _draft(runner) == ([7.0, 9.0], "RAS")
+    answered = await awa.choose("✅")
+    assert "• Puits réhabilités : 7" in answered[-1].text
+    assert "• Pompes installées : 9" in answered[-1].text
+    [receipt] = await awa.choose(tr("fr", "Send"))
+    assert receipt.text.startswith("✅ Rapport R-2026-000001 reçu")
+    report = await runner.store.reports.by_reference("R-2026-000001")
+    assert report is not None
+    version_id, narrative = await runner.store.reports.latest_version(report.id)
+    values = await runner.store.reports.version_values(version_id)
+    assert ([float(v) for v in values.values()], narrative) == ([7.0, 9.0], "RAS")
+    assert [status for _, status in await _rows(runner)] == ["handled"] * len(await _rows(runner))
