@@ -522,3 +522,33 @@ async def test_a_stop_between_recording_and_handling_answers_once(
     values = await runner.store.reports.version_values(version_id)
     assert ([float(v) for v in values.values()], narrative) == ([7.0, 9.0], "RAS")
     assert [status for _, status in await _rows(runner)] == ["handled"] * len(await _rows(runner))
+
+
+async def test_a_stop_after_the_commit_leaves_the_note_for_the_next_text(
+        runner: BotRunner, wa: WhatsAppEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typing import Any
+
+    awa = await _joined_and_at_the_first_number(runner, wa)
+    client = awa.processor.client
+    reached = asyncio.Event()
+
+    async def stall(to: str, kind: str, content: dict[str, Any], *,
+                    reply_to: str | None = None) -> str:
+        """Wait for the stop: the number is committed, the next question never leaves."""
+        reached.set()
+        await asyncio.Event().wait()
+        raise AssertionError("not reached")
+
+    monkeypatch.setattr(client, "send", stall)
+    wamid = await wa.send_text(AWA, "7")
+    await asyncio.wait_for(reached.wait(), 10)
+    await _restart(runner, wa)
+    assert await awa.handled(wamid) == "handled"  # committed before the send: not replayed
+    assert await _draft(runner) == ([7.0], None)
+    assert await runner.store.whatsapp.reply_lost(AWA)
+    assert wa.messages(AWA)[awa.seen:] == []
+    answered = await awa.send("Tout va bien")  # not the narrative: she never saw its question
+    assert answered[0].text.startswith("⚠️ ")
+    assert await _draft(runner) == ([7.0], None)
+    await awa.send("Tout va bien")
+    assert await _draft(runner) == ([7.0], "Tout va bien")
