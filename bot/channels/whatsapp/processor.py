@@ -12,6 +12,11 @@ writes form one unit of work (`Database.begin_unit`) whose commit hook marks the
 nothing is said about work that could still be rolled back. A message whose handling fails is
 recorded `failed` with its error and the person told. Statuses of sent messages stay pending
 for the outbox's settling (not yet done).
+
+What must survive a restart is kept in the store, per person: the numbered choices offered last
+(`wa_numbered_choices`) and the lost-reply note (`wa_pending_replies`: set with the writes of a
+message that moves a flow, settled once every reply got its wamid; while not, the person's next
+message is handled with `reply_lost`).
 """
 
 from __future__ import annotations
