@@ -19,8 +19,9 @@ from bot.config import Settings
 from bot.core.announcements import Audience
 from bot.emulator import BotApiEmulator
 from bot.emulator.whatsapp import SentWhatsApp, WhatsAppEmulator
+from tests.auxil.members import join
 from tests.auxil.runner import BotRunner, FakeClock
-from tests.auxil.texts import tr
+from tests.auxil.texts import tr, trn
 from tests.auxil.whatsapp import WaPhone
 from tests.conftest import ADMIN_ID
 from tests.whatsapp.test_e2e import AWA, NETWORK
@@ -88,9 +89,9 @@ async def _awa(runner: BotRunner, wa: WhatsAppEmulator) -> WaPhone:
     return awa
 
 
-async def _announce(runner: BotRunner, text: str) -> int:
+async def _announce(runner: BotRunner, text: str, author: Any = None) -> int:
     announcement_id, count = await runner.services.announcements.publish_new(
-        author=None, text=text, versions={}, audience=Audience({"project": ("puits",)}),
+        author=author, text=text, versions={}, audience=Audience({"project": ("puits",)}),
         ack=False, send_at=None, now=runner.clock())
     assert count == 1
     return announcement_id
@@ -110,10 +111,14 @@ def _payload(message: SentWhatsApp) -> str:
 
 
 async def test_an_announcement_inside_the_window_goes_as_a_message_once(
-        runner: BotRunner, wa: WhatsAppEmulator, emulator: BotApiEmulator) -> None:
+        runner: BotRunner, wa: WhatsAppEmulator, emulator: BotApiEmulator,
+        phone_factory: Any) -> None:
     awa = await _awa(runner, wa)
+    claire = phone_factory("Claire", language_code="fr")
+    await join(runner, claire, role="coordinator", project="puits", org="rennes")
+    author = await runner.store.members.by_telegram_id(claire.user_id)
     before = len(wa.messages(AWA))
-    announcement_id = await _announce(runner, "Réunion mardi à 10 h")
+    announcement_id = await _announce(runner, "Réunion mardi à 10 h", author)
     row = await _settled_row(runner, announcement_id)
     assert (row["state"], row["chat_id"], row["error"]) == ("sent", -int(AWA), None)
     [message] = wa.messages(AWA)[before:]
@@ -134,6 +139,11 @@ async def test_an_announcement_inside_the_window_goes_as_a_message_once(
         return None if value is None else str(value)
     await _until(read)
     assert await runner.store.announcements.read_count(announcement_id) == 1
+    # The author's /announcements counts it.
+    listing = (await claire.send("/announcements"))[-1]
+    assert trn("fr", "read by {count} person on WhatsApp", "read by {count} people on WhatsApp",
+               1) in listing.text
+    assert "lu par 1 personne sur WhatsApp" in listing.text
     # Nothing more was sent to Awa meanwhile: exactly once.
     assert len(wa.messages(AWA)) == before + 1
     assert awa.wa_id == AWA
