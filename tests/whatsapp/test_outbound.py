@@ -239,3 +239,41 @@ async def test_a_reminder_outside_the_window_goes_as_a_template(
     # "Report now" answers as on Telegram: the guided report starts.
     buttons = [c for c in template["components"] if c["type"] == "button"]
     assert len(buttons) == 2
+
+
+async def test_a_survey_invitation_and_its_reminder_outside_the_window_are_templates(
+        runner: BotRunner, wa: WhatsAppEmulator, clock: FakeClock) -> None:
+    await _awa(runner, wa)
+    clock.advance(hours=25)
+    before = len(wa.messages(AWA))
+    surveys = runner.services.surveys
+    forms = Path(__file__).parent.parent / "forms"
+    form, _new = await surveys.import_form(forms / "water_points.xlsx", clock())
+    now = clock()
+    campaign_id, invited = await surveys.launch(
+        author=None, form=form, audience=Audience({"project": ("puits",)}), joint=False,
+        opens_at=now, closes_at=datetime(2026, 3, 14, 18, 0, tzinfo=UTC), now=now,
+        remind_days=(3,))
+    assert invited == 1
+
+    async def invitation() -> SentWhatsApp | None:
+        sent = wa.messages(AWA)[before:]
+        return sent[0] if sent else None
+    message = await _until(invitation)
+    assert message.type == "template"
+    template = message.body["template"]
+    assert template["name"] == "palabre_survey_invitation"
+    [body] = [c for c in template["components"] if c["type"] == "body"]
+    assert [p["text"] for p in body["parameters"]] == ["Water point monitoring", "14 mars, 18:00"]
+    assert _payload(message) == f"sv:go:{campaign_id}"
+
+    # Three days before the deadline, 08:00 in Dakar: the reminder, as a template too.
+    runner.clock.now = datetime(2026, 3, 11, 8, 1, tzinfo=UTC)
+    assert runner.app is not None
+    sender = reminder_sender(runner.app)
+    await sender.plan()
+    assert await sender.tick() == 1
+    reminder = wa.messages(AWA)[-1]
+    assert reminder.type == "template"
+    assert reminder.body["template"]["name"] == "palabre_survey_reminder"
+    assert len(wa.messages(AWA)) == before + 2  # each exactly once

@@ -40,10 +40,10 @@ from bot.channels.whatsapp.client import WhatsAppClient, WhatsAppError
 from bot.channels.whatsapp.templates import LANGUAGES
 from bot.core.addresses import wa_id_of
 from bot.core.announcements import AnnouncementService
-from bot.core.callbacks import AnnouncementAction
+from bot.core.callbacks import AnnouncementAction, SurveyStart
 from bot.core.reminders import Decision
 from bot.core.replies import Button, Reply
-from bot.i18n import _, use_language
+from bot.i18n import _, format_moment, use_language
 from bot.logs import redact
 from bot.services import Services
 from storage.models import OutboxRow, ReminderRow
@@ -234,9 +234,7 @@ class WhatsAppSender:
             if sending is None or parameters is None:
                 await announcements.failed(row, token, "announcement not found", clock())
                 return
-            read = Button(_("Read"), AnnouncementAction("rd", row.announcement_id))
-            template = template_message("palabre_announcement", row.language, parameters,
-                                        (read,))
+            template = await self._announcement_template(row, parameters)
             try:
                 wamid = await self.send_either(wa_id_of(row.chat_id), sending.reply,
                                                row.language, f"outbox:{row.id}", template)
@@ -252,6 +250,27 @@ class WhatsAppSender:
             log.exception("WhatsApp outbox row %s: outcome not recorded", row.id)
         finally:
             self._slots.release()
+
+    async def _announcement_template(self, row: OutboxRow,
+                                     parameters: tuple[str, str]) -> dict[str, Any]:
+        """The template of the row's first message: a questionnaire's invitation (its Start
+        opens the questionnaire), else an announcement's (its Read shows the message)."""
+        services = self.services
+        announcement = await services.store.announcements.get(row.announcement_id)
+        campaign_id = None if announcement is None else announcement.campaign_id
+        loaded = None if campaign_id is None else await services.surveys.load(campaign_id)
+        member = await services.store.members.by_id(row.member_id)
+        if campaign_id is not None and loaded is not None and member is not None:
+            with use_language(row.language):
+                deadline = format_moment(loaded.campaign.closes_at, member.timezone,
+                                         year=False)
+                start = Button(_("Start"), SurveyStart(campaign_id))
+            return template_message("palabre_survey_invitation", row.language,
+                                    (services.surveys.title(loaded, row.language), deadline),
+                                    (start,))
+        with use_language(row.language):
+            read = Button(_("Read"), AnnouncementAction("rd", row.announcement_id))
+        return template_message("palabre_announcement", row.language, parameters, (read,))
 
     async def _settle_failure(self, row: OutboxRow, token: str, exc: WhatsAppError) -> None:
         """Record a failed call by what it proves: only a call Meta certainly did not process
