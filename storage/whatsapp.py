@@ -99,8 +99,9 @@ class WhatsAppRepo:
         return None if value is None else str(value)
 
     async def prune(self, before: datetime) -> int:
-        """Delete events closed before `before`, and statuses received before it (nothing
-        settles with them yet); a message id Meta could still retry is older than that."""
+        """Delete events closed before `before`, and statuses received before it (read by
+        WhatsApp's sender long before); a message id Meta could still retry is older than
+        that."""
         async with self.db.transaction():
             cursor = await self.db.execute(
                 "DELETE FROM wa_inbox WHERE (status != 'pending' AND handled_at < ?)"
