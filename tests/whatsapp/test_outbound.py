@@ -277,3 +277,19 @@ async def test_a_survey_invitation_and_its_reminder_outside_the_window_are_templ
     assert reminder.type == "template"
     assert reminder.body["template"]["name"] == "palabre_survey_reminder"
     assert len(wa.messages(AWA)) == before + 2  # each exactly once
+
+
+async def test_a_pair_rate_refusal_is_sent_again_later_exactly_once(
+        runner: BotRunner, wa: WhatsAppEmulator) -> None:
+    await _awa(runner, wa)
+    assert runner.app is not None
+    channel = whatsapp_channel(runner.app)
+    assert channel is not None
+    channel.sender.pair_pause = 0.05  # Meta's pause for one person, shortened for the test
+    before = len(wa.messages(AWA))
+    wa.fail_next(131056, "(Business Account, Consumer Account) pair rate limit hit")
+    announcement_id = await _announce(runner, "Réunion mardi à 10 h")
+    row = await _settled_row(runner, announcement_id)
+    assert (row["state"], row["attempts"]) == ("sent", 1)  # the refusal is not an attempt
+    [message] = wa.messages(AWA)[before:]
+    assert "Réunion mardi à 10 h" in message.text

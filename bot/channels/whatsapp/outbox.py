@@ -93,6 +93,7 @@ class WhatsAppSender:
         self.batch = batch
         self.idle = idle
         self.drain_timeout = drain_timeout
+        self.pair_pause = PAIR_PAUSE
         self._slots = asyncio.Semaphore(max_in_flight)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._not_before: dict[int, float] = {}  # row id → monotonic time of its next try
@@ -279,7 +280,7 @@ class WhatsAppSender:
         if exc.outcome is Outcome.NOT_PROCESSED:
             self.stats["retries"] += 1
             limited = exc.code in (130429, 131056, 4, 80007) or exc.http_status == 429
-            pause = PAIR_PAUSE if exc.code == 131056 else min(
+            pause = self.pair_pause if exc.code == 131056 else min(
                 FIRST_RETRY * 2 ** row.attempts, LAST_RETRY)
             if exc.code in (130429, 4, 80007):
                 self._paused_until = max(self._paused_until, time.monotonic() + pause)
