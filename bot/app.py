@@ -122,6 +122,9 @@ async def _post_init(app: PalabreApp) -> None:
         media_fetcher(app).downloads["whatsapp"] = whatsapp.download
         # Telegram's notices for WhatsApp people (a partner's receipt after a review…).
         app.bot_data["notify_other_channel"] = whatsapp.processor.notify
+        # WhatsApp people's announcements and reminders go out on WhatsApp.
+        sender.channel = "telegram"
+        reminders.other_channel = whatsapp.sender.send_reminder
 
 
 async def _plan_reminders(context: PalabreContext) -> None:

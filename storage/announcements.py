@@ -145,15 +145,18 @@ class AnnouncementRepo:
         return cur.rowcount
 
     async def due(self, limit: int, after_id: int = 0,
-                  now: datetime | None = None) -> list[OutboxRow]:
+                  now: datetime | None = None, channel: str | None = None) -> list[OutboxRow]:
         """Pending rows of announcements being sent, oldest first (with `now`: only rows
-        whose member's quiet hours are over)."""
+        whose member's quiet hours are over; with `channel`, only that channel's people:
+        Telegram's ids are positive, WhatsApp's negative, see `bot.core.addresses`)."""
         until = "9999" if now is None else now.astimezone(UTC).isoformat()
+        sign = {"telegram": 1, "whatsapp": -1}.get(channel or "", 0)  # 0: every row
         rows = await self.db.fetchall(
             "SELECT o.* FROM outbox o JOIN announcements a ON a.id = o.announcement_id"
             " WHERE o.state = 'pending' AND a.status = 'sending' AND o.id > ?"
-            " AND (o.not_before IS NULL OR o.not_before <= ?) ORDER BY o.id LIMIT ?",
-            (after_id, until, limit))
+            " AND (o.not_before IS NULL OR o.not_before <= ?) AND o.chat_id * ? >= 0"
+            " ORDER BY o.id LIMIT ?",
+            (after_id, until, sign, limit))
         return [OutboxRow.model_validate(dict(r)) for r in rows]
 
     async def row(self, row_id: int) -> OutboxRow | None:
@@ -195,6 +198,45 @@ class AnnouncementRepo:
             " WHERE id = ? AND token = ? AND state IN ('sending', 'uncertain')",
             (state, message_id, error, state, now.isoformat(), row_id, token))
         return cur.rowcount == 1
+
+    async def settle_wamid(self, row_id: int, token: str, wamid: str, now: datetime) -> bool:
+        """Record a message WhatsApp accepted: `sent`, with its wamid for the statuses."""
+        cur = await self.db.execute(
+            "UPDATE outbox SET state = 'sent', wamid = ?, error = NULL, sent_at = ?"
+            " WHERE id = ? AND token = ? AND state IN ('sending', 'uncertain')",
+            (wamid, now.isoformat(), row_id, token))
+        return cur.rowcount == 1
+
+    async def adopt_wamid(self, row_id: int, wamid: str) -> None:
+        """The wamid of a row's message, named by its status (the send's answer was lost)."""
+        await self.db.execute(
+            "UPDATE outbox SET wamid = COALESCE(wamid, ?) WHERE id = ?", (wamid, row_id))
+
+    async def whatsapp_status(self, wamid: str, status: str, now: datetime,
+                              error: str | None = None) -> bool:
+        """Settle the row of a sent WhatsApp message with Meta's status: `delivered` and
+        `read` recorded (and an `uncertain` row proved `sent`), `failed` failed."""
+        at = now.isoformat()
+        if status == "failed":
+            cur = await self.db.execute(
+                "UPDATE outbox SET state = 'failed', error = ? WHERE wamid = ?"
+                " AND state IN ('sending', 'sent', 'uncertain')",
+                ((error or "failed")[:500], wamid))
+            return cur.rowcount == 1
+        cur = await self.db.execute(
+            "UPDATE outbox SET state = CASE WHEN state = 'uncertain' THEN 'sent' ELSE state END,"
+            " sent_at = COALESCE(sent_at, ?),"
+            " delivered_at = CASE WHEN ? IN ('delivered', 'read')"
+            "   THEN COALESCE(delivered_at, ?) ELSE delivered_at END,"
+            " read_at = CASE WHEN ? = 'read' THEN COALESCE(read_at, ?) ELSE read_at END"
+            " WHERE wamid = ?", (at, status, at, status, at, wamid))
+        return cur.rowcount == 1
+
+    async def read_count(self, announcement_id: int) -> int:
+        """How many WhatsApp recipients opened the announcement (Meta's `read` status)."""
+        return int(await self.db.fetchval(
+            "SELECT COUNT(*) FROM outbox WHERE announcement_id = ? AND round = 0"
+            " AND read_at IS NOT NULL", (announcement_id,)) or 0)
 
     async def uncount_attempt(self, row_id: int) -> None:
         """Take back the attempt just counted (a flood wait is not a failure of the row)."""

@@ -78,6 +78,26 @@ class ReminderRepo:
         cur = await self.db.execute(sql, params)
         return cur.rowcount == 1
 
+    async def set_wamid(self, reminder_id: int, wamid: str) -> None:
+        """The WhatsApp message id of a reminder sent on WhatsApp (its statuses name it)."""
+        await self.db.execute("UPDATE reminders SET wamid = ? WHERE id = ?", (wamid, reminder_id))
+
+    async def adopt_wamid(self, reminder_id: int, wamid: str, status: str, now: datetime,
+                          error: str | None = None) -> None:
+        """Settle a WhatsApp reminder with Meta's status of its message: an `uncertain` one
+        proved `sent` by sent, delivered or read; a `failed` status fails it."""
+        await self.db.execute(
+            "UPDATE reminders SET wamid = COALESCE(wamid, ?) WHERE id = ?", (wamid, reminder_id))
+        if status == "failed":
+            await self.db.execute(
+                "UPDATE reminders SET state = 'failed', note = ?, settled_at = ?"
+                " WHERE id = ? AND state IN ('sent', 'uncertain')",
+                ((error or "failed")[:200], now.isoformat(), reminder_id))
+        else:
+            await self.db.execute(
+                "UPDATE reminders SET state = 'sent', note = NULL WHERE id = ?"
+                " AND state = 'uncertain'", (reminder_id,))
+
     async def defer(self, reminder_id: int, send_at: datetime) -> None:
         await self.db.execute("UPDATE reminders SET send_at = ? WHERE id = ? AND state = 'planned'",
                               (send_at.isoformat(), reminder_id))

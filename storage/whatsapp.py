@@ -151,14 +151,28 @@ class WhatsAppRepo:
             "SELECT 1 FROM wa_pending_replies WHERE wa_id = ? AND delivered_at IS NULL",
             (wa_id,)) is not None
 
+    async def last_message_at(self, wa_id: str) -> int | None:
+        """Meta's timestamp (seconds) of the person's last message: it opened the window."""
+        value = await self.db.fetchval(
+            "SELECT MAX(sent_at) FROM wa_inbox WHERE kind = 'message' AND wa_id = ?", (wa_id,))
+        return None if value is None else int(value)
+
+    async def pending_statuses(self, limit: int = 500) -> list[tuple[str, str | None]]:
+        """(event id, payload) of the statuses not read yet, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT event_id, payload FROM wa_inbox WHERE status = 'pending'"
+            " AND kind = 'status' ORDER BY sent_at, rowid LIMIT ?", (limit,))
+        return [(str(r[0]), None if r[1] is None else str(r[1])) for r in rows]
+
     async def status(self, event_id: str) -> str | None:
         value = await self.db.fetchval("SELECT status FROM wa_inbox WHERE event_id = ?",
                                        (event_id,))
         return None if value is None else str(value)
 
     async def prune(self, before: datetime) -> int:
-        """Delete events closed before `before`, and statuses received before it (nothing
-        settles with them yet); a message id Meta could still retry is older than that."""
+        """Delete events closed before `before`, and statuses received before it (read by
+        WhatsApp's sender long before); a message id Meta could still retry is older than
+        that."""
         async with self.db.transaction():
             cursor = await self.db.execute(
                 "DELETE FROM wa_inbox WHERE (status != 'pending' AND handled_at < ?)"

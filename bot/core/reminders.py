@@ -56,6 +56,10 @@ class Decision:
     state: str = ""  # for settle: done, skipped, cancelled, unreachable
     note: str = ""
     send_at: datetime | None = None
+    # Outside WhatsApp's 24-hour window: the approved template that goes instead of `reply`
+    # (`bot/channels/whatsapp/templates.py`) and its parameters; None when none fits.
+    template: str | None = None
+    parameters: tuple[str, ...] = ()
 
 
 class ReminderService:
@@ -205,10 +209,13 @@ class ReminderService:
         opening = allowed(now, ZoneInfo(member.timezone), policy.hours)
         if opening > now:
             return Decision("defer", send_at=opening)
+        template: str | None = None
+        parameters: tuple[str, ...] = ()
         with use_language(member.language):
             reply: Reply | None
             if row.subject.startswith("survey:"):
-                reply = await self._survey_reminder(row, member)
+                reply, parameters = await self._survey_reminder(row, member)
+                template = "palabre_survey_reminder"
             elif row.kind == "digest":
                 reply = await self.overdue_reply(member, now, digest=True)
                 if reply is None:
@@ -216,7 +223,13 @@ class ReminderService:
             else:
                 assert project is not None and period is not None
                 reply = await self._compose(row, member, project, period, now)
-        return Decision("send", reply=reply, chat_id=member.telegram_user_id)
+                if row.kind in ("before", "snooze", "overdue"):
+                    template = ("palabre_report_overdue" if row.kind == "overdue"
+                                else "palabre_report_reminder")
+                    parameters = (project.title(member.language), period.label(),
+                                  format_day(period.end))
+        return Decision("send", reply=reply, chat_id=member.telegram_user_id,
+                        template=template, parameters=parameters)
 
     async def _survey_state(self, row: ReminderRow, member: Member,
                             now: datetime) -> Decision | None:
@@ -229,7 +242,9 @@ class ReminderService:
             return Decision("settle", state="done", note="answered")
         return None
 
-    async def _survey_reminder(self, row: ReminderRow, member: Member) -> Reply:
+    async def _survey_reminder(self, row: ReminderRow,
+                               member: Member) -> tuple[Reply, tuple[str, str]]:
+        """The reminder, and its template's parameters (the title, the deadline)."""
         campaign_id = int(row.subject.removeprefix("survey:"))
         loaded = await self.surveys.load(campaign_id)
         assert loaded is not None
@@ -240,7 +255,8 @@ class ReminderService:
         buttons = ((Button(_("📋 Answer now"), SurveyStart(campaign_id)),),
                    (Button(_("⏰ Tomorrow"), Reminder("1", row.id)),
                     Button(_("In 3 days"), Reminder("3", row.id))))
-        return Reply(text, buttons=buttons)
+        return Reply(text, buttons=buttons), (self.surveys.title(loaded, member.language),
+                                              deadline)
 
     async def _compose(self, row: ReminderRow, member: Member, project: Project,
                        period: Period, now: datetime) -> Reply:

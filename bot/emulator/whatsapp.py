@@ -315,16 +315,25 @@ class WhatsAppEmulator:
 
         async def statuses() -> None:
             for state in ("sent", "delivered"):
-                await self.deliver(self._notification({
-                    "messaging_product": "whatsapp",
-                    "metadata": {"phone_number_id": self.phone_number_id},
-                    "statuses": [{"id": sent.wamid, "status": state,
-                                  "timestamp": str(int(self.clock())),
-                                  "recipient_id": sent.to}]}))
+                await self.send_status(sent, state)
 
         task = asyncio.create_task(statuses())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def send_status(self, sent: SentWhatsApp, state: str) -> int:
+        """Call the webhook with a status of a sent message (sent, delivered, read, failed),
+        with the callback data its sender gave, as Meta does."""
+        status: dict[str, Any] = {"id": sent.wamid, "status": state,
+                                  "timestamp": str(int(self.clock())), "recipient_id": sent.to}
+        if "biz_opaque_callback_data" in sent.body:
+            status["biz_opaque_callback_data"] = sent.body["biz_opaque_callback_data"]
+        if state == "failed":
+            status["errors"] = [{"code": 131026, "title": "Message undeliverable."}]
+        return await self.deliver(self._notification({
+            "messaging_product": "whatsapp",
+            "metadata": {"phone_number_id": self.phone_number_id},
+            "statuses": [status]}))
 
     # ------------------------------------------------------------ the Graph API
 

@@ -292,6 +292,29 @@ def _per_cell_csv_value(value: object) -> object:
     return value
 
 
+def _make_awkward(database: Path, texts: list[str | None], values: dict[int, float], *,
+                  status_comment: str | None = None) -> None:
+    """Give the seeded store the awkward values: these narratives in turn, these indicator
+    values (by rowid), a status comment, and a location without a file."""
+    conn = sqlite3.connect(database, isolation_level=None)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        versions = [r[0] for r in conn.execute("SELECT id FROM report_versions ORDER BY id")]
+        for index, version in enumerate(versions):
+            conn.execute("UPDATE report_versions SET narrative = ? WHERE id = ?",
+                         (texts[index % len(texts)], version))
+        if status_comment is not None:
+            conn.execute("UPDATE reports SET status_comment = ? WHERE id = 1", (status_comment,))
+        for rowid, value in values.items():
+            conn.execute("UPDATE indicator_values SET value = ? WHERE rowid = ?", (value, rowid))
+        conn.execute(
+            "INSERT INTO attachments (member_id, report_version_id, kind, latitude, longitude,"
+            " state, created_at) SELECT created_by, id, 'location', -16.27, 12.5, 'none',"
+            " created_at FROM report_versions ORDER BY id LIMIT 1")
+    finally:
+        conn.close()
+
+
 def test_csv_conversions_per_column_are_byte_identical(seeded: Seeded, tmp_path: Path) -> None:
     """Every column kind, with the awkward values: empty and formula-like texts, None,
     fractions, negative numbers, a location without a file, accents and line breaks."""
@@ -302,24 +325,8 @@ def test_csv_conversions_per_column_are_byte_identical(seeded: Seeded, tmp_path:
     from bot.i18n import use_language
 
     database = tmp_path / "palabre.db"
-    conn = sqlite3.connect(database, isolation_level=None)
-    try:
-        conn.execute("PRAGMA foreign_keys = ON")
-        texts = ["", "-", "+33 6 12", "@here", "=SUM(A1)", "ligne 1\nligne 2 « é »", None]
-        versions = [r[0] for r in conn.execute("SELECT id FROM report_versions ORDER BY id")]
-        for index, version in enumerate(versions):
-            conn.execute("UPDATE report_versions SET narrative = ? WHERE id = ?",
-                         (texts[index % len(texts)], version))
-        conn.execute("UPDATE reports SET status_comment = '-12' WHERE id = 1")
-        conn.execute("UPDATE indicator_values SET value = -0.1 WHERE rowid = 1")
-        conn.execute("UPDATE indicator_values SET value = 1e-7 WHERE rowid = 2")
-        conn.execute("UPDATE indicator_values SET value = 123456789012 WHERE rowid = 3")
-        conn.execute(
-            "INSERT INTO attachments (member_id, report_version_id, kind, latitude, longitude,"
-            " state, created_at) SELECT created_by, id, 'location', -16.27, 12.5, 'none',"
-            " created_at FROM report_versions ORDER BY id LIMIT 1")
-    finally:
-        conn.close()
+    _make_awkward(database, ["", "-", "+33 6 12", "@here", "=SUM(A1)", "ligne 1\nligne 2 « é »",
+                             None], {1: -0.1, 2: 1e-7, 3: 123456789012}, status_comment="-12")
     with use_language("fr"):
         paths = write_csv(database, tmp_path / "new.csv", Scope(), "Europe/Paris", ";")
         reference = tmp_path / "reference"
@@ -450,24 +457,8 @@ def test_xlsx_written_column_by_column_reads_as_the_rows(seeded: Seeded, tmp_pat
     from bot.i18n import use_language
 
     database = tmp_path / "palabre.db"
-    conn = sqlite3.connect(database, isolation_level=None)
-    try:
-        conn.execute("PRAGMA foreign_keys = ON")
-        texts = ["", "-", "+33 6 12", "@here", "=SUM(A1)", "a\x00b\x07 <é> & 'x'", None]
-        versions = [r[0] for r in conn.execute("SELECT id FROM report_versions ORDER BY id")]
-        for index, version in enumerate(versions):
-            conn.execute("UPDATE report_versions SET narrative = ? WHERE id = ?",
-                         (texts[index % len(texts)], version))
-        conn.execute("UPDATE indicator_values SET value = -0.1 WHERE rowid = 1")
-        conn.execute("UPDATE indicator_values SET value = 1e-7 WHERE rowid = 2")
-        conn.execute("UPDATE indicator_values SET value = 12 WHERE rowid = 3")
-        conn.execute("UPDATE indicator_values SET value = 12.0 WHERE rowid = 4")
-        conn.execute(
-            "INSERT INTO attachments (member_id, report_version_id, kind, latitude, longitude,"
-            " state, created_at) SELECT created_by, id, 'location', -16.27, 12.5, 'none',"
-            " created_at FROM report_versions ORDER BY id LIMIT 1")
-    finally:
-        conn.close()
+    _make_awkward(database, ["", "-", "+33 6 12", "@here", "=SUM(A1)", "a\x00b\x07 <é> & 'x'",
+                             None], {1: -0.1, 2: 1e-7, 3: 12, 4: 12.0})
     monkeypatch.setattr(xlsx_stream, "CACHE_LIMIT", 2)  # caches emptied between chunks
     monkeypatch.setattr("bot.exports.tables.BATCH", 3)
     zone = ZoneInfo("Europe/Paris")

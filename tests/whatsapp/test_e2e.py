@@ -250,11 +250,12 @@ async def test_an_announcement_never_goes_to_telegram_for_a_whatsapp_member(
             await asyncio.sleep(0.02)
 
     states = await asyncio.wait_for(settled(), 10)
-    # On Telegram a negative id names a group: the row fails before any call, with a note;
-    # WhatsApp's templates for announcements are not served yet.
-    assert states == {claire.user_id: ("sent", None),
-                      -int(AWA): ("failed", "WhatsApp delivery not served yet")}
+    # On Telegram a negative id names a group: Awa's row goes to WhatsApp's sender, which
+    # sends it on WhatsApp (her window is open: a message), and nothing goes to Telegram.
+    assert states == {claire.user_id: ("sent", None), -int(AWA): ("sent", None)}
     assert "Réunion mardi" in emulator.messages(claire.user_id)[-1].text
+    assert "Réunion mardi" in wa.messages(AWA)[-1].text
+    assert emulator.messages(-int(AWA)) == []
 
 
 async def test_a_message_recorded_before_a_stop_is_handled_at_the_next_start(

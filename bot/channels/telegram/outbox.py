@@ -68,6 +68,9 @@ class OutboxSender:
         self._settler_task: asyncio.Task[None] | None = None
         self._closing = False
         self._progressed = False  # during a round: whether anything was claimed
+        # "telegram" when another channel's sender takes its people's rows (WhatsApp's,
+        # `bot/channels/whatsapp/outbox.py`); None: every row, a WhatsApp one failed.
+        self.channel: str | None = None
         self.stats: dict[str, int] = {"sent": 0, "429": 0, "retries": 0, "unreachable": 0,
                                       "failed": 0, "uncertain": 0}
 
@@ -138,7 +141,8 @@ class OutboxSender:
         placed: list[OutboxRow] = []
         after = 0
         while True:
-            rows = await self.announcements.due(self.batch, services.clock(), after)
+            rows = await self.announcements.due(self.batch, services.clock(), after,
+                                                channel=self.channel)
             if not rows:
                 break
             after = rows[-1].id
@@ -209,10 +213,9 @@ class OutboxSender:
                 await announcements.failed(row, token, "announcement not found", clock())
                 return
             if channel_of(row.chat_id) != "telegram":
-                # A WhatsApp member: announcements go as WhatsApp templates, not served yet
-                # (issue 15). Never to Telegram: a negative id there names a group.
-                await announcements.failed(row, token, "WhatsApp delivery not served yet",
-                                           clock())
+                # A WhatsApp member while WhatsApp is not served (no token): never to
+                # Telegram, where a negative id names a group.
+                await announcements.failed(row, token, "WhatsApp is not served", clock())
                 return
             try:
                 message = await render.send_one(self.bot, row.chat_id, sending.reply,

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ from bot.channels.telegram import delivery, render
 from bot.channels.telegram.delivery import Outcome
 from bot.channels.telegram.ratelimit import PACED, FloodLimiter
 from bot.core.addresses import channel_of
-from bot.core.reminders import ReminderService
+from bot.core.reminders import Decision, ReminderService
 from bot.logs import redact
 from bot.services import Services
 from storage.models import ReminderRow
@@ -48,6 +49,8 @@ class ReminderSender:
         self._lock = asyncio.Lock()  # one tick at a time in this process
         self._ticking: asyncio.Task[int] | None = None
         self._stopping = False
+        # WhatsApp's sender of a reminder for a WhatsApp person, when WhatsApp is served.
+        self.other_channel: Callable[[ReminderRow, Decision], Awaitable[str]] | None = None
         self.stats = {"sent": 0, "settled": 0, "deferred": 0, "429": 0, "unreachable": 0,
                       "uncertain": 0}
 
@@ -127,11 +130,13 @@ class ReminderSender:
             return decision.state
         assert decision.reply is not None and decision.chat_id is not None
         if channel_of(decision.chat_id) != "telegram":
-            # A WhatsApp member: reminders go as WhatsApp templates, not served yet (issue 15).
-            # Never to Telegram: a negative id there names a group.
+            # A WhatsApp member: WhatsApp's sender sends it (a template outside the 24-hour
+            # window). Never to Telegram, where a negative id names a group.
+            if self.other_channel is not None:
+                return await self.other_channel(row, decision)
             async with store.transaction():
                 await store.reminders.settle(row.id, "skipped", now,
-                                             note="WhatsApp reminders not served yet")
+                                             note="WhatsApp is not served")
             self.stats["settled"] += 1
             return "skipped"
         token = secrets.token_hex(8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import html as markup_escape
 import io
 import logging
@@ -72,8 +73,11 @@ def html_of(spans: Sequence[Span]) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=1024)
 def html(text: str) -> str:
     """A text in the core's notation as Telegram's HTML."""
+    # Cached: the same texts (/help, a question, a broadcast to thousands) are written again
+    # and again, and parsing them each time was a visible part of a reply's cost.
     return html_of(parse(text))
 
 

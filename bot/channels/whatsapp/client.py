@@ -78,12 +78,17 @@ class WhatsAppClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def send(self, to: str, kind: str, content: dict[str, Any], *,
-                   reply_to: str | None = None) -> str:
-        """Send one message (`kind` is text, interactive, template, image…); return its wamid."""
+                   reply_to: str | None = None, callback_data: str | None = None) -> str:
+        """Send one message (`kind` is text, interactive, template, image…); return its wamid.
+        `callback_data` comes back with the message's statuses (Meta's
+        `biz_opaque_callback_data`): it names the row that sent it even when the answer, and
+        so the wamid, was lost."""
         body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual",
                                 "to": to, "type": kind, kind: content}
         if reply_to is not None:
             body["context"] = {"message_id": reply_to}
+        if callback_data is not None:
+            body["biz_opaque_callback_data"] = callback_data
         answer = await self._call("POST", f"{self.base_url}/{self.phone_number_id}/messages",
                                   json=body)
         messages = answer.get("messages")

@@ -4,11 +4,14 @@ the processor that handles what it records, and the client that answers."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import aiohttp
 from aiohttp import web
 
 from bot.channels.whatsapp.client import FileOverLimit, WhatsAppClient
+from bot.channels.whatsapp.events import WebhookEvent
+from bot.channels.whatsapp.outbox import WhatsAppSender
 from bot.channels.whatsapp.processor import NoticeSender, WhatsAppProcessor
 from bot.channels.whatsapp.webhook import PATH, webhook_app
 from bot.core.media import FileTooLarge
@@ -35,6 +38,14 @@ class WhatsAppChannel:
         self._runner: web.AppRunner | None = None
         self._processor: WhatsAppProcessor | None = None
         self._client: WhatsAppClient | None = None
+        self._sender: WhatsAppSender | None = None
+
+    @property
+    def sender(self) -> WhatsAppSender:
+        """Announcements, reminders and statuses on WhatsApp."""
+        if self._sender is None:
+            raise RuntimeError("WhatsApp is not started")
+        return self._sender
 
     @property
     def processor(self) -> WhatsAppProcessor:
@@ -52,7 +63,17 @@ class WhatsAppChannel:
         self._processor = WhatsAppProcessor(self.services, client,
                                             notify_other=self.notify_other)
         await self._processor.start()
-        app = webhook_app(self._processor.record, app_secret=self.app_secret,
+        self._sender = WhatsAppSender(self.services, client)
+        await self._sender.start()
+        processor, sender = self._processor, self._sender
+
+        async def record(events: Sequence[WebhookEvent]) -> int:
+            """Store the events; wake the processor, and the statuses' reader."""
+            new = await processor.record(events)
+            sender.statuses_wanted.set()
+            return new
+
+        app = webhook_app(record, app_secret=self.app_secret,
                           verify_token=self.verify_token)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -85,6 +106,9 @@ class WhatsAppChannel:
             self._runner = None
         if self._processor is not None:
             await self._processor.stop()
+        if self._sender is not None:
+            # Calls under way finish and are recorded before the client closes.
+            await self._sender.stop()
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -49,6 +49,12 @@ class FollowUp(Outbox):
                                                                       sent=counts.sent))
                 rows.append((Button(_("#{number}: who received it").format(number=a.id),
                                     self._cb("who", a.id)),))
+            read = await self.store.announcements.read_count(a.id)
+            if read:
+                # Only WhatsApp says when a message was opened (Meta's `read` status).
+                extra.append("👁 " + ngettext("read by {count} person on WhatsApp",
+                                              "read by {count} people on WhatsApp",
+                                              read).format(count=read))
             replies = await self.store.announcements.reply_count(a.id)
             if replies:
                 extra.append("💬 " + ngettext("{count} reply", "{count} replies",

@@ -18,8 +18,9 @@ from bot.core.announcements.base import (
     choose_text,
 )
 from bot.core.callbacks import SurveyStart
+from bot.core.onboarding import expired_button
 from bot.core.reminder_policy import DEFAULT_POLICY, allowed
-from bot.core.replies import Button, Notice, Reply, h
+from bot.core.replies import Button, Notice, Outcome, Reply, h
 from bot.i18n import (
     _,
     ngettext,
@@ -28,6 +29,7 @@ from bot.i18n import (
 from storage.models import (
     AnnouncementStep,
     DeliveryCounts,
+    Member,
     OutboxRow,
     Recipient,
 )
@@ -122,11 +124,14 @@ class Outbox(AnnouncementBase):
         async with self.store.transaction():
             return await self.store.announcements.in_flight_to_uncertain()
 
-    async def due(self, limit: int, now: datetime, after_id: int = 0) -> list[OutboxRow]:
+    async def due(self, limit: int, now: datetime, after_id: int = 0,
+                  channel: str | None = None) -> list[OutboxRow]:
+        """Rows due now (with `channel`: only the rows of that channel's people, each
+        channel's sender taking its own)."""
         if after_id == 0:
             async with self.store.transaction():
                 await self.store.announcements.promote_scheduled(now)
-        return await self.store.announcements.due(limit, after_id, now)
+        return await self.store.announcements.due(limit, after_id, now, channel)
 
     async def claim(self, row: OutboxRow, token: str) -> bool:
         async with self.store.transaction():
@@ -147,6 +152,32 @@ class Outbox(AnnouncementBase):
         async with self.store.transaction():
             await self.store.announcements.settle(row.id, token, "sent", now,
                                                   message_id=message_id)
+
+    async def delivered_on_whatsapp(self, row: OutboxRow, token: str, wamid: str,
+                                    now: datetime) -> None:
+        """Record a message WhatsApp accepted, with its wamid (its statuses settle it)."""
+        async with self.store.transaction():
+            await self.store.announcements.settle_wamid(row.id, token, wamid, now)
+
+    async def template_parameters(self, row: OutboxRow) -> tuple[str, str] | None:
+        """The parameters of the announcement's WhatsApp template (who sent it, to the
+        partners of which projects); None when the announcement is gone."""
+        cached = await self._load(row.announcement_id)
+        if cached is None:
+            return None
+        who = ", ".join(p for p in (cached.author_name, cached.organisation) if p)
+        projects = await self.store.members.projects(row.member_id)
+        names = ", ".join(p.title(row.language) for p in projects[:3]) or "Palabre"
+        return who or "Palabre", names
+
+    async def show(self, member: Member, announcement_id: int) -> Outcome:
+        """The announcement as its recipient sees it: the answer to the button of its WhatsApp
+        template, pressed to read it (the press opens WhatsApp's 24-hour window)."""
+        row = await self.store.announcements.recipient_row(announcement_id, member.id)
+        cached = None if row is None else await self._load(announcement_id)
+        if row is None or cached is None:
+            return expired_button()
+        return Outcome.of(self._message(cached, row.language))
 
     async def retry_later(self, row: OutboxRow, token: str, error: str, now: datetime,
                           *, count_attempt: bool = True) -> bool:

@@ -28,6 +28,8 @@ class AnnouncementService(Composing, FollowUp):
             return await self.acknowledge(member, announcement_id, now)
         if action in ("who", "rm", "ra"):
             return await self._follow_up(member, action, announcement_id, now)
+        if action == "rd":
+            return await self.show(member, announcement_id)
         if action == "ls":
             return await self.recent(member, replace=True)
         draft = await self._draft(member)
