@@ -3,11 +3,46 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 from bot.app import whatsapp_channel
 from bot.channels.whatsapp.processor import WhatsAppProcessor
+from bot.config import Settings
+from bot.emulator import BotApiEmulator
 from bot.emulator.whatsapp import SentWhatsApp, WhatsAppEmulator
-from tests.auxil.runner import BotRunner
+from tests.auxil.runner import BotRunner, FakeClock
+from tests.conftest import ADMIN_ID
+
+
+@contextlib.asynccontextmanager
+async def running_with_whatsapp(tmp_path: Path, emulator: BotApiEmulator, wa: WhatsAppEmulator,
+                                clock: FakeClock, network: str) -> AsyncIterator[BotRunner]:
+    """The real application serving both channels against both emulators, the network
+    loaded, WhatsApp's webhooks pointed at the bot's listener (on a free port)."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_token=emulator.token, telegram_base_url=emulator.base_url,
+        database=tmp_path / "palabre.db", media_dir=tmp_path / "media",
+        admin_ids=str(ADMIN_ID), broadcast_rate=10_000, chat_rate=10_000, group_rate=10_000,
+        whatsapp_token=wa.token, whatsapp_phone_number_id=wa.phone_number_id,
+        whatsapp_app_secret=wa.app_secret, whatsapp_verify_token="verify-me",
+        whatsapp_base_url=wa.base_url, webhook_listen="127.0.0.1:0",
+    )
+    path = tmp_path / "network.yaml"
+    path.write_text(network, encoding="utf-8")
+    bot = BotRunner(settings, emulator, clock)
+    await bot.load_network(path)
+    await bot.start()
+    assert bot.app is not None
+    channel = whatsapp_channel(bot.app)
+    assert channel is not None
+    wa.webhook_url = f"http://127.0.0.1:{channel.port}/whatsapp/webhook"
+    try:
+        yield bot
+    finally:
+        await bot.stop()
 
 
 class WaPhone:

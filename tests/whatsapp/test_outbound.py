@@ -15,15 +15,13 @@ import pytest
 
 from bot.app import reminder_sender, whatsapp_channel
 from bot.channels.whatsapp import templates
-from bot.config import Settings
 from bot.core.announcements import Audience
 from bot.emulator import BotApiEmulator
 from bot.emulator.whatsapp import SentWhatsApp, WhatsAppEmulator
 from tests.auxil.members import join
 from tests.auxil.runner import BotRunner, FakeClock
 from tests.auxil.texts import tr, trn
-from tests.auxil.whatsapp import WaPhone
-from tests.conftest import ADMIN_ID
+from tests.auxil.whatsapp import WaPhone, running_with_whatsapp
 from tests.whatsapp.test_e2e import AWA, NETWORK
 
 T = TypeVar("T")
@@ -44,28 +42,8 @@ async def wa(clock: FakeClock) -> AsyncIterator[WhatsAppEmulator]:
 @pytest.fixture
 async def runner(tmp_path: Path, emulator: BotApiEmulator, wa: WhatsAppEmulator,
                  clock: FakeClock) -> AsyncIterator[BotRunner]:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        telegram_token=emulator.token, telegram_base_url=emulator.base_url,
-        database=tmp_path / "palabre.db", media_dir=tmp_path / "media",
-        admin_ids=str(ADMIN_ID), broadcast_rate=10_000, chat_rate=10_000, group_rate=10_000,
-        whatsapp_token=wa.token, whatsapp_phone_number_id=wa.phone_number_id,
-        whatsapp_app_secret=wa.app_secret, whatsapp_verify_token="verify-me",
-        whatsapp_base_url=wa.base_url, webhook_listen="127.0.0.1:0",
-    )
-    network = tmp_path / "network.yaml"
-    network.write_text(NETWORK, encoding="utf-8")
-    bot = BotRunner(settings, emulator, clock)
-    await bot.load_network(network)
-    await bot.start()
-    assert bot.app is not None
-    channel = whatsapp_channel(bot.app)
-    assert channel is not None
-    wa.webhook_url = f"http://127.0.0.1:{channel.port}/whatsapp/webhook"
-    try:
+    async with running_with_whatsapp(tmp_path, emulator, wa, clock, NETWORK) as bot:
         yield bot
-    finally:
-        await bot.stop()
 
 
 async def _until(probe: Callable[[], Awaitable[T | None]], timeout: float = 10.0) -> T:
