@@ -22,6 +22,7 @@ from typing import Any
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
+from bot.channels.calls import drain
 from bot.channels.telegram import delivery, render
 from bot.channels.telegram.delivery import Outcome
 from bot.channels.telegram.ratelimit import PACED, FloodLimiter, retry_after_seconds
@@ -96,12 +97,7 @@ class OutboxSender:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        if self._in_flight:
-            _done, pending = await asyncio.wait(self._in_flight, timeout=self.drain_timeout)
-            for left in pending:
-                left.cancel()  # its row stays `sending`: uncertain at the next start
-            if pending:
-                await asyncio.wait(pending)
+        await drain(self._in_flight, self.drain_timeout)
         # What the last calls answered is recorded before the HTTP client closes: the
         # settler ends after one more batch (never cancelled in the middle of one).
         settler, self._settler_task = self._settler_task, None

@@ -34,6 +34,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.channels.calls import drain
 from bot.channels.telegram.delivery import Outcome
 from bot.channels.whatsapp import render
 from bot.channels.whatsapp.client import WhatsAppClient, WhatsAppError
@@ -123,12 +124,7 @@ class WhatsAppSender:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._in_flight:
-            _done, pending = await asyncio.wait(self._in_flight, timeout=self.drain_timeout)
-            for left in pending:
-                left.cancel()  # its row stays `sending`: uncertain at the next start
-            if pending:
-                await asyncio.wait(pending)
+        await drain(self._in_flight, self.drain_timeout)
 
     # --- the window ------------------------------------------------------------------------
 
